@@ -1,0 +1,272 @@
+"""The study config: one YAML file describes one evaluation.
+
+:func:`load_config` turns the file into immutable, typed objects
+(:class:`StudyConfig`, :class:`DataSource`, :class:`Pilot`). Every mistake is
+a :class:`~evalkit.errors.ConfigError` naming the file, the line, the key and
+the fix. Checks that need the data (is a pilot community in the registry?)
+happen in :func:`evalkit.intake.load_study`, which still names the config
+line of the offending entry.
+
+Scalars are read as the text the user wrote (see :mod:`evalkit.yamlio`), so a
+community code ``0012`` stays ``"0012"`` instead of YAML 1.1's octal ``10``.
+The format is documented in ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from attrs import field, frozen
+
+from evalkit.codebook import CONSTRUCTS
+from evalkit.datamodel import PROGRAMMES, TABLES
+from evalkit.errors import ConfigError
+from evalkit.yamlio import Node, load_yaml
+
+__all__ = ["DataSource", "Pilot", "StudyConfig", "load_config", "programme_code"]
+
+Language = Literal["zh-CN", "en"]
+_FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".sav": "sav",
+            ".zsav": "sav", ".dta": "dta", ".parquet": "parquet", ".pq": "parquet"}
+_ENCODINGS = {"utf-8", "utf-8-sig", "gbk", "gb2312", "gb18030"}
+_PROGRAMME_ALIASES = {
+    "sanshe": "sanshe", "三社联动": "sanshe", "三社": "sanshe",
+    "wushe": "wushe", "五社联动": "wushe", "五社": "wushe",
+    "other": "other", "其他": "other",
+}
+
+
+def programme_code(text: str) -> str | None:
+    """``三社联动`` / ``sanshe`` → ``sanshe``; None if unknown."""
+    return _PROGRAMME_ALIASES.get(text.strip())
+
+
+@frozen
+class DataSource:
+    """One input file of the study."""
+
+    table: str
+    path: Path
+    format: str
+    sheet: str | None = None
+    encoding: str | None = None
+    line: int = 0  # config line, for messages
+
+
+@frozen
+class Pilot:
+    """One community in a programme since a date."""
+
+    community_id: str
+    programme: str  # a key of datamodel.PROGRAMMES
+    start: dt.date
+    programme_label: str | None = None  # e.g. 全岗通 for programme == "other"
+    line: int = 0  # config line (0 when the pilot came from a data file)
+
+
+@frozen
+class StudyConfig:
+    """Everything one evaluation needs to know, immutable."""
+
+    path: Path
+    name: str
+    codebook: Path
+    data: Mapping[str, DataSource]
+    outcomes: tuple[str, ...]
+    synthetic: bool = False
+    language: Language = "zh-CN"
+    seed: int = 20240901
+    pilots: tuple[Pilot, ...] | None = None  # None: read from data["pilots"]
+    comparison: str | tuple[str, ...] = "never_treated"
+    targets: Mapping[str, float] = field(factory=dict)
+    min_items_answered: float = 0.5
+    pseudonym_key_env: str = "EVALKIT_PSEUDONYM_KEY"
+    raw: Mapping[str, object] = field(factory=dict)  # the file as plain python, for the manifest
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def input_files(self) -> list[Path]:
+        """Every file the study reads: config, codebook, data."""
+        return [self.path, self.codebook, *(s.path for s in self.data.values())]
+
+    def line_of(self, key: str) -> int:
+        return int(self.raw.get("_lines", {}).get(key, 0))  # type: ignore[union-attr]
+
+
+_TOP_KEYS = {
+    "name", "synthetic", "language", "seed", "codebook", "data", "pilots", "comparison",
+    "outcomes", "targets", "scoring", "privacy",
+}
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and check a study config. Raises ConfigError naming file, line, key and fix."""
+    path = Path(path).resolve()
+    root = load_yaml(path)
+    root.check_keys(_TOP_KEYS)
+    folder = path.parent
+
+    name = root.require("name", "Give the study a name, e.g. name: 某区三社联动试点评估").as_str()
+    language = "zh-CN"
+    if (ln := root.get("language")) is not None:
+        language = ln.as_str()
+        if language in {"zh", "zh_CN", "cn"}:
+            language = "zh-CN"
+        if language not in {"zh-CN", "en"}:
+            raise ln.error(f"language must be zh-CN or en, found '{language}'")
+
+    codebook_node = root.require("codebook", "Point it to the codebook file, e.g. codebook: codebook.yaml")
+    codebook = _existing_file(codebook_node, folder)
+
+    data_node = root.require("data", "List the data files under data:, e.g. survey: survey.sav")
+    data = {tbl: _data_source(tbl, node, folder) for tbl, node in data_node.items()}
+    for tbl in ("communities", "survey"):
+        if tbl not in data:
+            msg = (f"{path}, line {data_node.line}: data.{tbl} is required "
+                   f"(the {TABLES[tbl].label_zh} file)")
+            raise ConfigError(msg)
+
+    pilots = None
+    if (pnode := root.get("pilots")) is not None:
+        if "pilots" in data:
+            raise pnode.error(
+                "pilots are given both inline and as data.pilots",
+                "Keep one: the inline list or the pilot roll-out file",
+            )
+        pilots = tuple(_pilot(p) for p in pnode.as_list())
+        seen: dict[str, int] = {}
+        for p in pilots:
+            if p.community_id in seen:
+                msg = (f"{path}, line {p.line}: community '{p.community_id}' is listed as a pilot "
+                       f"twice (also line {seen[p.community_id]}); keep one entry")
+                raise ConfigError(msg)
+            seen[p.community_id] = p.line
+    elif "pilots" not in data:
+        msg = (f"{path}: no pilots. Add data.pilots (the roll-out file) or an inline list "
+               "pilots: [{community: '0012', programme: 五社联动, start: 2021-03-01}]")
+        raise ConfigError(msg)
+
+    comparison: str | tuple[str, ...] = "never_treated"
+    if (cnode := root.get("comparison")) is not None:
+        if isinstance(cnode.value, str):
+            comparison = cnode.as_str()
+            if comparison not in {"never_treated", "not_yet_treated"}:
+                raise cnode.error(
+                    f"comparison must be never_treated, not_yet_treated or a list of community ids, "
+                    f"found '{comparison}'"
+                )
+        else:
+            comparison = tuple(cnode.as_str_list())
+
+    outcomes_node = root.require("outcomes", "List the constructs to evaluate, e.g. outcomes: [gain, belonging]")
+    outcomes = tuple(outcomes_node.as_str_list())
+    if not outcomes:
+        raise outcomes_node.error("outcomes is empty", "Name at least one construct")
+
+    targets: dict[str, float] = {}
+    if (tnode := root.get("targets")) is not None:
+        targets = {k: v.as_float() for k, v in tnode.items()}
+
+    min_items = 0.5
+    if (snode := root.get("scoring")) is not None:
+        snode.check_keys({"min_items_answered"})
+        if (m := snode.get("min_items_answered")) is not None:
+            min_items = m.as_float()
+            if not 0 < min_items <= 1:
+                raise m.error(f"min_items_answered must be a share in (0, 1], found {min_items:g}")
+
+    key_env = "EVALKIT_PSEUDONYM_KEY"
+    if (pv := root.get("privacy")) is not None:
+        pv.check_keys({"pseudonym_key_env"})
+        if (k := pv.get("pseudonym_key_env")) is not None:
+            key_env = k.as_str()
+
+    raw = root.to_python()
+    raw["_lines"] = {k: v.line for k, v in root.items()}
+    return StudyConfig(
+        path=path,
+        name=name,
+        codebook=codebook,
+        data=data,
+        outcomes=outcomes,
+        synthetic=root.get("synthetic").as_bool() if root.get("synthetic") else False,
+        language=language,  # type: ignore[arg-type]
+        seed=root.get("seed").as_int() if root.get("seed") else 20240901,
+        pilots=pilots,
+        comparison=comparison,
+        targets=targets,
+        min_items_answered=min_items,
+        pseudonym_key_env=key_env,
+        raw=raw,
+    )
+
+
+def check_outcomes(config: StudyConfig, constructs: Mapping[str, object]) -> None:
+    """Every outcome must be a construct the codebook defines (or a built-in one it uses)."""
+    for outcome in config.outcomes:
+        if outcome not in constructs:
+            known = ", ".join(constructs) or "none"
+            msg = (f"{config.path}, line {config.line_of('outcomes')}, key 'outcomes': unknown "
+                   f"construct '{outcome}'. Constructs with items in the codebook: {known}")
+            raise ConfigError(msg)
+
+
+def _existing_file(node: Node, folder: Path) -> Path:
+    rel = node.as_str()
+    p = (folder / rel).resolve()
+    if not p.is_file():
+        raise node.error(
+            f"file '{rel}' not found (looked in {p.parent})",
+            "Paths are relative to the config file; check the spelling and the folder",
+        )
+    return p
+
+
+def _data_source(table: str, node: Node, folder: Path) -> DataSource:
+    if table not in TABLES:
+        raise node.error(f"unknown table '{table}'", f"Tables: {', '.join(TABLES)}")
+    sheet = encoding = None
+    if isinstance(node.value, dict):
+        node.check_keys({"path", "sheet", "encoding", "format"})
+        path_node = node.require("path")
+        sheet = node.get("sheet").as_str() if node.get("sheet") else None
+        if (en := node.get("encoding")) is not None:
+            encoding = en.as_str().lower()
+            if encoding not in _ENCODINGS:
+                raise en.error(f"unsupported encoding '{encoding}'",
+                               f"Use one of: {', '.join(sorted(_ENCODINGS))}")
+    else:
+        path_node = node
+    path = _existing_file(path_node, folder)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if isinstance(node.value, dict) and node.get("format") is not None:
+        fmt = node.require("format").as_str()
+    if fmt is None:
+        raise path_node.error(
+            f"cannot tell the format of '{path.name}'",
+            f"Supported endings: {', '.join(sorted(_FORMATS))}; or add format: csv",
+        )
+    return DataSource(table, path, fmt, sheet, encoding, node.line)
+
+
+def _pilot(node: Node) -> Pilot:
+    node.check_keys({"community", "programme", "start", "label"})
+    community = node.require("community").as_str()
+    pnode = node.require("programme", "e.g. programme: 五社联动")
+    code = programme_code(pnode.as_str())
+    if code is None:
+        raise pnode.error(
+            f"unknown programme '{pnode.as_str()}'",
+            f"Use one of: {', '.join(f'{v} ({k})' for k, v in PROGRAMMES.items())}",
+        )
+    start = node.require("start", "e.g. start: 2021-03-01").as_date()
+    label = node.get("label").as_str() if node.get("label") else None
+    return Pilot(community, code, start, label, node.line)
+
+
+__all__ += ["check_outcomes", "CONSTRUCTS"]

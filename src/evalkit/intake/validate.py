@@ -1,0 +1,411 @@
+"""Check one raw table against the data model and turn it into typed columns.
+
+Given a :class:`~evalkit.intake.readers.RawTable` (every cell as the file had
+it), :func:`conform_table` renames headers to canonical names, drops personal
+and unknown columns, converts each column to its declared kind, applies the
+codebook to survey items, and checks ranges, allowed values and keys. It never
+stops at the first problem: each one is logged as a
+:class:`~evalkit.intake.problems.Problem` naming file, sheet, row(s) as the
+user sees them, column, the values found and the fix; the caller raises once.
+
+Why hand-written rather than pandera: the checks themselves are simple, but
+what we need is the conversion of messy field text (Chinese labels such as
+男/本地户籍, dates written 2021年3月1日 or as Excel serial numbers, SPSS value
+labels) together with messages that point at the *source* row and header and
+mask personal values; pandera's failure cases speak of the already-converted
+frame.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalkit.codebook import Codebook, Variable
+from evalkit.datamodel import ColumnSpec, TableSpec
+from evalkit.intake.problems import Problem, ProblemLog, format_rows, format_values
+from evalkit.intake.readers import RawTable
+from evalkit.privacy import looks_personal, mask, pseudonymise
+
+__all__ = ["conform_table", "CATEGORY_ALIASES"]
+
+#: field spellings of category values → canonical codes (lower-cased keys)
+CATEGORY_ALIASES: dict[str, dict[str, str]] = {
+    "gender": {"男": "male", "男性": "male", "m": "male", "male": "male",
+               "女": "female", "女性": "female", "f": "female", "female": "female"},
+    "hukou": {"本地": "local", "本地户籍": "local", "本市户籍": "local", "本地户口": "local", "local": "local",
+              "外地": "migrant", "外地户籍": "migrant", "外来": "migrant", "流动人口": "migrant",
+              "非本地户籍": "migrant", "migrant": "migrant"},
+    "urban_rural": {"城市": "urban", "城镇": "urban", "城市社区": "urban", "urban": "urban",
+                    "农村": "rural", "乡村": "rural", "农村社区": "rural", "rural": "rural"},
+    "education": {"小学及以下": "primary", "小学": "primary", "primary": "primary",
+                  "初中": "junior", "junior": "junior",
+                  "高中": "senior", "高中/中专": "senior", "高中及中专": "senior", "中专": "senior",
+                  "senior": "senior",
+                  "大专及以上": "college", "大专": "college", "本科": "college", "本科及以上": "college",
+                  "college": "college"},
+    "method": {"个案": "casework", "个案工作": "casework", "casework": "casework",
+               "小组": "group", "小组工作": "group", "group": "group",
+               "社区活动": "event", "活动": "event", "event": "event",
+               "入户探访": "home_visit", "探访": "home_visit", "home_visit": "home_visit"},
+    "channel": {"热线": "hotline", "12345": "hotline", "12345热线": "hotline", "hotline": "hotline",
+                "来访": "walk_in", "窗口": "walk_in", "walk_in": "walk_in",
+                "微信": "wechat", "wechat": "wechat",
+                "网格员": "grid_worker", "grid_worker": "grid_worker"},
+    "programme": {"三社联动": "sanshe", "三社": "sanshe", "sanshe": "sanshe",
+                  "五社联动": "wushe", "五社": "wushe", "wushe": "wushe",
+                  "其他": "other", "other": "other"},
+    "age_band": {"18-34": "18-34", "18–34": "18-34", "18-34岁": "18-34",
+                 "35-59": "35-59", "35–59": "35-59", "35-59岁": "35-59",
+                 "60+": "60+", "60岁及以上": "60+", "60及以上": "60+"},
+}
+_TRUE = {"1", "1.0", "true", "yes", "y", "是", "有", "参与"}
+_FALSE = {"0", "0.0", "false", "no", "n", "否", "无", "未参与"}
+_DATE_SEPARATORS = re.compile(r"[/.年月]")
+# Excel stores dates as days since 1899-12-30; 20000–80000 covers 1954–2119
+_EXCEL_SERIAL = (20000, 80000)
+
+
+class _Ctx:
+    """Where we are, for messages."""
+
+    def __init__(self, raw: RawTable, table: TableSpec, log: ProblemLog):
+        self.raw = raw
+        self.table = table
+        self.log = log
+        self.where = raw.file + (f', sheet "{raw.sheet}"' if raw.sheet else "")
+
+    def add(self, check: str, column: str | None, rows: Sequence[int], values: Sequence[object],
+            what: str, fix: str, *, severity: str = "error", personal: bool = False) -> None:
+        shown = [mask(v) if personal else v for v in values]
+        col = f", column {column}" if column else ""
+        rows_txt = f", {format_rows(rows)}" if len(rows) else ""
+        vals_txt = f" (values: {format_values(shown)})" if len(shown) else ""
+        message = f"{self.where}{col}{rows_txt}: {what}{vals_txt}. {fix}".rstrip()
+        self.log.add(Problem(
+            file=self.raw.file, check=check, message=message, severity=severity,  # type: ignore[arg-type]
+            column=column, rows=tuple(int(r) for r in rows[:50]),
+            values=tuple(str(v) for v in shown[:50]), sheet=self.raw.sheet,
+        ))
+
+
+def _header_map(raw: RawTable, spec: TableSpec, variables: Sequence[Variable]) -> dict[str, str]:
+    """Source header → canonical name, by canonical name, data-model Chinese label or codebook."""
+    by_source: dict[str, str] = {}
+    for col in spec.columns:
+        by_source[col.name] = col.name
+        by_source[col.label_zh] = col.name
+    for var in variables:
+        by_source[var.source_name] = var.name
+        by_source[var.name] = var.name
+    out: dict[str, str] = {}
+    for header in raw.frame.columns:
+        key = str(header).strip()
+        if key in by_source:
+            out[header] = by_source[key]
+    return out
+
+
+def conform_table(
+    raw: RawTable,
+    spec: TableSpec,
+    codebook: Codebook,
+    log: ProblemLog,
+    *,
+    pseudonym_key: bytes,
+    missing_counts: list[dict[str, object]] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the table with canonical, typed columns and each row's source row number.
+
+    Every problem found is logged.
+
+    Missing codes found in survey items (8 = 不知道 …) become NA; one record per
+    item and code (table, item, code, label, count) is appended to
+    ``missing_counts`` so the report can show them.
+    """
+    ctx = _Ctx(raw, spec, log)
+    log.extend(raw.problems)
+    variables = codebook.for_table(spec.name)
+    header_map = _header_map(raw, spec, variables)
+    frame = raw.frame
+    rows = np.asarray(raw.row_numbers)
+    label = f"the {spec.label_en} ({spec.label_zh}) file"
+
+    if frame.empty:
+        ctx.add("empty", None, [], [], f"{label} has no data rows",
+                "Check that the right file and sheet are configured")
+        return pd.DataFrame(columns=list(spec.column_names)), rows
+
+    # duplicate canonical targets (e.g. both 社区编码 and community_id present)
+    targets: dict[str, list[str]] = {}
+    for src, dst in header_map.items():
+        targets.setdefault(dst, []).append(str(src))
+    for dst, srcs in targets.items():
+        if len(srcs) > 1:
+            ctx.add("duplicate_column", None, [], [],
+                    f"columns {', '.join(repr(s) for s in srcs)} all mean '{dst}'",
+                    "Keep one of them")
+
+    out = pd.DataFrame(index=frame.index)
+    personal = {v.name: v for v in variables if v.is_personal}
+    for src, dst in header_map.items():
+        if dst in personal:
+            var = personal[dst]
+            if var.pseudonymise:
+                out["person_key"] = pseudonymise(frame[src], pseudonym_key)
+            continue  # dropped: personal data never leaves intake
+        if dst not in out.columns:
+            out[dst] = frame[src]
+
+    unknown = [c for c in frame.columns if c not in header_map]
+    for col in unknown:
+        kind = looks_personal(frame[col].astype("string")) if frame[col].dtype == object or str(
+            frame[col].dtype).startswith("string") else None
+        if kind:
+            ctx.add("personal_unknown_column", str(col), [], [],
+                    f"column not in the codebook seems to hold {kind}; it was dropped",
+                    "Mark it in the codebook with privacy: direct_identifier", severity="warning")
+        else:
+            ctx.add("extra_column", str(col), [], [],
+                    "column is not in the data model or the codebook and was dropped",
+                    "Add it to the codebook if it is needed (with table: "
+                    f"{spec.name}), or ignore this warning", severity="warning")
+
+    missing = [c for c in spec.columns if c.required and c.name not in out.columns]
+    if missing:
+        found = ", ".join(repr(str(c)) for c in frame.columns[:30])
+        for col in missing:
+            ctx.add("missing_column", col.name, [], [],
+                    f"required column '{col.name}' ({col.label_zh}) is missing; columns found: {found}",
+                    f"Rename the column to '{col.name}' or '{col.label_zh}', or map it in the codebook "
+                    f"(source_name, with table: {spec.name})")
+
+    value_labels = raw.value_labels
+    src_of = {dst: src for src, dst in header_map.items()}
+    for col in spec.columns:
+        if col.name in out.columns:
+            labels = value_labels.get(str(src_of.get(col.name, col.name)), {})
+            out[col.name] = _coerce(out[col.name], col, rows, ctx, labels)
+
+    items = [v for v in variables if v.is_item or v.missing_codes]
+    for var in items:
+        if var.name in out.columns and var.name not in spec.column_names:
+            out[var.name] = _apply_item(out[var.name], var, rows, ctx, missing_counts)
+        elif var.is_item and var.name not in out.columns:
+            ctx.add("missing_column", var.name, [], [],
+                    f"survey item '{var.name}' (source column '{var.source_name}') is missing",
+                    "Check the codebook's source_name against the file's headers")
+
+    for key_col in spec.key if len(spec.key) == 1 else ():
+        if key_col in out.columns:
+            _check_unique(out[key_col], rows, ctx, key_col)
+    if len(spec.key) > 1 and all(k in out.columns for k in spec.key):
+        dup = out.duplicated(list(spec.key), keep=False) & out[list(spec.key)].notna().all(axis=1)
+        if dup.any():
+            ctx.add("duplicate_key", "+".join(spec.key), rows[dup.to_numpy()], [],
+                    f"the combination {' + '.join(spec.key)} appears more than once",
+                    "Each combination must appear once; remove or merge the duplicates")
+    return out.reset_index(drop=True), rows
+
+
+def _check_unique(series: pd.Series, rows: np.ndarray, ctx: _Ctx, col: str) -> None:
+    dup = series.duplicated(keep=False) & series.notna()
+    if dup.any():
+        vals = series[dup].drop_duplicates().tolist()
+        ctx.add("duplicate_id", col, rows[dup.to_numpy()], vals,
+                f"{dup.sum()} rows share an id that must be unique",
+                "Give each row its own id, or remove duplicated rows")
+
+
+def _is_blank(series: pd.Series) -> pd.Series:
+    if series.dtype == object or str(series.dtype).startswith("string"):
+        return series.isna() | (series.astype("string").str.strip() == "")
+    return series.isna()
+
+
+def _coerce(series: pd.Series, col: ColumnSpec, rows: np.ndarray, ctx: _Ctx,
+            labels: Mapping[float, str]) -> pd.Series:
+    blank = _is_blank(series)
+    if blank.any() and not col.nullable:
+        ctx.add("missing_value", col.name, rows[blank.to_numpy()], [],
+                f"{int(blank.sum())} empty cell(s) in a column that must be filled",
+                f"Fill in {col.label_zh} ({col.name}) for these rows")
+    kind = col.kind
+    if kind == "id":
+        return _to_id(series, blank, col, rows, ctx)
+    if kind in {"int", "float"}:
+        return _to_number(series, blank, col, rows, ctx)
+    if kind in {"date", "datetime"}:
+        return _to_date(series, blank, col, rows, ctx)
+    if kind == "bool":
+        return _to_bool(series, blank, col, rows, ctx)
+    if kind == "category":
+        return _to_category(series, blank, col, rows, ctx, labels)
+    return series.where(~blank).astype("string").str.strip()
+
+
+def _to_id(series, blank, col, rows, ctx) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series):
+        vals = pd.to_numeric(series, errors="coerce")
+        frac = vals.notna() & (vals % 1 != 0)
+        if frac.any():
+            ctx.add("bad_id", col.name, rows[frac.to_numpy()], vals[frac].tolist(),
+                    "ids must be whole codes", "Store ids as text")
+        text = vals.map(lambda v: pd.NA if pd.isna(v) else str(int(v)))
+        return text.astype("string")
+    text = series.astype("string").str.strip()
+    # Excel/CSV round-trips turn 430102001 into "430102001.0"
+    text = text.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    return text.where(~blank)
+
+
+def _to_number(series, blank, col, rows, ctx) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series):
+        series = series.astype("float64")
+    text = series if pd.api.types.is_numeric_dtype(series) else series.astype("string").str.strip().str.replace(",", "", regex=False)
+    nums = pd.to_numeric(text, errors="coerce")
+    bad = nums.isna() & ~blank
+    if bad.any():
+        ctx.add("not_a_number", col.name, rows[bad.to_numpy()], series[bad].tolist(),
+                f"{int(bad.sum())} value(s) are not numbers",
+                f"Write {col.label_zh} as a number (no units or text)")
+    if col.kind == "int":
+        frac = nums.notna() & (nums % 1 != 0)
+        if frac.any():
+            ctx.add("not_whole", col.name, rows[frac.to_numpy()], nums[frac].tolist(),
+                    "value(s) are not whole numbers", f"{col.label_zh} is a count: use whole numbers")
+    _range_check(nums, col, rows, ctx)
+    if col.kind == "int":
+        return nums.round().astype("Int64")
+    return nums.astype("float64")
+
+
+def _range_check(nums: pd.Series, col: ColumnSpec, rows, ctx) -> None:
+    lo, hi = col.min_value, col.max_value
+    out = pd.Series(False, index=nums.index)
+    if lo is not None:
+        out |= nums < lo
+    if hi is not None:
+        out |= nums > hi
+    out &= nums.notna()
+    if out.any():
+        rng = f"{lo:g}–{hi:g}" if lo is not None and hi is not None else (
+            f"≥ {lo:g}" if lo is not None else f"≤ {hi:g}")
+        ctx.add("out_of_range", col.name, rows[out.to_numpy()], nums[out].tolist(),
+                f"{int(out.sum())} value(s) outside {rng}", f"Correct {col.label_zh} ({col.name})")
+
+
+def _to_date(series, blank, col, rows, ctx) -> pd.Series:
+    fmt_time = col.kind == "datetime"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        parsed = pd.to_datetime(series)
+        numeric = pd.Series(np.nan, index=series.index)
+    else:
+        text = series.astype("string").str.strip()
+        numeric = pd.to_numeric(text, errors="coerce")
+        if series.dtype == object:
+            is_dt = series.map(lambda v: hasattr(v, "year") and hasattr(v, "month"))
+            if is_dt.any():
+                text = text.where(~is_dt, series[is_dt].map(lambda v: pd.Timestamp(v).isoformat(sep=" ")))
+        norm = text.str.replace(_DATE_SEPARATORS, "-", regex=True).str.replace("日", "", regex=False)
+        parsed = pd.to_datetime(norm.where(numeric.isna()), errors="coerce", format="ISO8601")
+    serial = numeric.between(*_EXCEL_SERIAL) & ~blank
+    if serial.any():
+        example = numeric[serial].iloc[0]
+        as_date = (pd.Timestamp("1899-12-30") + pd.to_timedelta(example, unit="D")).date()
+        ctx.add("excel_serial_date", col.name, rows[serial.to_numpy()], numeric[serial].tolist(),
+                f"dates stored as Excel serial numbers (e.g. {example:g} = {as_date})",
+                "Format the column as a date in Excel/WPS (设置单元格格式 → 日期) and save again, "
+                "or write dates as YYYY-MM-DD")
+    bad = parsed.isna() & ~blank & ~serial
+    if bad.any():
+        ctx.add("bad_date", col.name, rows[bad.to_numpy()], series[bad].tolist(),
+                f"{int(bad.sum())} value(s) are not valid {'date-times' if fmt_time else 'dates'}",
+                "Write dates as YYYY-MM-DD" + (" HH:MM:SS" if fmt_time else "")
+                + "; check for impossible days such as 2021-02-30")
+    implausible = parsed.notna() & ((parsed.dt.year < 1990) | (parsed > pd.Timestamp.now() + pd.Timedelta(days=366)))
+    if implausible.any():
+        ctx.add("impossible_date", col.name, rows[implausible.to_numpy()],
+                parsed[implausible].dt.strftime("%Y-%m-%d").tolist(),
+                "date(s) before 1990 or in the future", f"Correct {col.label_zh} ({col.name})")
+    parsed = parsed.where(~serial)
+    if fmt_time:
+        return parsed.astype("datetime64[ns]")
+    return parsed.dt.normalize().astype("datetime64[ns]")
+
+
+def _to_bool(series, blank, col, rows, ctx) -> pd.Series:
+    text = series.astype("string").str.strip().str.lower()
+    mapped = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    mapped[text.isin(_TRUE)] = True
+    mapped[text.isin(_FALSE)] = False
+    bad = mapped.isna() & ~blank
+    if bad.any():
+        ctx.add("bad_bool", col.name, rows[bad.to_numpy()], series[bad].tolist(),
+                "value(s) are not yes/no", "Use 1/0, 是/否 or true/false")
+    return mapped
+
+
+def _to_category(series, blank, col, rows, ctx, labels: Mapping[float, str]) -> pd.Series:
+    aliases = CATEGORY_ALIASES.get(col.name, {})
+    allowed = set(col.allowed or ())
+    if labels and pd.api.types.is_numeric_dtype(series):
+        series = series.map(lambda v: labels.get(float(v), v) if pd.notna(v) else v)
+    text = series.astype("string").str.strip()
+    if allowed:
+        lowered = text.str.lower()
+        mapped = lowered.map(lambda v: aliases.get(v, v) if pd.notna(v) else v)
+        mapped = mapped.where(~blank)
+        bad = mapped.notna() & ~mapped.isin(allowed)
+        if bad.any():
+            ctx.add("bad_category", col.name, rows[bad.to_numpy()],
+                    series[bad].drop_duplicates().tolist(),
+                    "value(s) not among the allowed ones",
+                    f"Allowed: {', '.join(sorted(allowed))} (or their Chinese forms such as "
+                    f"{', '.join(list(k for k in aliases if not k.isascii())[:4])})")
+            mapped = mapped.where(~bad)
+        return mapped.astype("string")
+    return text.where(~blank)
+
+
+def _apply_item(series: pd.Series, var: Variable, rows: np.ndarray, ctx: _Ctx,
+                missing_counts: list[dict[str, object]] | None) -> pd.Series:
+    """Survey item: numbers, missing codes → NA (counted), range check against the codebook."""
+    blank = _is_blank(series)
+    if pd.api.types.is_numeric_dtype(series):
+        nums = pd.to_numeric(series, errors="coerce").astype("float64")
+    else:
+        text = series.astype("string").str.strip()
+        nums = pd.to_numeric(text, errors="coerce")
+        # text answers that are value labels (e.g. 非常同意) map back to codes
+        inverse = {lab: code for code, lab in {**var.value_labels, **var.missing_codes}.items()}
+        from_label = text.map(lambda v: inverse.get(v, np.nan) if pd.notna(v) else np.nan)
+        nums = nums.fillna(pd.to_numeric(from_label, errors="coerce")).astype("float64")
+        bad = nums.isna() & ~blank
+        if bad.any():
+            ctx.add("not_a_number", var.source_name + f" ({var.name})", rows[bad.to_numpy()],
+                    series[bad].tolist(), "answer(s) are neither codes nor value labels",
+                    "Use the numeric codes of the codebook")
+    is_missing_code = nums.isin(list(var.missing_codes))
+    if missing_counts is not None:
+        missing_counts.extend(
+            {"table": ctx.table.name, "item": var.name, "code": code, "label": label,
+             "count": int((nums == code).sum())}
+            for code, label in var.missing_codes.items()
+        )
+    nums = nums.where(~is_missing_code)
+    if var.scale_min is not None and var.scale_max is not None:
+        outside = nums.notna() & ((nums < var.scale_min) | (nums > var.scale_max))
+        if outside.any():
+            vals = nums[outside].tolist()
+            codes = sorted({v for v in vals})
+            ctx.add("out_of_range", f"'{var.source_name}' ({var.name})", rows[outside.to_numpy()],
+                    [f"{v:g}" for v in vals],
+                    f"{int(outside.sum())} row(s) outside {var.scale_min:g}–{var.scale_max:g}",
+                    f"If {', '.join(f'{c:g}' for c in codes[:3])} mean \"don't know\"/\"refused\", add them "
+                    f"to missing_codes of '{var.name}' in the codebook; otherwise correct the data")
+            nums = nums.where(~outside)
+    return nums

@@ -1,0 +1,107 @@
+"""What a report notebook shows: banners, narrative, tables, figures, saved results.
+
+These helpers keep notebooks thin: each call displays one block of the report
+in the chosen language and, where asked, writes the machine-readable numbers
+to ``<output_dir>/results-<section>.json`` for the run's ``results.json``.
+Only aggregated tables reach this module; small cells are suppressed by
+:func:`suppress_small`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalkit.reporting.text import lang_code, text
+from evalkit.results import json_safe
+
+__all__ = ["banner", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
+
+_BANNER_STYLE = ("border:3px solid #c0392b;background:#fdecea;color:#7b241c;padding:12px 16px;"
+                 "margin:8px 0 16px 0;font-size:1.15em;font-weight:bold;border-radius:6px")
+
+
+def _display(obj: Any) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def banner(study: Any, lang: str = "zh") -> None:
+    """The title and, for synthetic data, a prominent red 'synthetic data' notice."""
+    from IPython.display import HTML, Markdown
+
+    _display(Markdown(f"# {text('dq_title', lang, name=study.config.name)}"))
+    if study.config.synthetic:
+        _display(HTML(f"<div class='evalkit-synthetic' style='{_BANNER_STYLE}'>"
+                      f"{text('synthetic_banner', lang)}</div>"))
+
+
+def narrative(key: str, lang: str = "zh", **fields: Any) -> None:
+    from IPython.display import Markdown
+
+    _display(Markdown(text(key, lang, **fields)))
+
+
+def suppress_small(frame: pd.DataFrame, count_cols: list[str], *, min_cell: int = 5) -> pd.DataFrame:
+    """Replace counts 1..min_cell-1 by NA so that no small group can be singled out."""
+    out = frame.copy()
+    for col in count_cols:
+        small = (out[col] > 0) & (out[col] < min_cell)
+        out[col] = out[col].astype("Float64").mask(small)
+    return out
+
+
+def show_table(frame: pd.DataFrame, *, decimals: int = 3, max_rows: int = 60) -> None:
+    from IPython.display import HTML
+
+    styled = frame.head(max_rows).to_html(index=False, float_format=lambda x: f"{x:.{decimals}f}",
+                                          na_rep="—", classes="evalkit-table", border=0)
+    more = f"<p>… {len(frame) - max_rows} more rows</p>" if len(frame) > max_rows else ""
+    _display(HTML(styled + more))
+
+
+def show_figure(ax: Any, *, output_dir: str | os.PathLike[str] | None = None, name: str = "") -> None:
+    """Display a figure and, with ``output_dir``, also save it as PNG under figures/."""
+    import matplotlib.pyplot as plt
+
+    fig = ax.figure
+    if output_dir and name:
+        folder = Path(output_dir) / "figures"
+        folder.mkdir(parents=True, exist_ok=True)
+        fig.savefig(folder / f"{name}.png", dpi=150)
+    _display(fig)
+    plt.close(fig)
+
+
+def save_results(section: str, values: dict[str, Any], output_dir: str | os.PathLike[str]) -> Path:
+    """Write ``results-<section>.json`` atomically; the run merges them into results.json."""
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"results-{section}.json"
+    payload = json.dumps(json_safe(values), ensure_ascii=False, indent=2, sort_keys=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{section}-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(payload)
+    os.replace(tmp, target)
+    return target
+
+
+def label_columns(frame: pd.DataFrame, labels: dict[str, dict[str, str]], lang: str) -> pd.DataFrame:
+    """Rename columns for display: ``{"n": {"zh": "人数", "en": "n"}}``."""
+    code = lang_code(lang)
+    return frame.rename(columns={k: v[code] for k, v in labels.items()})
+
+
+def show_warnings(study: Any, lang: str = "zh") -> None:
+    """The validation warnings of a study, or a line saying there are none."""
+    frame = study.warnings_frame()
+    if frame.empty:
+        narrative("dq_no_warnings", lang)
+        return
+    show_table(frame[["file", "column", "check", "rows", "message"]])

@@ -1,0 +1,90 @@
+"""Study config: typed, immutable, and every mistake names file, line, key and fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import attrs
+import pytest
+
+from evalkit.config import load_config
+from evalkit.errors import ConfigError
+
+
+def write_study(folder: Path, body: str) -> Path:
+    for name in ("codebook.yaml", "communities.csv", "survey.csv", "pilots.csv"):
+        (folder / name).write_text("x\n", encoding="utf-8")
+    path = folder / "study.yaml"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+GOOD = """\
+name: 测试研究
+codebook: codebook.yaml
+data:
+  communities: communities.csv
+  survey: {path: survey.csv, encoding: gbk}
+pilots:
+  - {community: 0012, programme: 五社联动, start: 2021-03-01}
+  - {community: "0034", programme: sanshe, start: 2022-04-15}
+comparison: [0056, "0078"]
+outcomes: [gain, belonging]
+"""
+
+
+def test_good_config_is_typed_and_frozen(tmp_path):
+    cfg = load_config(write_study(tmp_path, GOOD))
+    assert cfg.name == "测试研究"
+    assert cfg.language == "zh-CN"
+    assert [p.community_id for p in cfg.pilots] == ["0012", "0034"]  # not octal 10, not int 12
+    assert cfg.pilots[0].programme == "wushe" and cfg.pilots[1].programme == "sanshe"
+    assert cfg.pilots[0].start == dt.date(2021, 3, 1)
+    assert cfg.comparison == ("0056", "0078")
+    assert cfg.data["survey"].encoding == "gbk" and cfg.data["survey"].format == "csv"
+    assert cfg.outcomes == ("gain", "belonging")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        cfg.name = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (("codebook: codebook.yaml", "codebook: missing.yaml"),
+         r"line 2, key 'codebook': file 'missing.yaml' not found"),
+        (("start: 2021-03-01", "start: 2021-02-30"),
+         r"line 7, key 'pilots\[0\].start': '2021-02-30' is not a valid date.*YYYY-MM-DD"),
+        (("programme: 五社联动", "programme: 六社联动"),
+         r"line 7, key 'pilots\[0\].programme': unknown programme '六社联动'"),
+        (("outcomes:", "outcome:"), r"line 10, key 'outcome': unknown key 'outcome'.*outcomes"),
+        (("name: 测试研究\n", ""), r"required key 'name' is missing"),
+        (("comparison: [0056, \"0078\"]", "comparison: everyone"),
+         r"line 9, key 'comparison': comparison must be never_treated"),
+        (("survey: {path: survey.csv, encoding: gbk}", "survey: {path: survey.csv, encoding: big5}"),
+         r"key 'data.survey.encoding': unsupported encoding 'big5'"),
+        (("survey: {path: survey.csv, encoding: gbk}", "survey: survey.pdf"),
+         r"key 'data.survey': file 'survey.pdf' not found"),
+        (("  - {community: \"0034\"", "  - {community: 0012"), r"community '0012' is listed as a pilot twice"),
+        (("outcomes: [gain, belonging]", "outcomes: [gain, belonging"), r"line \d+, column \d+: not valid YAML"),
+    ],
+)
+def test_each_mistake_names_line_key_and_fix(tmp_path, edit, pattern):
+    old, new = edit
+    assert old in GOOD
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(write_study(tmp_path, GOOD.replace(old, new)))
+
+
+def test_unknown_table_and_missing_required_table(tmp_path):
+    bad = GOOD.replace("  communities: communities.csv\n", "  comunities: communities.csv\n")
+    with pytest.raises(ConfigError, match=r"key 'data.comunities': unknown table 'comunities'"):
+        load_config(write_study(tmp_path, bad))
+
+
+def test_pilots_inline_and_as_file_conflict(tmp_path):
+    bad = GOOD.replace("  communities: communities.csv\n",
+                       "  communities: communities.csv\n  pilots: pilots.csv\n")
+    with pytest.raises(ConfigError, match="pilots are given both inline and as data.pilots"):
+        load_config(write_study(tmp_path, bad))
