@@ -23,7 +23,7 @@ _EXPORTS = {
     "demo_config": "evalkit.paths",
     "DataQualityProfile": "evalkit.profiling",
     "profile_study": "evalkit.profiling",
-    "mark_complete": "evalkit.runner",
+    "mark_complete": "evalkit.completion",
     "session_info": "evalkit.session",
     "run_study": "evalkit.pipeline",
 }
@@ -53,5 +53,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.paths import demo_config
     from evalkit.pipeline import run_study
     from evalkit.profiling import DataQualityProfile, profile_study
-    from evalkit.runner import mark_complete
+    from evalkit.completion import mark_complete
     from evalkit.session import session_info

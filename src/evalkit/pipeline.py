@@ -36,7 +36,7 @@ from evalkit.runner import (
     export_html,
     git_commit,
     package_versions,
-    parameter_schema,
+    read_parameter_schema,
     run_notebook,
     sha256_file,
     write_report_atomically,
@@ -109,7 +109,7 @@ def run_study(
 
     def build(tmp: Path) -> None:
         for template in templates:
-            schema = parameter_schema(template)
+            schema = read_parameter_schema(template)
             offered = {"config_path": str(cfg.path), "lang": lang, "output_dir": str(tmp),
                        "run_id": run_id}
             params = {k: v for k, v in offered.items() if k in schema}

@@ -162,8 +162,7 @@ def conform_table(
 
     unknown = [c for c in frame.columns if c not in header_map]
     for col in unknown:
-        kind = looks_personal(frame[col].astype("string")) if frame[col].dtype == object or str(
-            frame[col].dtype).startswith("string") else None
+        kind = looks_personal(frame[col].astype("string"))
         if kind:
             ctx.add("personal_unknown_column", str(col), [], [],
                     f"column not in the codebook seems to hold {kind}; it was dropped",
@@ -305,14 +304,14 @@ def _to_date(series, blank, col, rows, ctx) -> pd.Series:
         numeric = pd.Series(np.nan, index=series.index)
     else:
         text = series.astype("string").str.strip()
-        numeric = pd.to_numeric(text, errors="coerce")
+        numeric = pd.to_numeric(text, errors="coerce").astype("float64")
         if series.dtype == object:
             is_dt = series.map(lambda v: hasattr(v, "year") and hasattr(v, "month"))
             if is_dt.any():
                 text = text.where(~is_dt, series[is_dt].map(lambda v: pd.Timestamp(v).isoformat(sep=" ")))
         norm = text.str.replace(_DATE_SEPARATORS, "-", regex=True).str.replace("日", "", regex=False)
         parsed = pd.to_datetime(norm.where(numeric.isna()), errors="coerce", format="ISO8601")
-    serial = numeric.between(*_EXCEL_SERIAL) & ~blank
+    serial = (numeric.between(*_EXCEL_SERIAL) & ~blank).fillna(False).astype(bool)
     if serial.any():
         example = numeric[serial].iloc[0]
         as_date = (pd.Timestamp("1899-12-30") + pd.to_timedelta(example, unit="D")).date()

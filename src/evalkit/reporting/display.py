@@ -70,11 +70,14 @@ def show_figure(ax: Any, *, output_dir: str | os.PathLike[str] | None = None, na
     """Display a figure and, with ``output_dir``, also save it as PNG under figures/."""
     import matplotlib.pyplot as plt
 
+    from evalkit.reporting.fonts import strict_glyphs
+
     fig = ax.figure
     if output_dir and name:
         folder = Path(output_dir) / "figures"
         folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / f"{name}.png", dpi=150)
+        with strict_glyphs(f"figure {name}"):  # a missing Chinese glyph fails the run, never tofu
+            fig.savefig(folder / f"{name}.png", dpi=150)
     _display(fig)
     plt.close(fig)
 

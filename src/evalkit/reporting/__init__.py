@@ -1,0 +1,54 @@
+"""Turns results into figures, tables and reports; formats, never estimates.
+
+Re-exports the public API by name; no logic lives here.
+"""
+
+from __future__ import annotations
+
+from evalkit.reporting.fonts import (
+    CJK_FONT_FAMILY,
+    check_text_renderable,
+    cjk_font_path,
+    set_docx_cjk_font,
+    setup_matplotlib_fonts,
+    strict_glyphs,
+)
+from evalkit.reporting.html_fonts import CJK_FONT_STACK, CJK_MONO_STACK, embed_cjk_font
+
+__all__ = [
+    "CJK_FONT_FAMILY",
+    "CJK_FONT_STACK",
+    "CJK_MONO_STACK",
+    "check_text_renderable",
+    "cjk_font_path",
+    "embed_cjk_font",
+    "set_docx_cjk_font",
+    "setup_matplotlib_fonts",
+    "strict_glyphs",
+]
+
+# report building blocks used by the notebooks
+from evalkit.reporting.display import (  # noqa: E402
+    banner,
+    label_columns,
+    narrative,
+    save_results,
+    show_figure,
+    show_table,
+    show_warnings,
+    suppress_small,
+)
+from evalkit.reporting.figures import item_distribution_bars, sample_size_heatmap  # noqa: E402
+
+__all__ += [
+    "banner",
+    "item_distribution_bars",
+    "label_columns",
+    "narrative",
+    "sample_size_heatmap",
+    "save_results",
+    "show_figure",
+    "show_table",
+    "show_warnings",
+    "suppress_small",
+]
