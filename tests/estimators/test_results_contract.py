@@ -1,0 +1,98 @@
+"""One conformance test over every estimator's result: frozen, the five members, canonical
+columns, JSON round-trip, summary in both languages, HTML, and plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+import evalkit.estimators as ek
+from evalkit.estimators.results import ESTIMATE_COLUMNS, ImpactResult
+from evalkit.results import Result
+
+matplotlib.use("Agg")
+pytest.importorskip("evalkit.inference")
+
+REF = Path(__file__).resolve().parents[1] / "reference" / "did"
+
+
+def _mp() -> pd.DataFrame:
+    d = pd.read_csv(REF / "mpdta.csv")
+    d["state"] = d["countyreal"] // 1000
+    return d
+
+
+def _two_by_two() -> pd.DataFrame:
+    d = _mp()
+    s = d[d["year"].isin([2006, 2007]) & d["first_treat"].isin([0, 2007])].copy()
+    s["d"] = (s["first_treat"] == 2007).astype(int)
+    s["p"] = (s["year"] == 2007).astype(int)
+    s["big"] = np.where(s["lpop"] > s["lpop"].median(), "big", "small")
+    s["k"] = pd.qcut(s["lemp"], 4, labels=False) + 1
+    s["lemp2"] = s["lemp"] + np.random.default_rng(0).normal(0, 0.1, len(s))
+    return s
+
+
+CASES = {
+    "did": lambda: ek.did(_two_by_two(), outcome="lemp", treat="d", post="p", cluster="state",
+                          draws=199, seed=1),
+    "twfe": lambda: ek.twfe(pd.read_csv(REF / "castle.csv"), outcome="l_homicide", unit="sid",
+                            time="year", treat="post"),
+    "staggered": lambda: ek.did_staggered(_mp(), outcome="lemp", unit="countyreal", time="year",
+                                          cohort="first_treat"),
+    "subgroup": lambda: ek.subgroup_effects(_two_by_two(), outcome="lemp", treat="d", post="p",
+                                            by="big", cluster="state", draws=199, seed=1),
+    "multiple": lambda: ek.multiple_outcomes(_two_by_two(), outcomes=["lemp", "lemp2"], treat="d",
+                                             post="p", cluster="state", draws=99, seed=1),
+    "ordinal": lambda: ek.ordered_logit_did(_two_by_two(), item="k", treat="d", post="p"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def result(request) -> ImpactResult:
+    return CASES[request.param]()
+
+
+def test_contract(result):
+    assert isinstance(result, Result)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        result.n_obs = 0  # type: ignore[misc]
+    assert list(result.to_frame().columns[: len(ESTIMATE_COLUMNS)]) == list(ESTIMATE_COLUMNS)
+    assert result.to_frame() is not result.estimates
+    d = result.to_dict()
+    json.dumps(d)
+    back = Result.from_dict(json.loads(json.dumps(d)))
+    assert type(back) is type(result)
+    pd.testing.assert_frame_equal(back.estimates.reset_index(drop=True),
+                                  result.estimates.reset_index(drop=True), check_dtype=False)
+    assert back.inference == result.inference and back.spec == result.spec
+    for k, v in result.tables.items():
+        pd.testing.assert_frame_equal(back.tables[k], v.reset_index(drop=True), check_dtype=False)
+    zh, en = result.summary(lang="zh"), result.summary(decimals=2, lang="en")
+    assert zh != en and result.title("zh") in zh
+    if result.n_clusters is not None:
+        assert str(result.n_clusters) in zh and str(result.n_clusters) in en
+    assert "<table" in result._repr_html_()
+
+
+def test_plot_returns_axes(result):
+    import matplotlib.pyplot as plt
+
+    ax = result.plot(lang="en")
+    assert ax.get_xlabel() or ax.get_ylabel()
+    plt.close("all")
+
+
+def test_plot_in_chinese_embeds_no_missing_glyphs(result):
+    pytest.importorskip("evalkit.reporting.fonts")
+    import matplotlib.pyplot as plt
+
+    ax = result.plot(lang="zh")
+    ax.figure.canvas.draw()  # a missing glyph warns, which filterwarnings=error turns into a failure
+    plt.close("all")
