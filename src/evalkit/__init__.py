@@ -26,8 +26,11 @@ _EXPORTS = {
     "mark_complete": "evalkit.completion",
     "session_info": "evalkit.session",
     "run_study": "evalkit.pipeline",
+    "estimate_impact": "evalkit.impact",
+    "ImpactReport": "evalkit.impact",
 }
-_SUBMODULES = {"reporting", "datasets", "intake", "testing"}
+_SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
+               "weighting", "survey"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -46,9 +49,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from evalkit import datasets, intake, reporting, testing
+    from evalkit import datasets, estimators, inference, intake, reporting, scales, survey, testing, weighting
     from evalkit.codebook import Codebook
     from evalkit.config import StudyConfig, load_config
+    from evalkit.impact import ImpactReport, estimate_impact
     from evalkit.intake.load import Study, load_study
     from evalkit.paths import demo_config
     from evalkit.pipeline import run_study

@@ -52,3 +52,13 @@ __all__ += [
     "show_warnings",
     "suppress_small",
 ]
+from evalkit.reporting.impact_display import (  # noqa: E402
+    impact_table,
+    show_event_studies,
+    show_impact_table,
+    show_limitations,
+    show_truth_check,
+)
+
+__all__ += ["impact_table", "show_event_studies", "show_impact_table", "show_limitations",
+            "show_truth_check"]

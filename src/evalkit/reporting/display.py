@@ -32,11 +32,12 @@ def _display(obj: Any) -> None:
     display(obj)
 
 
-def banner(study: Any, lang: str = "zh") -> None:
-    """The title and, for synthetic data, a prominent red 'synthetic data' notice."""
+def banner(study: Any, lang: str = "zh", *, title: str = "dq_title") -> None:
+    """The section title and, for synthetic data, a prominent red 'synthetic data' notice."""
     from IPython.display import HTML, Markdown
 
-    _display(Markdown(f"# {text('dq_title', lang, name=study.config.name)}"))
+    heading = text(title, lang, name=study.config.name)
+    _display(Markdown(heading if heading.startswith("#") else f"# {heading}"))
     if study.config.synthetic:
         _display(HTML(f"<div class='evalkit-synthetic' style='{_BANNER_STYLE}'>"
                       f"{text('synthetic_banner', lang)}</div>"))

@@ -75,3 +75,21 @@ def item_distribution_bars(dists: pd.DataFrame, *, ax: Any = None, lang: str = "
     ax.legend(title="选项" if zh else "answer", ncols=wide.shape[1], fontsize=7,
               loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.1 / max(len(wide), 1) * 10))
     return ax
+
+
+def forest_plot(frame: pd.DataFrame, *, label_col: str = "label", ax: Any = None,
+                lang: str = "zh", title: str | None = None) -> Any:
+    """Estimates with confidence intervals, one row each (``estimate``, ``ci_lower``, ``ci_upper``)."""
+    ax = _axes(ax, (6.5, 0.8 + 0.5 * max(len(frame), 1)))
+    y = np.arange(len(frame))[::-1].astype(float)
+    est = frame["estimate"].to_numpy(dtype=float)
+    lo = frame["ci_lower"].to_numpy(dtype=float)
+    hi = frame["ci_upper"].to_numpy(dtype=float)
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="tab:blue", capsize=3)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, frame[label_col].astype(str).tolist())
+    zh = lang_code(lang) == "zh"
+    ax.set_xlabel("效应估计值（95% 置信区间）" if zh else "Estimate (95% confidence interval)")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -43,6 +43,57 @@ TEXT: dict[str, dict[str, str]] = {
     "dq_warnings": {"zh": "## 数据校验提示", "en": "## Validation warnings"},
     "dq_no_warnings": {"zh": "未发现需要提示的问题。", "en": "No warnings."},
     "session_info": {"zh": "## 运行环境", "en": "## Session information"},
+    # ---- impact --------------------------------------------------------------------------
+    "impact_title": {"zh": "# 试点成效评估：{name}", "en": "# Programme impact: {name}"},
+    "impact_intro": {
+        "zh": "本节回答评估的核心问题：与可比的对照社区相比，试点是否改变了居民的获得感、幸福感、安全感、归属感、满意度和参与？"
+              "由于各社区启动试点的年份不同，主估计采用交错启动双重差分（Callaway & Sant'Anna 2021），"
+              "以社区为单位、在社区层面进行推断。",
+        "en": "This section answers the central question: compared with similar comparison communities, did the "
+              "pilots change residents' sense of gain, happiness, security, belonging, satisfaction and "
+              "participation? Pilots started in different years, so the main estimate is a staggered "
+              "difference-in-differences (Callaway & Sant'Anna 2021) with communities as units and "
+              "inference at community level.",
+    },
+    "impact_design": {"zh": "## 研究设计：谁在何时参加试点", "en": "## Design: who is treated when"},
+    "impact_balance": {
+        "zh": "## 基线平衡性\n第一轮调查时试点社区与对照社区的均值及标准化均值差（SMD）；|SMD| > 0.1 通常视为不平衡。",
+        "en": "## Baseline balance\nMeans in the first wave and standardised mean differences (SMD); "
+              "|SMD| > 0.1 is commonly read as imbalance.",
+    },
+    "impact_main": {
+        "zh": "## 主要估计\n试点的平均处理效应（ATT，量表 1–5 分；参与为 0–1 比例），95% 置信区间；推断方法见表中说明。",
+        "en": "## Main estimates\nAverage effect of the pilot on the treated (ATT; scores on the 1–5 scale, "
+              "participation as a 0–1 share) with 95% confidence intervals and the inference used.",
+    },
+    "impact_truth": {
+        "zh": "### 与已知真实效应对照（仅合成数据）\n合成演示城市的真实效应已知；下表检验估计的置信区间是否覆盖真实值。",
+        "en": "### Check against the known truth (synthetic data only)\nThe demo city's true effects are known; "
+              "the table checks whether each confidence interval covers the truth.",
+    },
+    "impact_event": {
+        "zh": "## 事件研究\n按试点启动后的年数列出效应；启动前各期应接近 0（平行趋势检验）。",
+        "en": "## Event study\nEffects by years since the start; the pre-start periods should be close to 0 "
+              "(pre-trend test).",
+    },
+    "impact_heterogeneity": {
+        "zh": "## 异质性：不同居民群体的效应\n采用分批叠加的 2×2 双重差分（每个启动批次对照从未试点的社区），"
+              "并检验各群体效应是否相等。",
+        "en": "## Heterogeneity: effects for different residents\nStacked 2×2 DiD (each cohort against "
+              "never-treated communities) with a test that the subgroup effects are equal.",
+    },
+    "impact_many": {
+        "zh": "## 多重检验校正与综合指数\n同时检验多个结果时，报告 Benjamini–Hochberg 与 Romano–Wolf 校正后的 p 值，"
+              "以及 Anderson (2008) 综合指数。",
+        "en": "## Many outcomes\nBenjamini–Hochberg and Romano–Wolf adjusted p-values, and the Anderson (2008) "
+              "summary index.",
+    },
+    "impact_robustness": {
+        "zh": "## 稳健性\n更换对照组（从未试点 / 尚未试点）以及常规双向固定效应（TWFE，仅作对照，交错启动下可能有偏）。",
+        "en": "## Robustness\nAlternative comparison group (never / not yet treated) and conventional two-way "
+              "fixed effects (for reference only: biased under staggered adoption).",
+    },
+    "impact_limitations": {"zh": "## 局限性", "en": "## Limitations"},
 }
 
 
