@@ -22,7 +22,7 @@ import pandas as pd
 from attrs import field, frozen
 
 from evalkit.codebook import Codebook
-from evalkit.config import Pilot, StudyConfig, check_outcomes, load_config
+from evalkit.config import StudyConfig, check_outcomes, load_config
 from evalkit.datamodel import PROGRAMMES, TABLES
 from evalkit.errors import ConfigError
 from evalkit.intake.problems import Problem, ProblemLog, format_rows, format_values
