@@ -25,6 +25,10 @@ def _pyproject_names() -> set[str]:
     return {_name(r) for r in reqs}
 
 
+#: conda-forge names that differ from the PyPI names
+CONDA_ALIASES = {"brotli-python": "brotli"}
+
+
 def test_environment_yml_names_the_same_packages():
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     names: set[str] = set()
@@ -32,7 +36,7 @@ def test_environment_yml_names_the_same_packages():
         if isinstance(dep, dict):
             names |= {_name(d) for d in dep.get("pip", [])}
         else:
-            names.add(_name(dep))
+            names.add(CONDA_ALIASES.get(_name(dep), _name(dep)))
     names -= {"python", "pip"}
     assert names == _pyproject_names()
 

@@ -28,9 +28,11 @@ _EXPORTS = {
     "run_study": "evalkit.pipeline",
     "estimate_impact": "evalkit.impact",
     "ImpactReport": "evalkit.impact",
+    "measure": "evalkit.measurement",
+    "MeasurementReport": "evalkit.measurement",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
-               "weighting", "survey"}
+               "weighting", "survey", "measurement", "impact"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -54,6 +56,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.config import StudyConfig, load_config
     from evalkit.impact import ImpactReport, estimate_impact
     from evalkit.intake.load import Study, load_study
+    from evalkit.measurement import MeasurementReport, measure
     from evalkit.paths import demo_config
     from evalkit.pipeline import run_study
     from evalkit.profiling import DataQualityProfile, profile_study

@@ -31,6 +31,7 @@ __all__ = [
 from evalkit.reporting.display import (  # noqa: E402
     banner,
     label_columns,
+    markdown,
     narrative,
     save_results,
     show_figure,
@@ -44,6 +45,7 @@ __all__ += [
     "banner",
     "item_distribution_bars",
     "label_columns",
+    "markdown",
     "narrative",
     "sample_size_heatmap",
     "save_results",

@@ -20,7 +20,7 @@ import pandas as pd
 from evalkit.reporting.text import lang_code, text
 from evalkit.results import json_safe
 
-__all__ = ["banner", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
+__all__ = ["banner", "markdown", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
 
 _BANNER_STYLE = ("border:3px solid #c0392b;background:#fdecea;color:#7b241c;padding:12px 16px;"
                  "margin:8px 0 16px 0;font-size:1.15em;font-weight:bold;border-radius:6px")
@@ -41,6 +41,13 @@ def banner(study: Any, lang: str = "zh", *, title: str = "dq_title") -> None:
     if study.config.synthetic:
         _display(HTML(f"<div class='evalkit-synthetic' style='{_BANNER_STYLE}'>"
                       f"{text('synthetic_banner', lang)}</div>"))
+
+
+def markdown(text_: str) -> None:
+    """Display Markdown text (e.g. a note a package function composed)."""
+    from IPython.display import Markdown
+
+    _display(Markdown(text_))
 
 
 def narrative(key: str, lang: str = "zh", **fields: Any) -> None:
@@ -83,8 +90,16 @@ def show_figure(ax: Any, *, output_dir: str | os.PathLike[str] | None = None, na
     plt.close(fig)
 
 
-def save_results(section: str, values: dict[str, Any], output_dir: str | os.PathLike[str]) -> Path:
-    """Write ``results-<section>.json`` atomically; the run merges them into results.json."""
+def save_results(section: str, values: dict[str, Any] | pd.DataFrame,
+                 output_dir: str | os.PathLike[str], *, key: str | None = None) -> Path:
+    """Write ``results-<section>.json`` atomically; the run merges them into results.json.
+
+    A DataFrame is stored as ``{row[key]: {column: value}}`` (``key`` defaults to its first column).
+    """
+    if isinstance(values, pd.DataFrame):
+        key = key or str(values.columns[0])
+        values = {str(row[key]): {k: v for k, v in row.items() if k != key}
+                  for row in values.to_dict("records")}
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"results-{section}.json"

@@ -15,7 +15,8 @@ import pandas as pd
 
 from evalkit.reporting.fonts import setup_matplotlib_fonts
 
-__all__ = ["plot_likert", "plot_alpha", "plot_means", "plot_loadings"]
+__all__ = ["plot_likert", "plot_alpha", "plot_means", "plot_loadings", "plot_icc", "plot_weights",
+           "plot_index_weights"]
 
 _TXT = {
     "share": {"zh": "作答比例（左：不同意，右：同意）", "en": "Share of answers (left: disagree, right: agree)"},
@@ -193,4 +194,47 @@ def plot_loadings(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
                     color="white" if abs(v) > 0.6 else "black")
     ax.figure.colorbar(im, ax=ax, shrink=0.6)
     ax.set_title(_t("loadings_title", lang, rot=result.rotation))
+    return ax
+
+
+def plot_icc(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
+    """ICC with CI per outcome (all respondents)."""
+    est = result.estimates[result.estimates.group_var == "all"]
+    zh = lang.lower().startswith("zh")
+    ax = _axes(ax, (6.0, 1.2 + 0.4 * len(est)))
+    names = [result.labels.get(o, {}).get("zh" if zh else "en", o) for o in est.outcome]
+    y = np.arange(len(est))
+    icc = est.icc.to_numpy(float)
+    lo = est.ci_lower.fillna(est.icc).to_numpy(float)
+    hi = est.ci_upper.fillna(est.icc).to_numpy(float)
+    ax.errorbar(icc, y, xerr=[icc - lo, hi - icc], fmt="o", capsize=3)
+    ax.set_yticks(y, names)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel("ICC")
+    ax.set_title("社区层面组内相关系数" if zh else "Intra-class correlation (community level)")
+    return ax
+
+
+def plot_weights(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
+    """Histogram of calibrated weights relative to the mean weight."""
+    zh = lang.lower().startswith("zh")
+    ax = _axes(ax, (5.0, 3.0))
+    w = result.weights.dropna()
+    ax.hist(w / w.mean(), bins=30)
+    ax.set_xlabel("权重 / 平均权重" if zh else "weight / mean weight")
+    ax.set_ylabel("受访者数" if zh else "respondents")
+    ax.set_title("加权权重分布" if zh else "Distribution of the weights")
+    return ax
+
+
+def plot_index_weights(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
+    """Share of each outcome in a summary index."""
+    zh = lang.lower().startswith("zh")
+    est = result.estimates
+    ax = _axes(ax, (5.0, 0.8 + 0.4 * len(est)))
+    ax.barh(est.outcome.astype(str), est.weight_share)
+    ax.set_xlabel("权重占比" if zh else "weight share")
+    ax.set_title("综合指数中各结果的权重" if zh else "Outcome weights in the summary index")
+    ax.invert_yaxis()
     return ax

@@ -43,6 +43,47 @@ TEXT: dict[str, dict[str, str]] = {
     "dq_warnings": {"zh": "## 数据校验提示", "en": "## Validation warnings"},
     "dq_no_warnings": {"zh": "未发现需要提示的问题。", "en": "No warnings."},
     "session_info": {"zh": "## 运行环境", "en": "## Session information"},
+    # ---- measurement --------------------------------------------------------------------
+    "measure_title": {"zh": "# 测量质量与加权估计：{name}", "en": "# Measurement and survey estimates: {name}"},
+    "measure_intro": {
+        "zh": "在估计试点成效之前，需要确认各维度（获得感、幸福感、安全感、归属感、满意度、参与）测量可靠、样本能代表社区人口。"
+              "本节报告各维度的信度（Cronbach's α 及置信区间、标准化 α、McDonald's ω）、题目分析、探索性因子分析、"
+              "按人口结构（年龄段 × 性别 × 户籍）加权后的各维度均值，以及社区层面的组内相关系数（ICC）。",
+        "en": "Before estimating impact we check that each construct is measured reliably and that the sample "
+              "represents the community. This section reports reliability (Cronbach's alpha with CI, standardised "
+              "alpha, McDonald's omega), item analysis, an exploratory factor analysis, construct means weighted "
+              "to the population (age band × gender × hukou), and community-level intra-class correlations.",
+    },
+    "measure_overview": {"zh": "## 各维度概览", "en": "## Constructs at a glance"},
+    "measure_reliability": {
+        "zh": "## 信度\n按调查轮次的 α 及 95% 置信区间；一般认为 α ≥ 0.7 可以接受。",
+        "en": "## Reliability\nAlpha by wave with 95% confidence intervals; alpha ≥ 0.7 is usually acceptable.",
+    },
+    "measure_items": {
+        "zh": "## 题目分析\n校正后题总相关、删除该题后的 α；被标记的题目可能削弱信度。",
+        "en": "## Item analysis\nCorrected item-total correlations and alpha if the item is deleted; flagged items "
+              "may weaken reliability.",
+    },
+    "measure_efa": {
+        "zh": "## 探索性因子分析\n检验题目是否归属其设定的维度。",
+        "en": "## Exploratory factor analysis\nDo the items load on the construct the codebook assigns them to?",
+    },
+    "measure_weights": {
+        "zh": "## 加权\n样本按各社区人口结构进行迭代比例加权（raking）；下表给出设计效应和有效样本量。",
+        "en": "## Weighting\nRespondents are raked to each community's population margins; the table gives the "
+              "design effect and effective sample size.",
+    },
+    "measure_means": {
+        "zh": "## 加权均值\n按轮次和社区的加权均值及 95% 置信区间（标准误考虑社区整群抽样）。",
+        "en": "## Weighted means\nWeighted means by wave and community with 95% confidence intervals (standard "
+              "errors account for clustering by community).",
+    },
+    "measure_icc": {
+        "zh": "## 组内相关（ICC）\n居民得分差异中有多大比例来自社区之间；ICC 越大，需要越多社区才能得到可靠结论。",
+        "en": "## Intra-class correlation\nThe share of variation in residents' scores that lies between "
+              "communities; the larger it is, the more communities an evaluation needs.",
+    },
+    "measure_validation": {"zh": "## 方法验证", "en": "## Validation of the methods"},
     # ---- impact --------------------------------------------------------------------------
     "impact_title": {"zh": "# 试点成效评估：{name}", "en": "# Programme impact: {name}"},
     "impact_intro": {
