@@ -8,6 +8,28 @@ Given a weighted least-squares fit, the cluster of each row and the
 module only wires a fit to it, so every regression estimator (2×2 DiD, TWFE, subgroup
 effects) reports inference the same way.
 
+What each column of a row means
+--------------------------------
+With an analytic method (``hc1``, ``cr1``, ``cr2``) the row is the usual one: ``statistic`` =
+``estimate / std_error``, and ``p_value`` and the interval use the t (or normal) reference
+distribution with ``df``. With a resampling method the columns come from two sources, and
+the row is kept internally consistent as follows:
+
+* ``std_error`` is the CR2 standard error, shown for description (the guardrail message says
+  so: "the standard error shown is descriptive only"), and ``statistic`` is
+  ``estimate / std_error`` — the CR2 t statistic — so the two always agree. ``df`` is NaN:
+  no t reference distribution is used.
+* ``p_value`` (and, for the wild bootstrap, ``ci_lower``/``ci_upper``) are the resampling
+  method's own. The restricted wild cluster bootstrap studentises with CRV1 (its test
+  statistic is the CRV1 t, :attr:`~evalkit.inference.WildBootstrapResult.t_stat`, not shown
+  in the row); its interval comes from test inversion, so it is not
+  ``estimate ± q · std_error`` and need not be symmetric. Randomisation inference's test
+  statistic (below) is not shown either, and it gives no interval.
+
+The CRV1 standard error is not shown in place of CR2 because the guardrail presents CR2 as
+the descriptive SE wherever resampling inference is used (CR2 is the better small-sample
+estimate of the sampling variability; CRV1 only studentises the bootstrap).
+
 Randomisation inference permutes the cluster-level assignment and uses the absolute
 cluster-robust t statistic (the studentised "RI-t" of MacKinnon & Webb 2020, which is more
 reliable than permuting the raw coefficient when treated clusters differ in size). It gives a
@@ -34,8 +56,12 @@ def cr1_t(fit: LinearFit, j: int, cluster: np.ndarray) -> float:
     return float(fit.coef[j] / np.sqrt(v[j, j]))
 
 
+def _ratio(est: float, se: float) -> float:
+    return est / se if se > 0 else np.nan
+
+
 def _t_row(est: float, se: float, dof: float, alpha: float) -> dict[str, float]:
-    stat = est / se if se > 0 else np.nan
+    stat = _ratio(est, se)
     if np.isfinite(dof):
         p = 2 * stats.t.sf(abs(stat), dof)
         q = stats.t.ppf(1 - alpha / 2, dof)
@@ -98,7 +124,9 @@ def coefficient_row(
             y, fit.X, cluster, coef_index=j, weights=fit.weights, draws=decision.draws or 9999,
             weight_type=decision.weight_type or "rademacher", impose_null=True,
             seed=decision.seed if decision.seed is not None else 0, alpha=alpha, ci=True)
-        return {**base, "estimate": est, "std_error": se2, "statistic": float(wb.t_stat),
+        # descriptive CR2 SE and its t (est / se); p-value and interval from the bootstrap,
+        # which studentises with CRV1 (wb.t_stat) — see the module docstring
+        return {**base, "estimate": est, "std_error": se2, "statistic": _ratio(est, se2),
                 "p_value": float(wb.p_value), "ci_lower": float(wb.ci_lower),
                 "ci_upper": float(wb.ci_upper), "df": np.nan}
     if method == "randomization":
@@ -111,7 +139,9 @@ def coefficient_row(
         ri = randomization_inference(ri_statistic, assignment, permute=permute_cohorts(assignment),
                                      draws=decision.draws or 999,
                                      seed=decision.seed if decision.seed is not None else 0)
-        return {**base, "estimate": est, "std_error": se2, "statistic": float(ri.observed),
+        # as for the bootstrap: descriptive CR2 SE and its t; the permutation statistic
+        # (ri.observed, |CR1 t| in evalkit's estimators) is not shown
+        return {**base, "estimate": est, "std_error": se2, "statistic": _ratio(est, se2),
                 "p_value": float(ri.p_value), "ci_lower": np.nan, "ci_upper": np.nan,
                 "df": np.nan}
     msg = f"unknown inference method {method!r}"

@@ -106,20 +106,24 @@ def _fit_cs(df: pd.DataFrame, *, covariates: Sequence[str], control: str, method
         msg = "did_staggered(): diff-diff returned no group-time effects (no estimable cell)."
         raise NotIdentifiedError(msg)
     keys = [k for k in res.group_time_effects if np.isfinite(res.group_time_effects[k]["effect"])]
-    if panel:
-        unit_info = df.groupby("unit")[["first_treat", "w", "cluster"]].first()
-    else:
-        unit_info = df[["first_treat", "w", "cluster"]]
+    # one row per unit, in unit-code order (diff-diff's order); the columns are constant within
+    # a unit (checked by did_staggered), so any row of the unit represents it
+    rows = _unit_rows(df["unit"].to_numpy()) if panel else np.arange(len(df))
+    unit_info = {c: df[c].to_numpy()[rows] for c in ("first_treat", "w", "cluster")}
     n_units = len(kit.bookkeeping["all_units"])
-    if n_units != len(unit_info):
+    if n_units != len(rows):
         msg = (f"did_staggered(): diff-diff kept {n_units} units but the data have "
-               f"{len(unit_info)}; the installed diff-diff does not match the pinned version.")
+               f"{len(rows)}; the installed diff-diff does not match the pinned version.")
         raise EstimationError(msg)
-    psi = np.zeros((n_units, len(keys)))
+    psi_t = np.zeros((len(keys), n_units))  # filled by rows (contiguous); psi is its transpose
     for k, key in enumerate(keys):
         inf = kit.influence[key]
-        np.add.at(psi[:, k], np.asarray(inf["treated_idx"]), np.asarray(inf["treated_inf"]))
-        np.add.at(psi[:, k], np.asarray(inf["control_idx"]), np.asarray(inf["control_inf"]))
+        for side in ("treated", "control"):
+            idx = np.asarray(inf[f"{side}_idx"], dtype=np.intp)
+            if idx.size:
+                psi_t[k] += np.bincount(idx, weights=np.asarray(inf[f"{side}_inf"], dtype=float),
+                                        minlength=n_units)
+    psi = psi_t.T
     att = np.array([res.group_time_effects[k]["effect"] for k in keys], dtype=float)
     if check:
         se_dd = np.array([res.group_time_effects[k]["se"] for k in keys], dtype=float)
@@ -132,9 +136,36 @@ def _fit_cs(df: pd.DataFrame, *, covariates: Sequence[str], control: str, method
             raise EstimationError(msg)
     return _Fit(att=att, group=np.array([k[0] for k in keys], dtype=float),
                 time=np.array([k[1] for k in keys], dtype=float), psi=psi,
-                unit_group=unit_info["first_treat"].to_numpy(dtype=float),
-                unit_weight=unit_info["w"].to_numpy(dtype=float),
-                unit_cluster=unit_info["cluster"].to_numpy(), n_obs=len(df), caught=messages)
+                unit_group=unit_info["first_treat"].astype(float),
+                unit_weight=unit_info["w"].astype(float),
+                unit_cluster=unit_info["cluster"], n_obs=len(df), caught=messages)
+
+
+def _unit_rows(codes: np.ndarray) -> np.ndarray:
+    """For dense codes 0..U−1, one row index per code (any row of that code)."""
+    rows = np.empty(int(codes.max()) + 1, dtype=np.intp)
+    rows[codes] = np.arange(len(codes))
+    return rows
+
+
+def _str_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of the ids ``values.astype(str)``: (in order of first appearance, in
+    sorted order — the latter is ``pd.factorize(values.astype(str), sort=True)[0]``).
+
+    Ids are compared as strings (evalkit's convention: community ids are strings). Turning
+    every row into a string dominated the data preparation on large panels (300,000 rows), so
+    the rows are factorised first and only the distinct ids converted. Units are numbered in
+    order of appearance: data sorted by unit then stay sorted by code, which spares diff-diff
+    a reordering of the panel; clusters keep the sorted numbering, which fixes the order in
+    which bootstrap weights and permutations are assigned to them.
+    """
+    codes, uniques = pd.factorize(values)
+    if uniques.dtype.kind in "iu":  # numpy formats integers as str() does, and sorts faster
+        sorted_codes = np.unique(np.asarray(uniques).astype(str), return_inverse=True)[1]
+    else:
+        sorted_codes = pd.factorize(pd.Index(uniques).astype(str), sort=True)[0]
+    first_seen = pd.factorize(sorted_codes)[0]  # ids equal as strings share a code
+    return first_seen[codes], sorted_codes[codes]
 
 
 # ---- aggregation (R did::aggte) --------------------------------------------------------------
@@ -150,35 +181,59 @@ class _Agg:
         self.psi.append(psi)
 
 
-def _wif(fit: _Fit, keep: np.ndarray, pg_cells: np.ndarray) -> np.ndarray:
-    """R did's influence function of the estimated aggregation weights (n_units × len(keep)),
-    on diff-diff's scale (divided by n)."""
-    w = fit.unit_weight / fit.unit_weight.mean()
-    n = len(w)
-    G = fit.unit_group
-    ind = np.column_stack([w * (G == fit.group[k]) for k in keep])  # n × K
-    pgk = pg_cells[keep]
-    s = pgk.sum()
-    if1 = (ind - pgk) / s
-    if2 = (ind - pgk).sum(axis=1, keepdims=True) @ (pgk / s ** 2)[None, :]
-    return (if1 - if2) / n
+class _Cohorts:
+    """Cohort membership of units and cells, for R did's weight influence function (``wif``).
+
+    R builds an n × K matrix of cohort indicators for every aggregate; only its product with
+    the K cell effects is needed, which is an O(n) gather from per-cohort sums (the matrices
+    dominated evalkit's own time on large panels).
+    """
+
+    def __init__(self, fit: _Fit):
+        self.w = fit.unit_weight / fit.unit_weight.mean()  # normalised sampling weights
+        self.n = len(self.w)
+        self.cohorts = np.unique(fit.group)
+        nc = len(self.cohorts)
+        self.nc = nc
+        self.cell = np.searchsorted(self.cohorts, fit.group)
+        pos = np.minimum(np.searchsorted(self.cohorts, fit.unit_group), nc - 1)
+        self.unit = np.where(self.cohorts[pos] == fit.unit_group, pos, nc)  # nc: no cohort cell
+        self.pg = np.bincount(self.unit, weights=self.w, minlength=nc + 1)[:nc] / self.n  # P(G=g)
+
+    def wif_dot(self, cohort_idx: np.ndarray, pgk: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``wif @ a`` for weights ∝ ``pgk`` on entries of cohorts ``cohort_idx``:
+        ((ind − pgk)/s − rowsum(ind − pgk)·pgk'/s²) @ a / n with ind[i,k] = w_i·1{G_i = g_k}."""
+        s = pgk.sum()
+        pa = float(pgk @ a)
+        per_a = np.bincount(cohort_idx, weights=a, minlength=self.nc + 1)
+        per_n = np.bincount(cohort_idx, minlength=self.nc + 1).astype(float)
+        per_a[self.nc] = per_n[self.nc] = 0.0
+        ind_a = self.w * per_a[self.unit]
+        ind_sum = self.w * per_n[self.unit]
+        return ((ind_a - pa) / s - (ind_sum - s) * (pa / s ** 2)) / self.n
 
 
-def _combine(fit: _Fit, keep: np.ndarray, pg_cells: np.ndarray, *, estimated_weights: bool
-             ) -> tuple[float, np.ndarray]:
+def _weighted_rows(wts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``wts @ rows`` for a few long rows, in einsum's single-threaded loop: on a machine whose
+    cores are busy, threaded BLAS on such thin products stalls (see :func:`_pretest`)."""
+    return np.einsum("k,ki->i", wts, rows)
+
+
+def _combine(fit: _Fit, coh: _Cohorts, keep: np.ndarray, pg_cells: np.ndarray, *,
+             estimated_weights: bool) -> tuple[float, np.ndarray]:
     wts = pg_cells[keep] / pg_cells[keep].sum()
     att = float(fit.att[keep] @ wts)
-    psi = fit.psi[:, keep] @ wts
+    psi = _weighted_rows(wts, fit.psi.T[keep])
     if estimated_weights:
-        psi = psi + _wif(fit, keep, pg_cells) @ fit.att[keep]
+        psi = psi + coh.wif_dot(coh.cell[keep], pg_cells[keep], fit.att[keep])
     return att, psi
 
 
 def _aggregate(fit: _Fit, *, balance_e: int | None, min_e: float, max_e: float) -> _Agg:
-    w = fit.unit_weight / fit.unit_weight.mean()
-    glist = np.unique(fit.group)
-    pg_by_group = {g: float(np.mean(w * (fit.unit_group == g))) for g in glist}
-    pg = np.array([pg_by_group[g] for g in fit.group])
+    coh = _Cohorts(fit)
+    glist = coh.cohorts
+    pg_by_group = dict(zip(glist, coh.pg, strict=True))
+    pg = coh.pg[coh.cell]
     e = fit.time - fit.group
     post = (fit.group <= fit.time) & (fit.time <= fit.group + max_e)
     out = _Agg()
@@ -193,27 +248,25 @@ def _aggregate(fit: _Fit, *, balance_e: int | None, min_e: float, max_e: float) 
     if keep.size == 0:
         msg = "did_staggered(): no post-treatment group-time cell can be estimated."
         raise NotIdentifiedError(msg)
-    att, psi = _combine(fit, keep, pg, estimated_weights=True)
+    att, psi = _combine(fit, coh, keep, pg, estimated_weights=True)
     out.add(att, psi, aggregation="simple", term="ATT (simple)")
 
     # group
-    g_att, g_psi, g_pg = [], [], []
-    for g in glist:
+    g_att, g_psi, g_pg, g_idx = [], [], [], []
+    for c, g in enumerate(glist):
         keep_g = np.flatnonzero((fit.group == g) & post)
         if keep_g.size == 0:
             continue
-        att_g, psi_g = _combine(fit, keep_g, np.ones(len(fit.att)), estimated_weights=False)
+        att_g, psi_g = _combine(fit, coh, keep_g, np.ones(len(fit.att)), estimated_weights=False)
         out.add(att_g, psi_g, aggregation="group", group=g, term=f"group {_lab(g)}")
         g_att.append(att_g)
         g_psi.append(psi_g)
         g_pg.append(pg_by_group[g])
+        g_idx.append(c)
     g_att_a, g_pg_a = np.array(g_att), np.array(g_pg)
     att_sel = float(g_att_a @ (g_pg_a / g_pg_a.sum()))
-    psi_sel = np.column_stack(g_psi) @ (g_pg_a / g_pg_a.sum())
-    ind = np.column_stack([w * (fit.unit_group == g) for g in glist if g in set(fit.group[post])])
-    s = g_pg_a.sum()
-    wif = ((ind - g_pg_a) / s - (ind - g_pg_a).sum(axis=1, keepdims=True) @ (g_pg_a / s ** 2)[None, :])
-    psi_sel = psi_sel + (wif / len(w)) @ g_att_a
+    psi_sel = _weighted_rows(g_pg_a / g_pg_a.sum(), np.vstack(g_psi))
+    psi_sel = psi_sel + coh.wif_dot(np.array(g_idx, dtype=np.intp), g_pg_a, g_att_a)
     out.add(att_sel, psi_sel, aggregation="overall_group", term="ATT (group)")
 
     # calendar
@@ -221,11 +274,11 @@ def _aggregate(fit: _Fit, *, balance_e: int | None, min_e: float, max_e: float) 
     c_att, c_psi = [], []
     for t in tlist:
         keep_t = np.flatnonzero(post & (fit.time == t))
-        att_t, psi_t = _combine(fit, keep_t, pg, estimated_weights=True)
+        att_t, psi_t = _combine(fit, coh, keep_t, pg, estimated_weights=True)
         out.add(att_t, psi_t, aggregation="calendar", time=t, term=f"time {_lab(t)}")
         c_att.append(att_t)
         c_psi.append(psi_t)
-    out.add(float(np.mean(c_att)), np.column_stack(c_psi).mean(axis=1), aggregation="overall_calendar",
+    out.add(float(np.mean(c_att)), np.vstack(c_psi).mean(axis=0), aggregation="overall_calendar",
             term="ATT (calendar)")
 
     # event study
@@ -243,13 +296,13 @@ def _aggregate(fit: _Fit, *, balance_e: int | None, min_e: float, max_e: float) 
         keep_e = np.flatnonzero(cells & (e == ev))
         if keep_e.size == 0:
             continue
-        att_e, psi_e = _combine(fit, keep_e, pg, estimated_weights=True)
+        att_e, psi_e = _combine(fit, coh, keep_e, pg, estimated_weights=True)
         out.add(att_e, psi_e, aggregation="event", event_time=ev, term=f"e={int(ev)}")
         if ev >= 0:
             d_att.append(att_e)
             d_psi.append(psi_e)
     if d_att:
-        out.add(float(np.mean(d_att)), np.column_stack(d_psi).mean(axis=1),
+        out.add(float(np.mean(d_att)), np.vstack(d_psi).mean(axis=0),
                 aggregation="overall_event", term="ATT (event)")
     return out
 
@@ -263,7 +316,11 @@ def _pretest(fit: _Fit) -> tuple[float, int, float]:
     if pre.size == 0:
         return np.nan, 0, np.nan
     a = fit.att[pre]
-    V = fit.psi[:, pre].T @ fit.psi[:, pre]
+    # einsum's single-threaded loop, not BLAS: on a machine whose cores are busy, threaded
+    # BLAS on this thin (cells × units) product stalled for up to a second per call (measured
+    # on 30,000 units); the loop costs a few milliseconds
+    Q = np.ascontiguousarray(fit.psi[:, pre].T)
+    V = np.einsum("ki,li->kl", Q, Q)
     try:
         W = float(a @ np.linalg.solve(V, a))
     except np.linalg.LinAlgError:
@@ -273,16 +330,19 @@ def _pretest(fit: _Fit) -> tuple[float, int, float]:
 
 # ---- inference -------------------------------------------------------------------------------
 def _cluster_sums(psi: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """Column sums of ``psi`` (units × estimates) within clusters; clusters × estimates, rows
+    in sorted cluster order. One ``bincount`` per estimate (``psi`` is usually the transpose
+    of a row-major array, so its columns are contiguous)."""
     codes, _ = pd.factorize(pd.Series(cluster), sort=True)
-    sums = np.zeros((codes.max() + 1, psi.shape[1]))
-    np.add.at(sums, codes, psi)
-    return sums
+    G = int(codes.max()) + 1
+    return np.vstack([np.bincount(codes, weights=col, minlength=G) for col in psi.T]).T
 
 
 def _analytic_se(psi: np.ndarray, cluster: np.ndarray) -> np.ndarray:
-    S = _cluster_sums(psi, cluster)
-    G = S.shape[0]
-    return np.sqrt((S ** 2).sum(axis=0) * G / (G - 1))
+    n_clusters = int(pd.Series(cluster).nunique())
+    # one unit per cluster (the panel default): the cluster sums are the rows themselves
+    S = psi if n_clusters == len(psi) else _cluster_sums(psi, cluster)
+    return np.sqrt((S ** 2).sum(axis=0) * n_clusters / (n_clusters - 1))
 
 
 def _webb(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
@@ -414,20 +474,26 @@ def did_staggered(
          cluster_col], where=where)
     coh = sample["__cohort__"].replace([np.inf, -np.inf], 0).to_numpy(dtype=float)
     w = np.ones(len(sample)) if weights is None else check_weights(sample[weights], where=where)
+    # units and clusters as integer codes of their string labels (see _str_codes); clusters are
+    # only counted, summed over and permuted, so their labels are not needed downstream
+    if panel:
+        unit_codes, unit_sorted = _str_codes(sample[unit])
+    else:
+        unit_codes = unit_sorted = np.arange(len(sample))
     df = pd.DataFrame({
         "y": pd.to_numeric(sample[outcome]).to_numpy(dtype=float),
-        "unit": pd.factorize(sample[unit].astype(str) if panel else pd.Series(np.arange(len(sample))),
-                             sort=True)[0],
+        "unit": unit_codes,
         "time": pd.to_numeric(sample[time]).to_numpy(),
         "first_treat": coh,
         "w": w,
-        "cluster": sample[cluster_col].astype(str).to_numpy(),
+        "cluster": unit_sorted if (panel and cluster_col == unit) else _str_codes(sample[cluster_col])[1],
     })
     for c in covariates:
         df[c] = pd.to_numeric(sample[c]).to_numpy(dtype=float)
     if panel:
-        varying = df.groupby("unit")[["first_treat", "w", "cluster"]].nunique().max()
-        bad = [n for n, v in varying.items() if v > 1]
+        rows = _unit_rows(unit_codes)[unit_codes]
+        bad = [c for c in ("first_treat", "w", "cluster")
+               if (df[c].to_numpy()[rows] != df[c].to_numpy()).any()]
         if bad:
             names = {"first_treat": cohort, "w": weights, "cluster": cluster_col}
             msg = (f"{where}: column(s) {', '.join(repr(names[b]) for b in bad)} vary within a "
@@ -442,7 +508,7 @@ def did_staggered(
     fit = _fit_cs(df, check=True, **opts)
     agg = _aggregate(fit, balance_e=balance_e, min_e=min_e, max_e=max_e)
     att = np.array([r["estimate"] for r in agg.rows])
-    psi = np.column_stack(agg.psi)
+    psi = np.vstack(agg.psi).T  # units × estimates (a view; vstack copies fastest)
 
     # clusters and the decision
     n_c, n_t = count_clusters(pd.Series(fit.unit_cluster, name=cluster_col), fit.unit_group > 0)
