@@ -14,9 +14,8 @@ setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -28,9 +27,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-# Refresh requirements.lock from the current environment (maintainers only).
-lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^evalkit' > requirements.lock
+# Re-resolve requirements.lock from pyproject.toml in a clean, temporary venv (maintainers only),
+# so packages installed by hand in .venv never leak into the lock.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	{ echo "# Exact versions for reproducible installs (make setup installs these, then evalkit itself)."; \
+	  echo "# Regenerate with 'make lock' (resolves pyproject.toml in a clean venv)."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^evalkit'; } > requirements.lock
+	rm -rf .lock-venv
 
 clean-reports:
 	rm -rf reports/*/ reports/.*-tmp-*

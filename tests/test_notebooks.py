@@ -81,13 +81,16 @@ def test_no_personal_data_in_any_artefact(report, demo):
     raw, _ = pyreadstat.read_sav(str(Path(demo).parent / "survey.sav"))
     secrets = set(raw["身份证号"].astype(str)) | set(raw["手机号"].astype(str))
     names = set(raw["姓名"].astype(str))
+    addresses = raw["住址"].astype(str).sample(300, random_state=1).tolist()
     for path in report.rglob("*"):
         if path.suffix in {".html", ".json", ".ipynb"}:
             text = path.read_text(encoding="utf-8")
-            ids = set(re.findall(r"\d{17}[\dX]|1[3-9]\d{9}", text))
-            assert not ids & secrets, path
-            # names are 2–3 characters; look for full names only as whole table cells/words
-            assert not {n for n in names if f">{n}<" in text or f'"{n}"' in text}, path
+            numbers = set(re.findall(r"\d{17}[\dX]|1[3-9]\d{9}", text))
+            assert not numbers & secrets, path
+            # every run of Chinese characters in the file, compared with the planted names/addresses
+            runs = set(re.findall(r"[\u4e00-\u9fff]{2,}", text))
+            assert not runs & names, (path, sorted(runs & names)[:5])
+            assert not {a for a in addresses if a in text}, path
 
 
 def test_english_report(demo, tmp_path):

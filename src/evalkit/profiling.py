@@ -146,6 +146,7 @@ def profile_study(study: Study, *, min_cell: int = 30) -> DataQualityProfile:
         for value, n in counts.items():
             dist_rows.append({
                 "item": var.name, "construct": var.construct, "label": var.label("zh"),
+                "scale": f"{var.scale_min:g}–{var.scale_max:g}",
                 "value": float(value), "value_label": var.value_labels.get(value, ""),
                 "n": int(n), "share": float(n / total) if total else float("nan"),
             })

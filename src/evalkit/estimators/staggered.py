@@ -46,6 +46,8 @@ Sant'Anna, P. H. C., & Zhao, J. (2020). Doubly robust difference-in-differences 
 
 from __future__ import annotations
 
+import re
+
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -578,10 +580,26 @@ def did_staggered(
                            notes_en=tuple(notes_en))
 
 
+#: what the Callaway–Sant'Anna estimator actually does when the guardrail routes to a bootstrap
+_MULTIPLIER_NOTE = (
+    "对交错启动估计，采用对影响函数按社区聚类的乘数自助法（Rademacher 权重，与 R did 包相同）"
+    "计算 p 值和置信区间。",
+    "For the staggered estimator, p-values and confidence intervals come from a cluster multiplier "
+    "bootstrap of the influence functions (Rademacher weights, as in R's did package).",
+)
+
+
 def _relabel(decision: InferenceRecord, method: str) -> InferenceRecord:
+    """Name the inference the staggered estimator really uses, and say so in the messages."""
     import attrs
 
-    return attrs.evolve(decision, method=method)
+    if method != "multiplier_bootstrap":
+        return attrs.evolve(decision, method=method)
+    zh = re.sub(r"改用施加原假设的野聚类自助法（WCR，[^）]*）计算 p 值和置信区间。", "", decision.message_zh)
+    en = re.sub(r"; p-values and confidence intervals come from\s+the restricted wild cluster bootstrap "
+                r"\(WCR, [^)]*\)\.", ".", decision.message_en)
+    return attrs.evolve(decision, method=method, weight_type="rademacher",
+                        message_zh=zh + _MULTIPLIER_NOTE[0], message_en=f"{en} {_MULTIPLIER_NOTE[1]}")
 
 
 def _randomization(df: pd.DataFrame, fit: _Fit, agg: _Agg, att: np.ndarray, se_a: np.ndarray,

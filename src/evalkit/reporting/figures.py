@@ -51,30 +51,54 @@ def sample_size_heatmap(wide: pd.DataFrame, *, ax: Any = None, min_cell: int = 3
 
 
 def item_distribution_bars(dists: pd.DataFrame, *, ax: Any = None, lang: str = "zh") -> Any:
-    """100 % stacked horizontal bars of answer shares per item (lowest code left)."""
-    ax = _axes(ax, (8.0, 1.2 + 0.32 * dists["item"].nunique()))
-    items = list(dict.fromkeys(dists["item"]))
-    wide = dists.pivot_table(index="item", columns="value", values="share", fill_value=0).loc[items]
-    import matplotlib as mpl
+    """100 % stacked horizontal bars of answer shares per item (lowest code left).
 
-    cmap = mpl.colormaps["RdYlBu"]
-    colours = cmap(np.linspace(0.1, 0.9, wide.shape[1]))
-    left = np.zeros(len(wide))
-    labels = dists.drop_duplicates("item").set_index("item")["label"].reindex(items)
-    ylabels = [f"{i}  {str(lab)[:18]}" for i, lab in zip(items, labels, strict=True)]
-    for k, value in enumerate(wide.columns):
-        share = wide[value].to_numpy()
-        ax.barh(range(len(wide)), share, left=left, color=colours[k], label=f"{value:g}")
-        left += share
-    ax.set_yticks(range(len(wide)), ylabels, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
+    Items answered on different scales or with different answer wording (agreement,
+    satisfaction, yes/no) get separate panels, so a colour always means the same answer
+    within a panel. Returns the first panel's Axes.
+    """
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    setup_matplotlib_fonts()
+    dists = dists.copy()
+    # one panel per answer scale *and* wording, so a colour always means the same answer
+    wording = dists.groupby("item")["value_label"].agg(lambda v: "|".join(map(str, v)))
+    dists["panel"] = dists.get("scale", "").astype(str) + "#" + dists["item"].map(wording)
+    scales = list(dict.fromkeys(dists["panel"]))
+    sizes = [dists.loc[dists["panel"] == sc, "item"].nunique() for sc in scales]
+    if ax is None:
+        fig, axes = plt.subplots(len(scales), 1, figsize=(9.0, 1.4 * len(scales) + 0.3 * sum(sizes)),
+                                 height_ratios=sizes, layout="constrained", squeeze=False)
+        axes = axes[:, 0]
+    else:
+        axes = [ax]
+        scales = scales[:1]
     zh = lang_code(lang) == "zh"
-    ax.set_xlabel("作答比例" if zh else "Share of answers")
-    ax.set_title("各题作答分布（缺失除外）" if zh else "Answer distribution per item (excluding missing)")
-    ax.legend(title="选项" if zh else "answer", ncols=wide.shape[1], fontsize=7,
-              loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.1 / max(len(wide), 1) * 10))
-    return ax
+    for panel, scale in zip(axes, scales, strict=True):
+        part = dists[dists["panel"] == scale]
+        items = list(dict.fromkeys(part["item"]))
+        wide = part.pivot_table(index="item", columns="value", values="share", fill_value=0).loc[items]
+        colours = mpl.colormaps["RdYlBu"](np.linspace(0.1, 0.9, wide.shape[1]))
+        labels = part.drop_duplicates("item").set_index("item")["label"].reindex(items)
+        value_labels = (part.drop_duplicates("value").set_index("value")["value_label"]
+                        if "value_label" in part else pd.Series(dtype=str))
+        left = np.zeros(len(wide))
+        for k, value in enumerate(wide.columns):
+            share = wide[value].to_numpy()
+            name = str(value_labels.get(value, "") or "")
+            panel.barh(range(len(wide)), share, left=left, color=colours[k],
+                       label=f"{value:g} {name}".strip())
+            left += share
+        panel.set_yticks(range(len(wide)), [f"{i}  {str(lab)[:18]}" for i, lab in zip(items, labels, strict=True)],
+                         fontsize=7)
+        panel.invert_yaxis()
+        panel.set_xlim(0, 1)
+        panel.legend(title="选项" if zh else "answer", fontsize=7, loc="center left",
+                     bbox_to_anchor=(1.01, 0.5), frameon=False)
+    axes[-1].set_xlabel("作答比例" if zh else "Share of answers")
+    axes[0].set_title("各题作答分布（缺失除外）" if zh else "Answer distribution per item (excluding missing)")
+    return axes[0]
 
 
 def forest_plot(frame: pd.DataFrame, *, label_col: str = "label", ax: Any = None,
