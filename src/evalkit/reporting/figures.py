@@ -15,10 +15,14 @@ import pandas as pd
 from evalkit.reporting.fonts import setup_matplotlib_fonts
 from evalkit.reporting.text import lang_code
 
-__all__ = ["sample_size_heatmap", "item_distribution_bars"]
+__all__ = ["axes_for", "forest_plot", "item_distribution_bars", "sample_size_heatmap"]
 
 
-def _axes(ax: Any, size: tuple[float, float]) -> Any:
+def axes_for(ax: Any, size: tuple[float, float]) -> Any:
+    """``ax`` itself, or a new constrained-layout Axes of ``size`` inches; the CJK font is set up first.
+
+    Every evalkit figure function starts here, so none can draw before the font is registered.
+    """
     setup_matplotlib_fonts()
     if ax is not None:
         return ax
@@ -33,7 +37,7 @@ def sample_size_heatmap(wide: pd.DataFrame, *, ax: Any = None, min_cell: int = 3
     """Respondents per community (rows) and wave (columns); small cells outlined in red."""
     waves = [c for c in wide.columns if c.startswith("wave_")]
     values = wide[waves].to_numpy(dtype=float)
-    ax = _axes(ax, (2.0 + 0.9 * len(waves), 1.5 + 0.22 * len(wide)))
+    ax = axes_for(ax, (2.0 + 0.9 * len(waves), 1.5 + 0.22 * len(wide)))
     im = ax.imshow(values, aspect="auto", cmap="Blues", vmin=0)
     ax.set_xticks(range(len(waves)), [w.replace("wave_", "") for w in waves])
     ax.set_yticks(range(len(wide)), wide["community_name"].astype(str).tolist(), fontsize=7)
@@ -104,7 +108,7 @@ def item_distribution_bars(dists: pd.DataFrame, *, ax: Any = None, lang: str = "
 def forest_plot(frame: pd.DataFrame, *, label_col: str = "label", ax: Any = None,
                 lang: str = "zh", title: str | None = None) -> Any:
     """Estimates with confidence intervals, one row each (``estimate``, ``ci_lower``, ``ci_upper``)."""
-    ax = _axes(ax, (6.5, 0.8 + 0.5 * max(len(frame), 1)))
+    ax = axes_for(ax, (6.5, 0.8 + 0.5 * max(len(frame), 1)))
     y = np.arange(len(frame))[::-1].astype(float)
     est = frame["estimate"].to_numpy(dtype=float)
     lo = frame["ci_lower"].to_numpy(dtype=float)

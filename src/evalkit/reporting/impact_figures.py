@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.reporting.figures import axes_for
+
 __all__ = ["event_study_plot", "coefficient_plot", "bacon_plot"]
 
 _TXT = {
@@ -33,16 +35,6 @@ def _t(key: str, lang: str) -> str:
     return _TXT[key]["zh" if lang.lower().startswith("zh") else "en"]
 
 
-def _axes(ax: Any, size: tuple[float, float]) -> Any:
-    from evalkit.reporting.fonts import setup_matplotlib_fonts
-
-    setup_matplotlib_fonts()
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
 
 
 def _errorbars(ax: Any, x: np.ndarray, frame: pd.DataFrame, color: str, label: str | None) -> None:
@@ -59,7 +51,7 @@ def _errorbars(ax: Any, x: np.ndarray, frame: pd.DataFrame, color: str, label: s
 
 def event_study_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
     """Event-study estimates (pre-periods grey, post-periods blue) with their intervals."""
-    ax = _axes(ax, (7, 4))
+    ax = axes_for(ax, (7, 4))
     es = result.event_study()
     x = es["event_time"].to_numpy(dtype=float)
     pre = x < 0
@@ -82,7 +74,7 @@ def event_study_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
 def coefficient_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
     """Horizontal forest plot of every row of ``result.estimates`` with an estimate."""
     rows = result.estimates[np.isfinite(result.estimates["estimate"].to_numpy(dtype=float))]
-    ax = _axes(ax, (6, 0.5 + 0.45 * max(len(rows), 1)))
+    ax = axes_for(ax, (6, 0.5 + 0.45 * max(len(rows), 1)))
     y = np.arange(len(rows))[::-1].astype(float)
     est = rows["estimate"].to_numpy(dtype=float)
     lo = rows["ci_lower"].to_numpy(dtype=float)
@@ -101,7 +93,7 @@ def coefficient_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
 
 def bacon_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
     """Goodman-Bacon scatter: each 2×2 comparison's estimate against its weight."""
-    ax = _axes(ax, (6, 4))
+    ax = axes_for(ax, (6, 4))
     bacon = result.tables.get("bacon")
     if bacon is None or bacon.empty:
         return coefficient_plot(result, ax=ax, lang=lang)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.reporting.fonts import setup_matplotlib_fonts
+from evalkit.reporting.figures import axes_for
 
 __all__ = ["plot_likert", "plot_alpha", "plot_means", "plot_loadings", "plot_icc", "plot_weights",
            "plot_index_weights"]
@@ -37,14 +37,6 @@ def _t(key: str, lang: str, **fields: Any) -> str:
     return _TXT[key]["zh" if lang.lower().startswith("zh") else "en"].format(**fields)
 
 
-def _axes(ax: Any, size: tuple[float, float]) -> Any:
-    setup_matplotlib_fonts()
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
 
 
 def plot_likert(
@@ -64,7 +56,7 @@ def plot_likert(
         msg = f"plot_likert: no item distribution for construct '{construct}'"
         raise ValueError(msg)
     items = list(dict.fromkeys(d["item"]))
-    ax = _axes(ax, (8.0, 1.4 + 0.4 * len(items)))
+    ax = axes_for(ax, (8.0, 1.4 + 0.4 * len(items)))
     values = sorted(d["value"].unique())
     wide = d.pivot_table(index="item", columns="value", values="share", fill_value=0.0).reindex(
         index=items, columns=values, fill_value=0.0)
@@ -101,7 +93,7 @@ def plot_alpha(result: Any, *, ax: Any = None, by: str | None = None, lang: str 
     labels = getattr(result, "construct_labels", {})
     constructs = list(dict.fromkeys(est.construct))
     names = [labels.get(c, {}).get("zh" if lang.lower().startswith("zh") else "en", c) for c in constructs]
-    ax = _axes(ax, (7.0, 1.2 + 0.5 * len(constructs)))
+    ax = axes_for(ax, (7.0, 1.2 + 0.5 * len(constructs)))
     rows = est[est.group_var == by] if by is not None else est[est.group_var == "all"]
     groups = list(dict.fromkeys(rows.group)) if by is not None else ["all"]
     offsets = np.linspace(-0.25, 0.25, len(groups)) if len(groups) > 1 else np.zeros(1)
@@ -152,7 +144,7 @@ def plot_means(result: Any, *, ax: Any = None, outcome: str | None = None, lang:
     else:
         row_col, mark_col = None, None
     rows = list(dict.fromkeys(d[row_col])) if row_col else ["all"]
-    ax = _axes(ax, (7.0, 1.4 + 0.32 * len(rows)))
+    ax = axes_for(ax, (7.0, 1.4 + 0.32 * len(rows)))
     marks = list(dict.fromkeys(d[mark_col])) if mark_col else [None]
     offsets = np.linspace(-0.25, 0.25, len(marks)) if len(marks) > 1 else np.zeros(1)
     import matplotlib as mpl
@@ -184,7 +176,7 @@ def plot_loadings(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
     est = result.estimates
     factors = [c for c in est.columns if c.startswith("f_")]
     values = est[factors].to_numpy(float)
-    ax = _axes(ax, (1.8 + 0.9 * len(factors), 1.2 + 0.28 * len(est)))
+    ax = axes_for(ax, (1.8 + 0.9 * len(factors), 1.2 + 0.28 * len(est)))
     im = ax.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(len(factors)), [f.removeprefix("f_") for f in factors], rotation=30, ha="right")
     ax.set_yticks(range(len(est)), [f"{i} ({c})" for i, c in zip(est.item, est.construct, strict=True)], fontsize=7)
@@ -201,7 +193,7 @@ def plot_icc(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
     """ICC with CI per outcome (all respondents)."""
     est = result.estimates[result.estimates.group_var == "all"]
     zh = lang.lower().startswith("zh")
-    ax = _axes(ax, (6.0, 1.2 + 0.4 * len(est)))
+    ax = axes_for(ax, (6.0, 1.2 + 0.4 * len(est)))
     names = [result.labels.get(o, {}).get("zh" if zh else "en", o) for o in est.outcome]
     y = np.arange(len(est))
     icc = est.icc.to_numpy(float)
@@ -219,7 +211,7 @@ def plot_icc(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
 def plot_weights(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
     """Histogram of calibrated weights relative to the mean weight."""
     zh = lang.lower().startswith("zh")
-    ax = _axes(ax, (5.0, 3.0))
+    ax = axes_for(ax, (5.0, 3.0))
     w = result.weights.dropna()
     ax.hist(w / w.mean(), bins=30)
     ax.set_xlabel("权重 / 平均权重" if zh else "weight / mean weight")
@@ -232,7 +224,7 @@ def plot_index_weights(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
     """Share of each outcome in a summary index."""
     zh = lang.lower().startswith("zh")
     est = result.estimates
-    ax = _axes(ax, (5.0, 0.8 + 0.4 * len(est)))
+    ax = axes_for(ax, (5.0, 0.8 + 0.4 * len(est)))
     ax.barh(est.outcome.astype(str), est.weight_share)
     ax.set_xlabel("权重占比" if zh else "weight share")
     ax.set_title("综合指数中各结果的权重" if zh else "Outcome weights in the summary index")
