@@ -77,7 +77,12 @@ def impact_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
         frame["by"] = frame["by"].map(lambda b: _BY.get(b, (b, b))[code])
     if "cohort" in frame:
         frame["cohort"] = frame["cohort"].map(lambda c: ("—" if c == 0 else str(c)))
-    return frame.rename(columns={c: _HEADERS.get(c, (c, c))[code] for c in frame.columns})
+    headers = {c: _HEADERS.get(c, (c, c))[code] for c in frame.columns}
+    if name == "balance":
+        headers["label"] = ("变量", "variable")[code]
+    if name == "subgroups":
+        headers["outcome"] = _HEADERS["label"][code]
+    return frame.rename(columns=headers)
 
 
 def show_impact_table(report: Any, name: str, lang: str = "zh") -> None:
