@@ -33,33 +33,34 @@ ek.reporting.narrative("measure_intro", lang)
 
 # %%
 ek.reporting.narrative("measure_overview", lang)
-ek.reporting.show_table(m.to_frame())
+ek.reporting.show_measurement_table(m, "overview", lang)
 
 # %%
 ek.reporting.narrative("measure_reliability", lang)
 ek.reporting.show_figure(m.plot_alpha(lang=lang), output_dir=output_dir, name="alpha_by_wave")
 ek.reporting.narrative("measure_items", lang)
-ek.reporting.show_table(m.reliability.items_overall())
+ek.reporting.show_measurement_table(m, "items", lang)
 ek.reporting.show_figure(m.plot_items(study.config.outcomes[0], lang=lang), output_dir=output_dir,
                          name="item_distribution")
 
 # %%
 ek.reporting.narrative("measure_efa", lang)
-ek.reporting.show_table(m.efa.to_frame())
+ek.reporting.show_measurement_table(m, "efa", lang)
 
 # %%
 ek.reporting.narrative("measure_weights", lang)
-ek.reporting.show_table(m.weighting.to_frame())
+ek.reporting.show_measurement_table(m, "weights", lang)
+ek.reporting.show_measurement_notes(m, lang)
 
 # %%
 ek.reporting.narrative("measure_means", lang)
-ek.reporting.show_table(m.means_by_wave.to_frame())
+ek.reporting.show_measurement_table(m, "means", lang)
 ek.reporting.show_figure(m.plot_means(study.config.outcomes[0], lang=lang), output_dir=output_dir,
                          name="means_by_community")
 
 # %%
 ek.reporting.narrative("measure_icc", lang)
-ek.reporting.show_table(m.icc.to_frame())
+ek.reporting.show_measurement_table(m, "icc", lang)
 
 # %%
 ek.reporting.narrative("measure_validation", lang)

@@ -14,6 +14,7 @@ Raw files are only ever opened for reading.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -125,7 +126,8 @@ def load_study(config: str | Path | StudyConfig) -> Study:
         tables[name] = frame
         rows_of[name] = rows
         files_of[name] = raw.file
-        sources.append({"table": name, "file": str(source.path), "format": raw.format,
+        # relative to the config: reports show where a file sits in the study, not on a disk
+        sources.append({"table": name, "file": os.path.relpath(source.path, cfg.folder), "format": raw.format,
                         "encoding": raw.encoding, "sheet": raw.sheet, "rows": len(frame)})
 
     check_outcomes(cfg, {c: codebook.constructs[c] for c in codebook.constructs_used()})

@@ -64,3 +64,10 @@ from evalkit.reporting.impact_display import (  # noqa: E402
 
 __all__ += ["impact_table", "show_event_studies", "show_impact_table", "show_limitations",
             "show_truth_check"]
+from evalkit.reporting.measurement_display import (  # noqa: E402
+    measurement_table,
+    show_measurement_notes,
+    show_measurement_table,
+)
+
+__all__ += ["measurement_table", "show_measurement_notes", "show_measurement_table"]
