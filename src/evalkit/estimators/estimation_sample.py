@@ -18,9 +18,14 @@ from evalkit.errors import DataQualityWarning, DataValidationError, MissingColum
 __all__ = ["select_sample", "as_indicator", "check_weights"]
 
 
-def select_sample(data: pd.DataFrame, columns: Iterable[str | None], *, where: str
+def select_sample(data: pd.DataFrame, columns: Iterable[str | None], *, where: str,
+                  optional: Iterable[str] = (), only_columns: bool = False,
                   ) -> tuple[pd.DataFrame, tuple[str, str] | None]:
     """Rows of ``data`` complete in ``columns`` (None entries ignored).
+
+    ``optional`` columns must exist but may be missing (the caller gives missing values a
+    meaning). With ``only_columns`` the sample holds only ``columns``, and is ``data``'s
+    columns themselves (no copy) when no row is dropped and the index is already 0..n−1.
 
     Returns the sample (index reset) and, if rows were dropped, a (zh, en) note.
     """
@@ -31,12 +36,19 @@ def select_sample(data: pd.DataFrame, columns: Iterable[str | None], *, where: s
                f"{', '.join(map(repr, map(str, data.columns[:30])))}"
                f"{' …' if data.shape[1] > 30 else ''}. Check the spelling or rename the column.")
         raise MissingColumnError(msg)
+    skip = set(optional)
     sub = data[cols]
-    incomplete = sub.isna().any(axis=1).to_numpy()
+    # one column at a time: numeric columns are checked in numpy (integer and boolean
+    # columns cannot hold missing values), which spares pandas' row-wise reduction
+    na_by_col = {c: _isna(sub[c]) for c in cols if c not in skip}
+    incomplete = np.zeros(len(sub), dtype=bool)
+    for na in na_by_col.values():
+        if na is not None:
+            incomplete |= na
     note = None
     if incomplete.any():
         n_drop = int(incomplete.sum())
-        by_col = {c: int(sub[c].isna().sum()) for c in cols if sub[c].isna().any()}
+        by_col = {c: int(na.sum()) for c, na in na_by_col.items() if na is not None and na.any()}
         detail = ", ".join(f"{c}: {n}" for c, n in by_col.items())
         en = (f"{where}: {n_drop} of {len(sub)} rows have missing values ({detail}) and were "
               "left out of the estimation.")
@@ -46,7 +58,24 @@ def select_sample(data: pd.DataFrame, columns: Iterable[str | None], *, where: s
     if (~incomplete).sum() == 0:
         msg = f"{where}: no complete rows in columns {', '.join(map(repr, cols))}."
         raise DataValidationError(msg)
-    return data.loc[~incomplete].reset_index(drop=True), note
+    if not only_columns:
+        return data.loc[~incomplete].reset_index(drop=True), note
+    if note is None and isinstance(sub.index, pd.RangeIndex) and sub.index.start == 0 \
+            and sub.index.step == 1:
+        return sub, note  # a new frame (copy-on-write): changing it leaves ``data`` alone
+    return sub.loc[~incomplete].reset_index(drop=True), note
+
+
+def _isna(column: pd.Series) -> np.ndarray | None:
+    """Missing-value mask of a column; None when its dtype cannot hold missing values."""
+    if isinstance(column, pd.DataFrame):  # a duplicated column name
+        return column.isna().any(axis=1).to_numpy()
+    kind = column.dtype.kind
+    if kind in "iub" and isinstance(column.dtype, np.dtype):
+        return None
+    if kind == "f" and isinstance(column.dtype, np.dtype):
+        return np.isnan(column.to_numpy())
+    return column.isna().to_numpy()
 
 
 def as_indicator(series: pd.Series, *, where: str) -> np.ndarray:
