@@ -21,12 +21,11 @@ from typing import Literal
 
 from attrs import field, frozen
 
-from evalkit.codebook import CONSTRUCTS
 from evalkit.datamodel import PROGRAMMES, TABLES
 from evalkit.errors import ConfigError
 from evalkit.yamlio import Node, load_yaml
 
-__all__ = ["DataSource", "Pilot", "StudyConfig", "load_config", "programme_code"]
+__all__ = ["DataSource", "Pilot", "StudyConfig", "check_outcomes", "load_config", "programme_code"]
 
 Language = Literal["zh-CN", "en"]
 _FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".sav": "sav",
@@ -268,5 +267,3 @@ def _pilot(node: Node) -> Pilot:
     label = node.get("label").as_str() if node.get("label") else None
     return Pilot(community, code, start, label, node.line)
 
-
-__all__ += ["check_outcomes", "CONSTRUCTS"]

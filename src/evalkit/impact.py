@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import attrs
 from attrs import field, frozen
 
 from evalkit.estimators import did_staggered, multiple_outcomes, subgroup_effects, twfe
@@ -279,13 +280,7 @@ def estimate_impact(
         main_results=main,
     )
     zh, en = _limitations(report, study, control)
-    return _evolve(report, limitations_zh=zh, limitations_en=en)
-
-
-def _evolve(report: ImpactReport, **changes: Any) -> ImpactReport:
-    import attrs
-
-    return attrs.evolve(report, **changes)
+    return attrs.evolve(report, limitations_zh=zh, limitations_en=en)
 
 
 def design_table(study: Study, panel: pd.DataFrame) -> pd.DataFrame:

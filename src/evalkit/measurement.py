@@ -43,7 +43,7 @@ from attrs import field, frozen
 from evalkit.codebook import Codebook
 from evalkit.errors import EvalkitWarning
 from evalkit.results import Provenance, Result, frame_from_records, frame_to_records
-from evalkit.scales._checks import check_choice, require_columns
+from evalkit._checks import check_choice, require_columns
 from evalkit.scales.efa import EFAResult, efa
 from evalkit.scales.reliability import ReliabilityResult, reliability
 from evalkit.scales.scoring import ScoreMethod, item_frame, score

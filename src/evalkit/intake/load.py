@@ -113,9 +113,11 @@ def load_study(config: str | Path | StudyConfig) -> Study:
         expected = [c.name for c in spec.columns] + [c.label_zh for c in spec.columns] + [
             v.source_name for v in variables
         ]
-        id_cols = [c for c in (spec.key[0], spec.column("community_id").label_zh
-                               if "community_id" in spec.column_names else None) if c]
-        id_cols += [spec.column(spec.key[0]).label_zh]
+        # a row whose key or community column says 合计/Total (or is empty at the end) is a totals row
+        id_specs = [spec.column(spec.key[0])]
+        if "community_id" in spec.column_names:
+            id_specs.append(spec.column("community_id"))
+        id_cols = [name for col in id_specs for name in (col.name, col.label_zh)]
         raw = read_raw(source.path, format=source.format, sheet=source.sheet,
                        encoding=source.encoding, expected_columns=tuple(expected),
                        id_columns=tuple(dict.fromkeys(id_cols)))

@@ -220,7 +220,7 @@ def _check_unique(series: pd.Series, rows: np.ndarray, ctx: _Ctx, col: str) -> N
 
 
 def _is_blank(series: pd.Series) -> pd.Series:
-    if series.dtype == object or str(series.dtype).startswith("string"):
+    if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
         return series.isna() | (series.astype("string").str.strip() == "")
     return series.isna()
 

@@ -30,7 +30,6 @@ __all__ = [
 # report building blocks used by the notebooks
 from evalkit.reporting.display import (  # noqa: E402
     banner,
-    label_columns,
     markdown,
     narrative,
     save_results,
@@ -44,7 +43,6 @@ from evalkit.reporting.figures import item_distribution_bars, sample_size_heatma
 __all__ += [
     "banner",
     "item_distribution_bars",
-    "label_columns",
     "markdown",
     "narrative",
     "sample_size_heatmap",

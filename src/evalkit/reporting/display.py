@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.reporting.text import lang_code, text
+from evalkit.reporting.text import text
 from evalkit.results import json_safe
 
 __all__ = ["banner", "markdown", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
@@ -109,12 +109,6 @@ def save_results(section: str, values: dict[str, Any] | pd.DataFrame,
         fh.write(payload)
     os.replace(tmp, target)
     return target
-
-
-def label_columns(frame: pd.DataFrame, labels: dict[str, dict[str, str]], lang: str) -> pd.DataFrame:
-    """Rename columns for display: ``{"n": {"zh": "人数", "en": "n"}}``."""
-    code = lang_code(lang)
-    return frame.rename(columns={k: v[code] for k, v in labels.items()})
 
 
 def show_warnings(study: Any, lang: str = "zh") -> None:

@@ -34,7 +34,7 @@ from scipy.optimize import linear_sum_assignment
 from evalkit.codebook import Codebook
 from evalkit.errors import DataQualityWarning, SmallSampleWarning
 from evalkit.results import Provenance, Result, frame_from_records, frame_to_records
-from evalkit.scales._checks import check_choice
+from evalkit._checks import check_choice
 from evalkit.scales.factor_ml import fit_ml_factors, rotate_loadings
 from evalkit.scales.scoring import item_frame
 

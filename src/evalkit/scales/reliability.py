@@ -57,7 +57,7 @@ from scipy import stats
 from evalkit.codebook import Codebook
 from evalkit.errors import DataQualityWarning
 from evalkit.results import Provenance, Result, frame_from_records, frame_to_records
-from evalkit.scales._checks import as_list, check_choice, require_columns
+from evalkit._checks import as_list, check_choice, require_columns
 from evalkit.scales.factor_ml import fit_ml_factors
 from evalkit.scales.scoring import item_frame
 

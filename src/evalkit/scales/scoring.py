@@ -40,7 +40,7 @@ import pandas as pd
 
 from evalkit.codebook import Codebook, Variable
 from evalkit.errors import CodebookError, DataValidationError
-from evalkit.scales._checks import check_choice, require_columns, row_labels
+from evalkit._checks import check_choice, require_columns, row_labels
 
 __all__ = ["ScoreMethod", "item_frame", "score", "min_items_for", "reference_mask"]
 

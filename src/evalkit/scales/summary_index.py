@@ -32,7 +32,7 @@ from attrs import field, frozen
 
 from evalkit.errors import DataQualityWarning, DataValidationError
 from evalkit.results import Provenance, Result
-from evalkit.scales._checks import require_columns
+from evalkit._checks import require_columns
 from evalkit.scales.scoring import Reference, reference_mask
 
 __all__ = ["SummaryIndexResult", "summary_index"]

@@ -45,7 +45,7 @@ from scipy import stats
 
 from evalkit.errors import DataValidationError
 from evalkit.results import Provenance, Result
-from evalkit.scales._checks import as_list, check_choice, require_columns
+from evalkit._checks import as_list, check_choice, require_columns
 from evalkit.survey.design import SurveyDesign, design_arrays
 
 __all__ = ["SurveyEstimates", "survey_means", "survey_proportions"]

@@ -31,7 +31,7 @@ from attrs import field, frozen
 from scipy import stats
 
 from evalkit.results import Provenance, Result
-from evalkit.scales._checks import as_list, check_choice, require_columns
+from evalkit._checks import as_list, check_choice, require_columns
 
 __all__ = ["ICCResult", "icc"]
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evalkit.scales._checks import as_list, require_columns
+from evalkit._checks import as_list, require_columns
 
 __all__ = ["kish_deff", "effective_sample_size", "weight_diagnostics", "margin_table"]
 

@@ -17,7 +17,7 @@ import pandas as pd
 from attrs import frozen
 
 from evalkit.errors import DataValidationError
-from evalkit.scales._checks import require_columns
+from evalkit._checks import require_columns
 
 __all__ = ["AGE_BANDS", "age_band", "targets_from_population", "OnMissing", "EmptyCells", "PreparedGroups",
            "prepare_groups"]

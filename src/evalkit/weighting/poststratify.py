@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evalkit.scales._checks import as_list, check_choice
+from evalkit._checks import as_list, check_choice
 from evalkit.weighting.margins import OnMissing, prepare_groups, targets_from_population
 from evalkit.weighting.rake import DEFAULT_VARIABLES
 from evalkit.weighting.result import WeightingResult, WeightingSpec, build_weighting_result

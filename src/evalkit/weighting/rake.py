@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import ConvergenceError, WeightTrimmingWarning
-from evalkit.scales._checks import as_list, check_choice
+from evalkit._checks import as_list, check_choice
 from evalkit.weighting.margins import (
     EmptyCells,
     OnMissing,

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import ConvergenceError, WeightTrimmingWarning
-from evalkit.scales._checks import check_choice
+from evalkit._checks import check_choice
 
 __all__ = ["trim_weights"]
 
