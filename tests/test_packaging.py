@@ -26,7 +26,7 @@ def _pyproject_names() -> set[str]:
 
 
 #: conda-forge names that differ from the PyPI names
-CONDA_ALIASES = {"brotli-python": "brotli"}
+CONDA_ALIASES = {"brotli-python": "brotli", "python-duckdb": "duckdb"}
 
 
 def test_environment_yml_names_the_same_packages():
