@@ -23,7 +23,7 @@ from evalkit.impact import (
     truth_comparison,
 )
 from evalkit.intake.load import load_study
-from evalkit.paths import demo_config
+from evalkit.run.paths import demo_config
 from evalkit.reporting.impact_display import impact_table
 from evalkit.scales import score
 from evalkit.testing import assert_result_close

@@ -2,7 +2,7 @@
 
 The public API is re-exported here by name. Names are imported on first use
 (PEP 562 ``__getattr__``), so ``import evalkit`` stays fast for the command
-line and ``evalkit.runner.mark_complete`` costs nothing in a notebook's last
+line and ``evalkit.mark_complete`` costs nothing in a notebook's last
 cell; no logic lives here.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from evalkit._version import __version__
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -19,20 +19,22 @@ _EXPORTS = {
     "StudyConfig": "evalkit.config",
     "load_config": "evalkit.config",
     "Study": "evalkit.intake.load",
-    "load_study": "evalkit.intake.load",
-    "demo_config": "evalkit.paths",
+    "load_study": "evalkit.run.study",
+    "demo_config": "evalkit.run.paths",
     "DataQualityProfile": "evalkit.profiling",
-    "profile_study": "evalkit.profiling",
-    "mark_complete": "evalkit.completion",
-    "session_info": "evalkit.session",
-    "run_study": "evalkit.pipeline",
-    "estimate_impact": "evalkit.impact",
+    "profile_study": "evalkit.run.study",
+    "mark_complete": "evalkit.run.completion",
+    "session_info": "evalkit.run.session",
+    "run_study": "evalkit.run.pipeline",
+    "run_batch": "evalkit.run.batch",
+    "reproduce": "evalkit.run.reproduce",
+    "estimate_impact": "evalkit.run.study",
     "ImpactReport": "evalkit.impact",
-    "measure": "evalkit.measurement",
+    "measure": "evalkit.run.study",
     "MeasurementReport": "evalkit.measurement",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
-               "weighting", "survey", "measurement", "impact"}
+               "weighting", "survey", "measurement", "impact", "run"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -51,14 +53,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from evalkit import datasets, estimators, inference, intake, reporting, scales, survey, testing, weighting
+    from evalkit import datasets, estimators, inference, intake, reporting, run, scales, survey, testing, weighting
     from evalkit.codebook import Codebook
     from evalkit.config import StudyConfig, load_config
     from evalkit.impact import ImpactReport, estimate_impact
     from evalkit.intake.load import Study, load_study
     from evalkit.measurement import MeasurementReport, measure
-    from evalkit.paths import demo_config
-    from evalkit.pipeline import run_study
+    from evalkit.run.batch import run_batch
+    from evalkit.run.paths import demo_config
+    from evalkit.run.pipeline import run_study
+    from evalkit.run.reproduce import reproduce
     from evalkit.profiling import DataQualityProfile, profile_study
-    from evalkit.completion import mark_complete
-    from evalkit.session import session_info
+    from evalkit.run.completion import mark_complete
+    from evalkit.run.session import session_info

@@ -1,17 +1,22 @@
-"""The ``evalkit`` command: run, validate, demo.
+"""The ``evalkit`` command: run, batch, reproduce, validate, demo.
 
 Errors evalkit raises on purpose are printed as their message (no
-traceback) and exit with status 2; anything else is a bug and keeps its
-traceback.
+traceback). Anything else is a bug: the user sees one line naming the
+exception type and how to get details (``EVALKIT_DEBUG=1``), never a
+traceback that could carry data values. Exit codes: 0 success, 1 partial
+success (``batch``: some reports failed; ``reproduce``: numbers differ),
+2 nothing done (bad input, bad config), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 
-from evalkit.errors import DataValidationError, EvalkitError
+from evalkit.errors import EvalkitError
 
 __all__ = ["main"]
 
@@ -29,6 +34,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cell-timeout", type=int, default=600, help="seconds per notebook cell")
     run.add_argument("--wall-timeout", type=int, default=3600, help="seconds per notebook")
 
+    batch = sub.add_parser("batch", help="one report per pilot community, the programme report and an index")
+    batch.add_argument("config", nargs="?", help="study config (YAML); omit to use the synthetic demo")
+    batch.add_argument("--out", help="batch folder (default: reports/batch-<study>)")
+    batch.add_argument("--communities", help="comma-separated community ids (default: every pilot)")
+    batch.add_argument("--lang", choices=["zh", "en"], help="report language (default: the config's)")
+    batch.add_argument("--workers", type=int, default=None, help="parallel reports (default: CPU count)")
+    batch.add_argument("--scheduler", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    batch.add_argument("--resume", action="store_true", help="re-run only what failed or changed")
+    batch.add_argument("--wall-timeout", type=int, default=900, help="seconds per report")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("reproduce", help="re-run a report from its manifest and compare every number")
+    rep.add_argument("manifest", help="a report's manifest.json")
+    rep.add_argument("--study", help="the study's folder, if it moved since the report was made")
+    rep.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
+    rep.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance (default 1e-12)")
+
     val = sub.add_parser("validate", help="check a study's config and data; list every problem")
     val.add_argument("config", help="study config (YAML)")
 
@@ -38,40 +60,84 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from evalkit.run.pipeline import run_study
+
+    summary = run_study(args.config, run_id=args.run_id, reports=args.reports, lang=args.lang,
+                        cell_timeout=args.cell_timeout, wall_timeout=args.wall_timeout,
+                        progress=lambda name, i, n: _say(f"[{i}/{n}] running {name} …"))
+    print(f"report ready in {summary.seconds:.1f} s: {summary.folder}")
+    for html in summary.html:
+        print(f"  open {html}")
+    return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from evalkit.run.batch import run_batch
+
+    communities = [c.strip() for c in args.communities.split(",") if c.strip()] if args.communities else None
+    summary = run_batch(args.config, out=args.out, communities=communities, lang=args.lang,
+                        workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                        wall_timeout=args.wall_timeout, progress=not args.no_progress)
+    print(summary.render())
+    return summary.exit_code
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from evalkit.run.reproduce import reproduce
+
+    outcome = reproduce(args.manifest, study=args.study, rtol=args.rtol, atol=args.atol)
+    print(outcome.render())
+    return 0 if outcome.passed else 1
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from evalkit.errors import DataValidationError
+    from evalkit.intake.load import load_study
+
+    try:
+        study = load_study(args.config)
+    except DataValidationError as exc:
+        _say(f"evalkit: {exc}")
+        return 1
+    n = {k: len(v) for k, v in study.tables.items()}
+    print(f"OK: {args.config} — " + ", ".join(f"{k} {v} rows" for k, v in n.items()))
+    for w in study.warnings:
+        print(f"warning: {w.message}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from evalkit.run.paths import demo_config
+
+    path = demo_config(Path(args.folder), seed=args.seed)
+    print(f"synthetic demo city written: {path} (合成演示数据)")
+    return 0
+
+
+_COMMANDS = {"run": _run, "batch": _batch, "reproduce": _reproduce, "validate": _validate, "demo": _demo}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "run":
-            from evalkit.pipeline import run_study
-
-            summary = run_study(args.config, run_id=args.run_id, reports=args.reports, lang=args.lang,
-                                cell_timeout=args.cell_timeout, wall_timeout=args.wall_timeout)
-            print(f"report ready in {summary.seconds:.1f} s: {summary.folder}")
-            for html in summary.html:
-                print(f"  open {html}")
-            return 0
-        if args.command == "validate":
-            from evalkit.intake.load import load_study
-
-            study = load_study(args.config)
-            n = {k: len(v) for k, v in study.tables.items()}
-            print(f"OK: {args.config} — " + ", ".join(f"{k} {v} rows" for k, v in n.items()))
-            for w in study.warnings:
-                print(f"warning: {w.message}")
-            return 0
-        if args.command == "demo":
-            from evalkit.paths import demo_config
-
-            path = demo_config(Path(args.folder), seed=args.seed)
-            print(f"synthetic demo city written: {path} (合成演示数据)")
-            return 0
-    except DataValidationError as exc:
-        print(f"evalkit: {exc}", file=sys.stderr)
-        return 1
+        return _COMMANDS[args.command](args)
     except EvalkitError as exc:
-        print(f"evalkit: {exc}", file=sys.stderr)
+        _say(f"evalkit: {exc}")
         return 2
-    return 2
+    except KeyboardInterrupt:
+        _say("evalkit: interrupted; finished reports were kept, nothing half-written was left.")
+        return 130
+    except Exception as exc:  # a bug: no traceback (it may carry data values) unless asked for
+        if os.environ.get("EVALKIT_DEBUG"):
+            traceback.print_exc()
+        _say(f"evalkit: internal error ({type(exc).__name__}). This is a bug in evalkit, not in your "
+             f"data; please report it. Set EVALKIT_DEBUG=1 to see the details.")
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

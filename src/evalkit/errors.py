@@ -79,7 +79,17 @@ class NotebookTemplateError(EvalkitError, ValueError):
 
 
 class RunError(EvalkitError, RuntimeError):
-    """A notebook run did not complete (kernel died, timeout, no completion marker)."""
+    """A notebook run did not complete (kernel died, timeout, no completion marker).
+
+    ``kind`` classifies the failure for batch records and retries: ``execution``
+    (a cell raised or the marker is missing), ``kernel_died``, ``timeout``,
+    ``kernel_start`` (the kernel never came up), ``io`` (an output could not be
+    written); errors raised before a run are ``validation`` and ``template``.
+    """
+
+    def __init__(self, message: str, kind: str = "execution"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class EstimationError(EvalkitError, RuntimeError):

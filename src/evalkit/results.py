@@ -40,7 +40,7 @@ class Provenance:
 
     @classmethod
     def current(cls, *, seed: int | None = None, input_sha256: str | None = None) -> Provenance:
-        from evalkit import __version__
+        from evalkit._version import __version__
 
         return cls(evalkit_version=__version__, seed=seed, input_sha256=input_sha256)
 

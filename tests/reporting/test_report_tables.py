@@ -8,7 +8,7 @@ import pytest
 
 from evalkit.intake.load import load_study
 from evalkit.measurement import measure
-from evalkit.paths import demo_config
+from evalkit.run.paths import demo_config
 from evalkit.reporting.measurement_display import measurement_table
 
 

@@ -1,17 +1,15 @@
-"""Run report templates with papermill, prove they finished, export and record them.
+"""Execute one report template with papermill and prove that it finished.
 
-Owns: executing one template (:func:`run_notebook`), the HTML export
-(:func:`export_html`), swapping a finished report folder into place
-(:func:`write_report_atomically`), and the provenance a run manifest records
-(:func:`sha256_file`, :func:`package_versions`, :func:`git_commit`,
-:func:`build_manifest`). Parameter schemas live in :mod:`evalkit.notebook_params`;
-the completion marker and :func:`check_completed` in :mod:`evalkit.completion`
-(cheap to import in a kernel). Both are re-exported here.
+Owns :func:`run_notebook` and the classification of a failed run
+(:class:`~evalkit.errors.RunError` with a ``kind``). Parameter schemas live in
+:mod:`evalkit.run.params`, the completion marker in
+:mod:`evalkit.run.completion` (cheap to import in a kernel), the HTML export in
+:mod:`evalkit.run.export`, the manifest in :mod:`evalkit.run.manifest`.
 
 Why papermill is wrapped rather than called directly:
 
 - It does not type-check parameters and pastes names into code, so values are
-  validated first (:func:`~evalkit.notebook_params.validate_parameters`) and
+  validated first (:func:`~evalkit.run.params.validate_parameters`) and
   no kernel starts for a bad request.
 - It has a per-cell timeout only. The whole run therefore executes in a child
   process (``python -c`` importing :func:`_child_main`) in its own process
@@ -20,7 +18,7 @@ Why papermill is wrapped rather than called directly:
 - It reports success when a run did not finish: cells after a kernel death
   are marked "completed", and ``sys.exit(0)`` in a cell raises nothing. A run
   counts as succeeded only when no cell shows an error and the last code cell
-  displayed :func:`~evalkit.completion.mark_complete` with this run's id.
+  displayed :func:`~evalkit.run.completion.mark_complete` with this run's id.
 - The kernel is always the Python running evalkit (``sys.executable`` with
   ipykernel), whatever kernelspecs a user has installed under
   ``~/.local/share/jupyter``; no kernelspec needs to be registered, so a fresh
@@ -32,59 +30,30 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
-import hashlib
 import json
 import math
 import os
-import platform
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from attrs import field, frozen
 
-from evalkit.completion import COMPLETION_MIME, check_completed, mark_complete, read_executed_cells
-from evalkit.errors import NotebookTemplateError, ParameterError, ReportError, RunError
-from evalkit.notebook_params import ParameterSchema, read_parameter_schema, validate_parameters
+from evalkit.errors import NotebookTemplateError, ParameterError, RunError
+from evalkit.run.completion import check_completed, read_executed_cells
+from evalkit.run.ids import RUN_ID_RE
+from evalkit.run.params import ParameterSchema, read_parameter_schema, validate_parameters
 
-__all__ = [
-    "COMPLETION_MIME",
-    "MANIFEST_PACKAGES",
-    "CellTiming",
-    "GitState",
-    "NotebookRun",
-    "build_manifest",
-    "check_completed",
-    "export_html",
-    "git_commit",
-    "git_state",
-    "mark_complete",
-    "package_versions",
-    "read_parameter_schema",
-    "run_notebook",
-    "sha256_file",
-    "write_report_atomically",
-]
+__all__ = ["CellTiming", "NotebookRun", "kernel_environment", "run_notebook"]
 
-#: packages whose versions every manifest records ("python" is the interpreter)
-MANIFEST_PACKAGES = (
-    "evalkit", "pandas", "numpy", "statsmodels", "scipy", "matplotlib",
-    "papermill", "pyreadstat", "pyarrow", "python",
-)  # fmt: skip
-
-_RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _KILL_GRACE_SECONDS = 10
-_CHILD_CODE = "import sys; from evalkit.runner import _child_main; sys.exit(_child_main(sys.argv[1]))"
+_CHILD_CODE = "import sys; from evalkit.run.execute import _child_main; sys.exit(_child_main(sys.argv[1]))"
 _PID_FILE_ENV = "EVALKIT_KERNEL_PID_FILE"
 
 
@@ -173,6 +142,7 @@ def run_notebook(
     cell_timeout: int = 600,
     wall_timeout: float = 3600,
     cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> NotebookRun:
     """Execute a report template with papermill and prove that it ran to the end.
 
@@ -181,7 +151,7 @@ def run_notebook(
     template : str or Path
         The ``.ipynb`` template. It needs a cell tagged ``parameters`` that
         declares ``run_id: str``, and a last code cell calling
-        ``mark_complete(run_id)`` (from :mod:`evalkit.completion`).
+        ``mark_complete(run_id)`` (``ek.mark_complete``).
     parameters : mapping
         Parameter values, checked against the template's typed schema before
         any kernel starts. ``run_id`` is set from the argument of that name.
@@ -200,6 +170,9 @@ def run_notebook(
         Working directory of the kernel; None means the caller's current
         directory (recorded as an absolute path). The caller's own working
         directory never changes, so runs may go in parallel threads.
+    env : mapping, optional
+        Extra environment variables for the kernel (e.g. the run cache,
+        :data:`evalkit.run.study.CACHE_ENV`).
 
     Returns
     -------
@@ -240,7 +213,8 @@ def run_notebook(
 
     started = datetime.now(UTC)
     t0 = time.monotonic()
-    outcome = _execute_in_child(template, output_path, checked, cell_timeout, wall_timeout, workdir)
+    outcome = _execute_in_child(template, output_path, checked, cell_timeout, wall_timeout, workdir,
+                                dict(env or {}))
     seconds = time.monotonic() - t0
     finished = datetime.now(UTC)
 
@@ -248,8 +222,8 @@ def run_notebook(
         msg = f"{template}: {outcome['message']}"
         raise ParameterError(msg)
     if not outcome.get("ok"):
-        msg = _describe_failure(template, output_path, outcome, cell_timeout, wall_timeout)
-        raise RunError(msg)
+        kind, msg = _describe_failure(template, output_path, outcome, cell_timeout, wall_timeout)
+        raise RunError(msg, kind=kind)
     check_completed(output_path, run_id, template=template)
     timings = [
         CellTiming(c.number, c.duration)
@@ -273,7 +247,7 @@ def _check_template_runnable(template: Path, schema: ParameterSchema) -> None:
     if "run_id" not in schema or schema["run_id"].type.kind != "str":
         problems.append(
             'declare `run_id: str = ""  # set by the runner` in the parameters cell, and end the '
-            "notebook with a cell `from evalkit.completion import mark_complete; mark_complete(run_id)`"
+            "notebook with a cell `import evalkit as ek; ek.mark_complete(run_id)`"
         )
     nb = json.loads(template.read_text(encoding="utf-8"))
     language = nb.get("metadata", {}).get("kernelspec", {}).get("language", "python")
@@ -292,7 +266,7 @@ def _check_request(
     wall_timeout: float,
 ) -> dict[str, Any]:
     problems = []
-    if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id):
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
         problems.append(
             f"run_id {run_id!r} must be text of letters, digits, '.', '_' or '-' (it names the "
             f"report folder), e.g. '2024-09-pilot'."
@@ -332,6 +306,7 @@ def _execute_in_child(
     cell_timeout: int,
     wall_timeout: float,
     workdir: Path,
+    extra_env: dict[str, str],
 ) -> dict[str, Any]:
     """Run papermill in a child process; kill it and its kernel after ``wall_timeout``.
 
@@ -350,7 +325,7 @@ def _execute_in_child(
         }
         (tmpdir / "job.json").write_text(json.dumps(job), encoding="utf-8")
         pid_file = tmpdir / "kernel.pid"
-        env = {**os.environ, _PID_FILE_ENV: str(pid_file)}
+        env = {**kernel_environment(tmpdir), **extra_env, _PID_FILE_ENV: str(pid_file)}
         popen_kw: dict[str, Any] = (
             {"start_new_session": True}
             if os.name == "posix"
@@ -383,6 +358,20 @@ def _execute_in_child(
         outcome = {"ok": False, "error_type": None, "message": ""}
     outcome.update(returncode=proc.returncode, wall_timeout_hit=hit, stderr=_tail(stderr))
     return outcome
+
+
+def kernel_environment(scratch: Path) -> dict[str, str]:
+    """The environment a report kernel starts with.
+
+    ``IPYTHONDIR`` points at an empty folder, so a user's IPython start-up
+    files and profile settings never run inside a report (they could change
+    numbers or print personal data). The matplotlib backend is fixed so no
+    display is needed; BLAS stays single-threaded when the caller said so.
+    """
+    ipython_dir = scratch / "ipython"
+    ipython_dir.mkdir(exist_ok=True)
+    return {**os.environ, "IPYTHONDIR": str(ipython_dir), "MPLBACKEND": "Agg",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
 def _kill_run(proc: subprocess.Popen[bytes], pid_file: Path) -> None:
@@ -510,7 +499,8 @@ def _evalkit_kernel_manager() -> type:
 
 def _describe_failure(
     template: Path, output_path: Path, outcome: Mapping[str, Any], cell_timeout: int, wall_timeout: float
-) -> str:
+) -> tuple[str, str]:
+    """The failure's kind (see :class:`~evalkit.errors.RunError`) and a message naming the cell."""
     try:
         cells = read_executed_cells(output_path)
     except RunError:
@@ -519,18 +509,23 @@ def _describe_failure(
     at = started[-1].label if started else "an unknown cell (the executed notebook was not saved)"
     kept = f" Executed notebook (outputs up to the failure): {output_path}." if cells else ""
     kind = outcome.get("error_type")
+    message = str(outcome.get("message", ""))
+    category = "execution"
     if outcome.get("wall_timeout_hit"):
+        category = "timeout"
         what = (
             f"the whole run exceeded wall_timeout={wall_timeout:g} s and was killed (kernel included) "
             f"while {at} was running. Raise wall_timeout if the report really needs longer, or make that "
             f"cell faster."
         )
     elif kind == "DeadKernelError":
+        category = "kernel_died"
         what = (
             f"the kernel died while running {at} (the process exited: os._exit, a crash in compiled "
             f"code, or the machine ran out of memory). Papermill marks such cells 'completed'; they are not."
         )
     elif kind == "CellTimeoutError":
+        category = "timeout"
         what = (
             f"{at} ran longer than cell_timeout={cell_timeout} s and was stopped. Raise cell_timeout "
             f"if that cell really needs longer."
@@ -538,283 +533,18 @@ def _describe_failure(
     elif kind == "PapermillExecutionError" and (failed := [c for c in cells if c.errors]):
         ename, evalue = failed[0].errors[0]
         what = f"{failed[0].label} raised {ename}: {evalue}. See its traceback."
+    elif not started and kind is not None and ("kernel" in message.lower() or kind == "TimeoutError"):
+        category = "kernel_start"
+        what = f"the kernel could not be started: {kind}: {message}"
+    elif kind in {"OSError", "PermissionError", "FileNotFoundError"}:
+        category = "io"
+        what = f"papermill could not read or write a notebook: {kind}: {message}"
     elif kind is not None:
-        what = f"papermill failed while running {at}: {kind}: {outcome.get('message', '')}"
+        what = f"papermill failed while running {at}: {kind}: {message}"
     else:
+        category = "kernel_died" if started else "kernel_start"
         what = (
             f"the papermill process ended with exit code {outcome.get('returncode')} without reporting "
             f"a result, while {at} was running. Its last output:\n{outcome.get('stderr', '')}"
         )
-    return f"{template}: {what}{kept}"
-
-
-# --------------------------------------------------------------------------- HTML
-
-
-_LANG_CODES = {"zh": "zh-CN", "en": "en"}
-_HEADING_RE = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
-
-
-def export_html(
-    executed_nb: str | Path,
-    html_path: str | Path,
-    *,
-    lang: Literal["zh", "en"] = "zh",
-    postprocess: Callable[[str], str] | None = None,
-) -> Path:
-    """Export an executed notebook to an HTML report without code.
-
-    Parameters
-    ----------
-    executed_nb : str or Path
-        The executed notebook (from :func:`run_notebook`).
-    html_path : str or Path
-        Where the HTML is written (parent folders are created).
-    lang : {"zh", "en"}
-        Sets ``<html lang="zh-CN">`` or ``<html lang="en">``.
-    postprocess : callable, optional
-        Applied to the finished HTML text before it is written, e.g.
-        ``evalkit.reporting.html_fonts.embed_cjk_font``.
-
-    Returns
-    -------
-    Path
-        ``html_path``.
-
-    Notes
-    -----
-    Code, input prompts and output prompts are hidden (nbconvert's
-    ``exclude_input``, ``exclude_input_prompt``, ``exclude_output_prompt``);
-    the completion marker output is dropped. The title is the first markdown
-    heading, else the notebook's file name.
-    """
-    if lang not in _LANG_CODES:
-        msg = f"lang={lang!r} is not supported; use one of: {', '.join(_LANG_CODES)}."
-        raise ValueError(msg)
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    executed_nb, html_path = Path(executed_nb), Path(html_path)
-    nb = nbformat.read(executed_nb, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if COMPLETION_MIME not in o.get("data", {})]
-    nb.metadata["title"] = _first_heading(nb) or executed_nb.stem
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    html, _ = exporter.from_notebook_node(nb)
-    html, n = re.subn(r'<html lang="[^"]*">', f'<html lang="{_LANG_CODES[lang]}">', html, count=1)
-    if n != 1:
-        msg = f"nbconvert's HTML for {executed_nb} has no <html lang=...> tag; check the nbconvert version."
-        raise ReportError(msg)
-    if postprocess is not None:
-        html = postprocess(html)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(html, encoding="utf-8")
-    return html_path
-
-
-def _first_heading(nb: Any) -> str | None:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and (m := _HEADING_RE.search(cell.source)):
-            return m.group("title").replace("**", "").replace("`", "").strip()
-    return None
-
-
-# --------------------------------------------------------------------------- atomic folders
-
-
-def write_report_atomically(
-    build: Callable[[Path], None], final_dir: str | Path, *, keep_failed: bool = True
-) -> Path:
-    """Build a report folder beside ``final_dir``, then swap it into place.
-
-    ``build`` receives an empty temporary folder in the same parent (so the
-    same filesystem) and writes everything there. Only if it returns is the
-    folder renamed to ``final_dir``; the previous ``final_dir`` is moved aside
-    first and deleted after the swap. Readers therefore never see a half-built
-    report, though for a moment between the two renames ``final_dir`` is absent.
-
-    If ``build`` raises, ``final_dir`` is left untouched, and the partial build
-    is kept as ``<final_dir>.failed-<UTC time>`` (``keep_failed=True``, the
-    default: the executed notebooks in it show what went wrong) or deleted.
-    The exception is re-raised with a note saying which.
-
-    Returns
-    -------
-    Path
-        ``final_dir``.
-    """
-    final_dir = Path(final_dir)
-    if final_dir.exists() and not final_dir.is_dir():
-        msg = f"{final_dir} exists and is not a folder; move it away before writing the report there."
-        raise ReportError(msg)
-    parent = final_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{final_dir.name}.building-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        build(tmp)
-    except BaseException as exc:
-        if keep_failed:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            failed = parent / f"{final_dir.name}.failed-{stamp}"
-            n = 1
-            while failed.exists():
-                n += 1
-                failed = parent / f"{final_dir.name}.failed-{stamp}-{n}"
-            os.replace(tmp, failed)
-            exc.add_note(
-                f"The failed build was kept at {failed} for debugging; {final_dir} was left as it was."
-            )
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-            exc.add_note(f"The failed build was deleted; {final_dir} was left as it was.")
-        raise
-    old = None
-    if final_dir.exists():
-        old = parent / f".{final_dir.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(final_dir, old)
-    try:
-        os.replace(tmp, final_dir)
-    except BaseException:
-        if old is not None:
-            os.replace(old, final_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old)
-    return final_dir
-
-
-# --------------------------------------------------------------------------- manifest
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def package_versions(names: Iterable[str]) -> dict[str, str | None]:
-    """Installed version of each distribution (None if absent); ``"python"`` is the interpreter."""
-    versions: dict[str, str | None] = {}
-    for name in names:
-        if name == "python":
-            versions[name] = platform.python_version()
-            continue
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-@frozen
-class GitState:
-    """The checked-out commit and whether the working tree differs from it."""
-
-    commit: str
-    dirty: bool  # tracked changes or untracked files (gitignored files do not count)
-
-
-def git_state(repo_dir: str | Path) -> GitState | None:
-    """Commit and dirtiness of the git checkout containing ``repo_dir``.
-
-    None when ``repo_dir`` is not in a git checkout, the repository has no
-    commit yet, or git is not installed.
-    """
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # `git status` must not write the index
-
-    def git(*args: str) -> subprocess.CompletedProcess[str] | None:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(repo_dir), *args], capture_output=True, text=True, env=env, check=False
-            )
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return done if done.returncode == 0 else None
-
-    head = git("rev-parse", "--verify", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=normal")
-    if head is None or status is None:
-        return None
-    return GitState(commit=head.stdout.strip(), dirty=bool(status.stdout.strip()))
-
-
-def git_commit(repo_dir: str | Path) -> str | None:
-    """The checked-out commit, with ``-dirty`` appended if the tree has changes (as ``git describe --dirty``).
-
-    None when not a git checkout, no commit exists yet, or git is absent.
-    """
-    state = git_state(repo_dir)
-    if state is None:
-        return None
-    return state.commit + ("-dirty" if state.dirty else "")
-
-
-def build_manifest(
-    *,
-    run_id: str,
-    inputs: Iterable[str | Path],
-    parameters: Mapping[str, Any],
-    seed: int | None,
-    runs: Iterable[NotebookRun] = (),
-    repo_dir: str | Path | None = None,
-    base_dir: str | Path | None = None,
-    packages: Iterable[str] = MANIFEST_PACKAGES,
-    created: datetime | None = None,
-) -> dict[str, Any]:
-    """The run manifest: what went in, with which code and settings, and how long it took.
-
-    Parameters
-    ----------
-    run_id : str
-    inputs : iterable of paths
-        Input files; each is recorded with its SHA-256 and size in bytes.
-    parameters : mapping
-        The run's parameters (JSON-like values).
-    seed : int or None
-    runs : iterable of NotebookRun
-        The notebooks run, each with its parameters and timings.
-    repo_dir : path, optional
-        The code checkout whose git commit is recorded (None: not recorded).
-    base_dir : path, optional
-        Input paths under it are recorded relative to it (POSIX separators).
-    packages : iterable of str
-        Distributions whose versions are recorded.
-    created : datetime, optional
-        Defaults to now (UTC).
-
-    Returns
-    -------
-    dict
-        JSON-serialisable: ``run_id, created, seed, parameters, inputs,
-        packages, git, notebooks``.
-    """
-    base = Path(base_dir).resolve() if base_dir is not None else None
-    recorded: dict[str, dict[str, Any]] = {}
-    for item in inputs:
-        p = Path(item)
-        key = p.as_posix()
-        if base is not None and p.resolve().is_relative_to(base):
-            key = p.resolve().relative_to(base).as_posix()
-        recorded[key] = {"sha256": sha256_file(p), "size": p.stat().st_size}
-    try:
-        params = json.loads(json.dumps(dict(parameters), allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        msg = f"Run {run_id}: parameters cannot go into the manifest as JSON ({exc}); pass JSON-like values."
-        raise ValueError(msg) from None
-    state = git_state(repo_dir) if repo_dir is not None else None
-    when = (created or datetime.now(UTC)).astimezone(UTC)
-    return {
-        "run_id": run_id,
-        "created": when.isoformat(timespec="seconds"),
-        "seed": seed,
-        "parameters": params,
-        "inputs": recorded,
-        "packages": package_versions(packages),
-        "git": None if state is None else {"commit": state.commit, "dirty": state.dirty},
-        "notebooks": [run.to_dict() for run in runs],
-    }
+    return category, f"{template}: {what}{kept}"

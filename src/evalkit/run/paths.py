@@ -48,7 +48,7 @@ def demo_config(folder: str | os.PathLike[str] | None = None, *, seed: int = 202
     evalkit version or seed (a stamp file records both), so the demo always
     matches the code that analyses it.
     """
-    from evalkit import __version__
+    from evalkit._version import __version__
     from evalkit.datasets.demo import write_demo_city
 
     target = Path(folder) if folder is not None else demo_dir()

@@ -20,8 +20,8 @@ import pytest
 from evalkit.cli import main
 from evalkit.errors import RunError
 from evalkit.intake.load import load_study
-from evalkit.paths import demo_config
-from evalkit.pipeline import report_templates, run_study
+from evalkit.run.paths import demo_config
+from evalkit.run.pipeline import report_templates, run_study
 from evalkit.profiling import profile_study
 
 pytestmark = pytest.mark.notebooks
@@ -45,7 +45,7 @@ def test_report_folder_has_every_artefact(report):
         assert (report / f"{template.stem}.html").is_file()
     assert (report / "results.json").is_file() and (report / "manifest.json").is_file()
     assert (report / "figures" / "sample_sizes.png").stat().st_size > 10_000
-    assert not list(report.parent.glob(".*"))  # no temporary folders left behind
+    assert [p.name for p in report.parent.glob(".*")] == [".cache"]  # no temporary folders left behind
 
 
 def test_headline_numbers_equal_direct_computation(report, demo):
@@ -61,10 +61,13 @@ def test_manifest_reproduces_inputs(report, demo):
     inputs = manifest["inputs"]
     for path in Path(demo).parent.glob("*"):
         if path.suffix in {".csv", ".sav", ".parquet", ".xlsx", ".yaml"} and path.name != "truth.csv":
-            assert inputs[str(path)]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+            assert inputs[path.name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert manifest["seed"] == 20240901
     assert manifest["packages"]["pandas"] == pd.__version__
     assert set(manifest["parameters"]["01_data_quality.ipynb"]) >= {"config_path", "run_id", "lang"}
+    assert manifest["parameters"]["01_data_quality.ipynb"]["config_path"] == "study.yaml"
+    assert str(Path.home()) not in json.dumps(manifest) and str(demo.parent) not in json.dumps(manifest)
+    assert (report / "REPRODUCE.md").is_file()
     for rel, digest in manifest["outputs"].items():
         assert hashlib.sha256((report / rel).read_bytes()).hexdigest() == digest
 

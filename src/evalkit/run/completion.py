@@ -2,7 +2,7 @@
 
 Papermill counts a notebook as finished even when it was not: cells after a
 kernel death are marked "completed", and ``sys.exit(0)`` in a cell raises
-nothing. So :mod:`evalkit.runner` trusts a run only when the executed
+nothing. So :mod:`evalkit.run.execute` trusts a run only when the executed
 notebook shows no error in any cell and its *last* code cell displayed the
 marker of :func:`mark_complete` carrying the run's id (:func:`check_completed`).
 
@@ -13,8 +13,8 @@ JSON (nbformat's import costs seconds and adds nothing here).
 
 A template ends with::
 
-    from evalkit.completion import mark_complete
-    mark_complete(run_id)          # run_id is a parameter the runner sets
+    import evalkit as ek
+    ek.mark_complete(run_id)       # run_id is a parameter the runner sets
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def mark_complete(run_id: str) -> None:
     -----
     Returns ``None`` on purpose, so the call adds no ``Out[n]`` value to the
     report. The marker also carries a ``text/plain`` line;
-    :func:`evalkit.runner.export_html` drops the marker from the HTML.
+    :func:`evalkit.run.export.export_html` drops the marker from the HTML.
     """
     if not isinstance(run_id, str):
         msg = (
@@ -207,7 +207,7 @@ def check_completed(
         msg = (
             f"{name}: the last code cell, {last.label}, did not display evalkit's completion marker, "
             f"so the run cannot be shown to have finished.{found} End the template with a cell "
-            f"`from evalkit.completion import mark_complete; mark_complete(run_id)`.{where}"
+            f"`import evalkit as ek; ek.mark_complete(run_id)`.{where}"
         )
         raise RunError(msg)
     found_id = markers[-1].get("run_id")

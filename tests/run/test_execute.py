@@ -1,4 +1,4 @@
-"""Tests for evalkit.runner and evalkit.notebook_params.
+"""Tests for evalkit.run.execute, .params, .completion, .export, .atomic and .manifest.
 
 Schema and validation tests need no kernel. Tests marked ``notebooks`` run the
 fixture templates in tests/notebooks_fixtures/ through papermill with real
@@ -26,31 +26,28 @@ import pytest
 
 import evalkit
 from evalkit.errors import NotebookTemplateError, ParameterError, RunError
-from evalkit.notebook_params import (
+from evalkit.run.atomic import write_report_atomically
+from evalkit.run.completion import COMPLETION_MIME, check_completed
+from evalkit.run.execute import CellTiming, NotebookRun, run_notebook
+from evalkit.run.export import export_html
+from evalkit.run.manifest import (
+    RECORDED_PACKAGES,
+    GitState,
+    build_manifest,
+    git_commit,
+    git_state,
+    package_versions,
+    sha256_file,
+)
+from evalkit.run.params import (
     ParameterSchema,
     ParameterSpec,
     TypeSpec,
     read_parameter_schema,
     validate_parameters,
 )
-from evalkit.runner import (
-    COMPLETION_MIME,
-    MANIFEST_PACKAGES,
-    CellTiming,
-    GitState,
-    NotebookRun,
-    build_manifest,
-    check_completed,
-    export_html,
-    git_commit,
-    git_state,
-    package_versions,
-    run_notebook,
-    sha256_file,
-    write_report_atomically,
-)
 
-FIXTURES = Path(__file__).parent / "notebooks_fixtures"
+FIXTURES = Path(__file__).parents[1] / "notebooks_fixtures"
 RUN_ID = "r-1"
 
 
@@ -74,7 +71,7 @@ def _template(
         cells.append(cell(params_source, ["parameters"]))
     if extra_tagged:
         cells.append(cell("more: int = 1  # x", ["parameters"]))
-    cells.append(cell("from evalkit.completion import mark_complete\nmark_complete(run_id)"))
+    cells.append(cell("import evalkit as ek\nek.mark_complete(run_id)"))
     nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
     path = tmp_path / name
     path.write_text(json.dumps(nb), encoding="utf-8")
@@ -690,40 +687,33 @@ def test_git_state(tmp_path: Path) -> None:
 
 
 def test_build_manifest(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "survey.csv").write_bytes(b"id,score\n1,5\n")
-    run = NotebookRun(
-        template=Path("notebooks/10_did_main.ipynb"),
-        output_path=Path("reports/r-1/10_did_main.ipynb"),
-        run_id=RUN_ID,
-        parameters={"seed": 7, "run_id": RUN_ID},
-        started=datetime(2026, 1, 1, 8, 0, tzinfo=UTC),
-        finished=datetime(2026, 1, 1, 8, 0, 5, tzinfo=UTC),
-        seconds=5.0,
-        cell_timings=[CellTiming(2, 0.01), CellTiming(3, 4.5)],
-    )
+    study = tmp_path / "study"
+    (study / "data").mkdir(parents=True)
+    (study / "data" / "survey.csv").write_bytes(b"id,score\n1,5\n")
+    (study / "study.yaml").write_text("name: t\n", encoding="utf-8")
     manifest = build_manifest(
         run_id=RUN_ID,
-        inputs=[data / "survey.csv"],
-        parameters={"seed": 7, "communities": ["0012"]},
+        kind="run",
+        study_dir=study,
+        config=study / "study.yaml",
+        inputs=[study / "data" / "survey.csv", study / "study.yaml"],
+        parameters={"01_x.ipynb": {"lang": "zh", "communities": ["0012"]}},
         seed=7,
-        runs=[run],
+        language="zh",
+        notebooks=[{"template": "01_x.ipynb", "seconds": 4.5}],
+        timings={"total": 5.0},
         repo_dir=tmp_path,  # not a checkout
-        base_dir=tmp_path,
         created=datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
     )
     assert json.loads(json.dumps(manifest, allow_nan=False)) == manifest
     assert manifest["inputs"] == {
-        "data/survey.csv": {"sha256": hashlib.sha256(b"id,score\n1,5\n").hexdigest(), "size": 13}
+        "data/survey.csv": {"sha256": hashlib.sha256(b"id,score\n1,5\n").hexdigest(), "size": 13},
+        "study.yaml": {"sha256": hashlib.sha256(b"name: t\n").hexdigest(), "size": 8},
     }
+    assert manifest["config"]["path"] == "study.yaml"
     assert manifest["created"] == "2026-01-01T09:00:00+00:00"
-    assert set(manifest["packages"]) == set(MANIFEST_PACKAGES)
-    assert manifest["git"] is None and manifest["seed"] == 7
-    assert manifest["parameters"]["communities"] == ["0012"]
-    (nb,) = manifest["notebooks"]
-    assert nb["template"] == "notebooks/10_did_main.ipynb"
-    assert nb["cell_timings"] == [{"cell": 2, "seconds": 0.01}, {"cell": 3, "seconds": 4.5}]
-    assert nb["parameters"] == {"seed": 7, "run_id": RUN_ID}
-    with pytest.raises(ValueError, match=r"Run r-1: parameters cannot go into the manifest as JSON"):
-        build_manifest(run_id=RUN_ID, inputs=[], parameters={"x": math.inf}, seed=None)
+    assert set(manifest["packages"]) == set(RECORDED_PACKAGES)
+    assert manifest["git"] is None and manifest["seed"] == 7 and manifest["language"] == "zh"
+    assert manifest["parameters"]["01_x.ipynb"]["communities"] == ["0012"]
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["environment_sha256"])
+    assert str(tmp_path) not in json.dumps(manifest)  # no absolute paths
