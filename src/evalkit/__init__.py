@@ -31,10 +31,12 @@ _EXPORTS = {
     "estimate_impact": "evalkit.run.study",
     "ImpactReport": "evalkit.impact",
     "measure": "evalkit.run.study",
+    "community_effects": "evalkit.run.study",
+    "CommunityEffects": "evalkit.community",
     "MeasurementReport": "evalkit.measurement",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
-               "weighting", "survey", "measurement", "impact", "run"}
+               "weighting", "survey", "measurement", "impact", "run", "community"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -55,6 +57,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit import datasets, estimators, inference, intake, reporting, run, scales, survey, testing, weighting
     from evalkit.codebook import Codebook
+    from evalkit.community import CommunityEffects, community_effects
     from evalkit.config import StudyConfig, load_config
     from evalkit.impact import ImpactReport, estimate_impact
     from evalkit.intake.load import Study, load_study

@@ -32,6 +32,7 @@ __all__ = [
     "ID_NUMBER_RE",
     "MOBILE_RE",
     "valid_id_number",
+    "mask_personal_text",
 ]
 
 #: 18-digit mainland resident ID number: 6-digit region, birth date, 3-digit sequence, check digit
@@ -106,3 +107,9 @@ def looks_personal(values: pd.Series, *, share: float = 0.2) -> str | None:
     if sample.str.contains(MOBILE_RE).mean() >= share:
         return "mobile numbers (手机号)"
     return None
+
+
+def mask_personal_text(text: str) -> str:
+    """``text`` with every ID number and mobile number in it masked (for messages and logs)."""
+    text = ID_NUMBER_RE.sub(lambda m: mask(m.group(0)), text)
+    return MOBILE_RE.sub(lambda m: mask(m.group(0)), text)

@@ -69,3 +69,6 @@ from evalkit.reporting.measurement_display import (  # noqa: E402
 )
 
 __all__ += ["measurement_table", "show_measurement_notes", "show_measurement_table"]
+from evalkit.reporting import pilot_display  # noqa: E402  (per-pilot and programme report blocks)
+
+__all__ += ["pilot_display"]

@@ -20,7 +20,7 @@ import pandas as pd
 from evalkit.reporting.text import text
 from evalkit.results import json_safe
 
-__all__ = ["banner", "markdown", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
+__all__ = ["banner", "synthetic_notice", "markdown", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
 
 _BANNER_STYLE = ("border:3px solid #c0392b;background:#fdecea;color:#7b241c;padding:12px 16px;"
                  "margin:8px 0 16px 0;font-size:1.15em;font-weight:bold;border-radius:6px")
@@ -38,6 +38,13 @@ def banner(study: Any, lang: str = "zh", *, title: str = "dq_title") -> None:
 
     heading = text(title, lang, name=study.config.name)
     _display(Markdown(heading if heading.startswith("#") else f"# {heading}"))
+    synthetic_notice(study, lang)
+
+
+def synthetic_notice(study: Any, lang: str = "zh") -> None:
+    """For synthetic data, the prominent red notice that every number is invented; else nothing."""
+    from IPython.display import HTML
+
     if study.config.synthetic:
         _display(HTML(f"<div class='evalkit-synthetic' style='{_BANNER_STYLE}'>"
                       f"{text('synthetic_banner', lang)}</div>"))

@@ -54,7 +54,8 @@ def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
 
 
 def write_report_atomically(
-    build: Callable[[Path], None], final_dir: str | Path, *, keep_failed: bool = True
+    build: Callable[[Path], None], final_dir: str | Path, *, keep_failed: bool = True,
+    failed_dir: str | Path | None = None,
 ) -> Path:
     """Build a report folder beside ``final_dir``, then swap it into place.
 
@@ -67,6 +68,8 @@ def write_report_atomically(
     If ``build`` raises, ``final_dir`` is left untouched, and the partial build
     is kept as ``<final_dir>.failed-<UTC time>`` (``keep_failed=True``, the
     default: the executed notebooks in it show what went wrong) or deleted.
+    With ``failed_dir`` the partial build goes exactly there instead
+    (replacing an older failed build), e.g. a batch's ``failed/<id>`` area.
     The exception is re-raised with a note saying which.
     """
     final_dir = Path(final_dir)
@@ -80,7 +83,13 @@ def write_report_atomically(
     try:
         build(tmp)
     except BaseException as exc:
-        if keep_failed:
+        if failed_dir is not None:
+            failed = Path(failed_dir)
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(failed, ignore_errors=True)
+            os.replace(tmp, failed)
+            exc.add_note(f"The partial build was kept at {failed}; {final_dir} was left as it was.")
+        elif keep_failed:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             failed = parent / f"{final_dir.name}.failed-{stamp}"
             n = 1

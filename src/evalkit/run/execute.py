@@ -365,13 +365,13 @@ def kernel_environment(scratch: Path) -> dict[str, str]:
 
     ``IPYTHONDIR`` points at an empty folder, so a user's IPython start-up
     files and profile settings never run inside a report (they could change
-    numbers or print personal data). The matplotlib backend is fixed so no
-    display is needed; BLAS stays single-threaded when the caller said so.
+    numbers or print personal data).
     """
     ipython_dir = scratch / "ipython"
     ipython_dir.mkdir(exist_ok=True)
-    return {**os.environ, "IPYTHONDIR": str(ipython_dir), "MPLBACKEND": "Agg",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    env = {**os.environ, "IPYTHONDIR": str(ipython_dir), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    env.pop("MPLBACKEND", None)  # the kernel's inline backend must draw figures into the notebook
+    return env
 
 
 def _kill_run(proc: subprocess.Popen[bytes], pid_file: Path) -> None:

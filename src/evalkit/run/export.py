@@ -24,7 +24,10 @@ from evalkit.errors import ReportError
 from evalkit.run.atomic import write_text_atomic
 from evalkit.run.completion import COMPLETION_MIME
 
-__all__ = ["export_html", "drop_remote_assets"]
+__all__ = ["export_html", "drop_remote_assets", "TEMPLATE_NOTE_TAG"]
+
+#: tag of template cells that are notes for the template's author and never appear in a report
+TEMPLATE_NOTE_TAG = "template-note"
 
 _LANG_CODES = {"zh": "zh-CN", "en": "en"}
 _HEADING_RE = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
@@ -70,7 +73,9 @@ def export_html(
 
     executed_nb, html_path = Path(executed_nb), Path(html_path)
     nb = nbformat.read(executed_nb, as_version=4)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        # papermill gives its injected cell a random id: numbered ids keep the HTML byte-identical
+        cell["id"] = f"c{i}"
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if COMPLETION_MIME not in o.get("data", {})]
     nb.metadata["title"] = _first_heading(nb) or executed_nb.stem
@@ -90,8 +95,12 @@ def export_html(
 def _exporter() -> Any:
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                        mathjax_url="", require_js_url="")
+    from traitlets.config import Config
+
+    # cells tagged "template-note" explain the template to its author, not the report to its reader
+    config = Config({"TagRemovePreprocessor": {"enabled": True, "remove_cell_tags": [TEMPLATE_NOTE_TAG]}})
+    return HTMLExporter(config=config, exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, mathjax_url="", require_js_url="")
 
 
 _REMOTE_TAG = re.compile(
@@ -107,6 +116,8 @@ def drop_remote_assets(html: str) -> str:
 
 def _first_heading(nb: Any) -> str | None:
     for cell in nb.cells:
+        if TEMPLATE_NOTE_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
         if cell.cell_type == "markdown" and (m := _HEADING_RE.search(cell.source)):
             return m.group("title").replace("**", "").replace("`", "").strip()
     return None

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["project_root", "notebooks_dir", "reports_dir", "demo_dir", "demo_config"]
+__all__ = ["project_root", "notebooks_dir", "reports_dir", "demo_dir", "demo_config", "template_path",
+           "find_template"]
 
 _DEMO_STAMP = ".evalkit-demo"
 
@@ -60,3 +61,13 @@ def demo_config(folder: str | os.PathLike[str] | None = None, *, seed: int = 202
     config = Path(write_demo_city(target, seed=seed))
     stamp.write_text(expected + "\n", encoding="utf-8")
     return config
+
+
+def template_path(template: str | os.PathLike[str]) -> str:
+    """A template's path relative to the notebooks folder (how a manifest names it)."""
+    return Path(os.path.relpath(Path(template).resolve(), notebooks_dir().resolve())).as_posix()
+
+
+def find_template(relative: str) -> Path:
+    """The template a manifest names (relative to the notebooks folder)."""
+    return notebooks_dir() / relative

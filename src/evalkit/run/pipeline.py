@@ -33,7 +33,7 @@ from evalkit.run.export import export_html
 from evalkit.run.ids import check_run_id, new_run_id
 from evalkit.run.manifest import build_manifest, relative_to, sha256_file, with_outputs
 from evalkit.run.params import read_parameter_schema
-from evalkit.run.paths import demo_config, notebooks_dir, reports_dir
+from evalkit.run.paths import demo_config, notebooks_dir, reports_dir, template_path
 from evalkit.run.study import CACHE_ENV, prepare_study
 
 __all__ = ["RunSummary", "report_templates", "run_study", "reproduce_text", "html_postprocess"]
@@ -86,6 +86,7 @@ def run_study(
     wall_timeout: int = 3600,
     progress: Progress | None = None,
     cache: str | os.PathLike[str] | None = None,
+    extra_parameters: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Execute every report notebook for one study; return where the report is.
 
@@ -104,6 +105,9 @@ def run_study(
         Run cache folder (default ``<reports>/.cache``); results in it are
         keyed by the content of inputs, config and evalkit, so they are reused
         only when nothing changed.
+    extra_parameters
+        Further template parameters (e.g. ``community_id``), passed to each
+        template that declares them.
     """
     started = time.perf_counter()
     cfg = resolve_config(config)
@@ -132,8 +136,8 @@ def run_study(
             if progress is not None:
                 progress(template.name, i, len(templates))
             schema = read_parameter_schema(template)
-            offered = {"config_path": relative_to(cfg.path, study_dir), "lang": lang,
-                       "output_dir": relative_to(tmp, study_dir), "run_id": run_id}
+            offered = {**(extra_parameters or {}), "config_path": relative_to(cfg.path, study_dir),
+                       "lang": lang, "output_dir": relative_to(tmp, study_dir), "run_id": run_id}
             params = {k: v for k, v in offered.items() if k in schema}
             run = run_notebook(template, parameters=params, output_path=tmp / template.name,
                                run_id=run_id, cell_timeout=cell_timeout, wall_timeout=wall_timeout,
@@ -174,6 +178,7 @@ def run_study(
 def _notebook_record(template: Path, run: Any) -> dict[str, Any]:
     return {
         "template": template.name,
+        "template_path": template_path(template),
         "template_sha256": sha256_file(template),
         "seconds": round(run.seconds, 3),
         "cell_timings": [{"cell": t.cell, "seconds": round(t.seconds, 3)} for t in run.cell_timings],

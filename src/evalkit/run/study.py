@@ -42,7 +42,7 @@ from evalkit._version import __version__
 from evalkit.intake.load import load_study as _load
 from evalkit.run.atomic import write_bytes_atomic
 
-__all__ = ["CACHE_ENV", "cache_dir", "cached", "estimate_impact", "load_study", "measure", "prepare_study",
+__all__ = ["CACHE_ENV", "cache_dir", "cached", "community_effects", "estimate_impact", "load_study", "measure", "prepare_study",
            "profile_study", "source_digest", "study_key"]
 
 CACHE_ENV = "EVALKIT_CACHE_DIR"
@@ -170,14 +170,16 @@ def _through_cache(fn: Callable[..., T]) -> Callable[..., T]:
 
 
 def _analyses() -> tuple[Callable[..., Any], ...]:
+    from evalkit.community import community_effects as _community
     from evalkit.impact import estimate_impact as _impact
     from evalkit.measurement import measure as _measure
     from evalkit.profiling import profile_study as _profile
 
-    return _through_cache(_measure), _through_cache(_impact), _through_cache(_profile)
+    return (_through_cache(_measure), _through_cache(_impact), _through_cache(_profile),
+            _through_cache(_community))
 
 
-measure, estimate_impact, profile_study = _analyses()
+measure, estimate_impact, profile_study, community_effects = _analyses()
 
 
 def prepare_study(config: Any, folder: Path) -> Any:
