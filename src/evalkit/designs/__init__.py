@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from evalkit.designs.balance import balance_table
 from evalkit.designs.matching import greedy_pairs, match_nearest
+from evalkit.designs.multilevel import multilevel_model
+from evalkit.designs.ordered_logit import ordered_logit
 from evalkit.designs.propensity import PropensityFit, fit_propensity
 from evalkit.designs.results import (DesignCaveat, DesignResult, MatchingResult, MultilevelResult,
                                      OrderedLogitResult, PrePostResult, RegressionResult,
@@ -25,6 +27,8 @@ __all__ = [
     "greedy_pairs",
     "love_plot",
     "match_nearest",
+    "multilevel_model",
+    "ordered_logit",
     "PropensityFit",
     "DesignCaveat",
     "DesignResult",
