@@ -11,7 +11,9 @@ from evalkit.designs.balance import balance_table
 from evalkit.designs.matching import greedy_pairs, match_nearest
 from evalkit.designs.multilevel import multilevel_model
 from evalkit.designs.ordered_logit import ordered_logit
+from evalkit.designs.prepost import pre_post
 from evalkit.designs.propensity import PropensityFit, fit_propensity
+from evalkit.designs.regression import linear_regression
 from evalkit.designs.results import (DesignCaveat, DesignResult, MatchingResult, MultilevelResult,
                                      OrderedLogitResult, PrePostResult, RegressionResult,
                                      WeightingResult)
@@ -25,10 +27,12 @@ __all__ = [
     "ipw",
     "fit_propensity",
     "greedy_pairs",
+    "linear_regression",
     "love_plot",
     "match_nearest",
     "multilevel_model",
     "ordered_logit",
+    "pre_post",
     "PropensityFit",
     "DesignCaveat",
     "DesignResult",
