@@ -1,4 +1,4 @@
-"""Propensity score by logistic regression (statsmodels ``GLM`` binomial, logit link).
+"""Propensity score by logistic regression (statsmodels ``Logit``; ``GLM`` binomial with weights).
 
 Sampling weights enter as ``freq_weights`` for the point estimate (the weighted score
 equations, as R ``glm(weights = w)``); the model's own covariance is then not a valid
@@ -51,19 +51,24 @@ def fit_propensity(treat: np.ndarray, X: pd.DataFrame, *, weights: np.ndarray | 
     from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     design = pd.concat([pd.DataFrame({"(Intercept)": np.ones(len(X))}, index=X.index), X], axis=1)
-    model = sm.GLM(np.asarray(treat, float), design.to_numpy(float), family=sm.families.Binomial(),
-                   freq_weights=weights)
+    y, Xd = np.asarray(treat, float), design.to_numpy(float)
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            res = model.fit(tol=1e-12, maxiter=100)
-        except PerfectSeparationWarning as exc:
+            if weights is None:  # Newton with the analytic Hessian: ~10x faster than GLM's IRLS
+                res = sm.Logit(y, Xd).fit(disp=0, method="newton", tol=1e-12, maxiter=100)
+                converged = bool(res.mle_retvals["converged"])
+            else:
+                res = sm.GLM(y, Xd, family=sm.families.Binomial(), freq_weights=weights).fit(
+                    tol=1e-12, maxiter=100)
+                converged = bool(res.converged)
+        except (PerfectSeparationWarning, np.linalg.LinAlgError) as exc:
             msg = (f"{where}: the covariates separate treated and comparison units perfectly; "
                    "there is no overlap, so no comparison is possible. Drop or coarsen the "
                    "covariate that predicts treatment exactly.")
             raise NotIdentifiedError(msg) from exc
-    if not res.converged:
+    if not converged:
         msg = f"{where}: the propensity-score logit did not converge in 100 iterations."
         raise ConvergenceError(msg)
     eta = design.to_numpy(float) @ res.params
