@@ -163,3 +163,16 @@ def test_covariances_match_sandwich_and_clubsandwich(vcov, ref):
             assert e.loc[t, "df"] == pytest.approx(ref[("petersen", "cr2_df", t)], rel=1e-8)
     V = r.tables["vcov"].set_index("term")
     assert V.loc["(Intercept)", "x"] == pytest.approx(ref[("petersen", f"{vcov}_cov", "(Intercept):x")], rel=1e-8)
+
+
+@pytest.mark.parametrize("J", [1, 4])
+def test_abadie_imbens_se_matches_r_matching(J, ref, lalonde):
+    """R ``Matching::Match(estimand = "ATT", M = 1, ties = TRUE, Var.calc = J,
+    distance.tolerance = 0)`` 4.10-8 on LaLonde's propensity score: estimate, Abadie–Imbens
+    (2006) SE and matched control count, rtol 1e-9."""
+    r = match_nearest(lalonde, outcome="re78", treat="treat", covariates=COVS, replace=True,
+                      se="abadie_imbens", variance_matches=J)
+    assert r.estimate == pytest.approx(ref[(f"ai_J{J}", "att", "treat")], rel=1e-9)
+    assert r.std_error == pytest.approx(ref[(f"ai_J{J}", "att_se", "treat")], rel=1e-9)
+    assert r.tables["sample_sizes"].set_index("group").loc["control", "matched"] == \
+        ref[(f"ai_J{J}", "n_matched_control_units", "")]

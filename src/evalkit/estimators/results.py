@@ -67,6 +67,7 @@ _METHOD_LABEL: dict[str, dict[str, str]] = {
     "sandwich": {"zh": "堆叠估计方程的三明治标准误（计入权重估计）",
                  "en": "sandwich SE of the stacked estimating equations (accounts for estimated weights)"},
     "mixed_model": {"zh": "混合模型（REML）标准误", "en": "mixed-model (REML) SE"},
+    "abadie_imbens": {"zh": "Abadie–Imbens 匹配估计量标准误", "en": "Abadie–Imbens matching SE"},
 }
 
 

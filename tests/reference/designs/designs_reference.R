@@ -78,6 +78,18 @@ for (cs in list(list("nn_noreplace", Inf, FALSE), list("nn_replace", Inf, TRUE),
 }
 write.csv(do.call(rbind, pairs_out), "matchit_pairs.csv", row.names = FALSE)
 
+# Abadie-Imbens (2006) SE: Matching::Match on the same propensity score, ATT, 1 match with
+# replacement, all exact ties kept (distance.tolerance = 0), heteroskedasticity-robust
+# conditional variances from J = Var.calc matches
+suppressPackageStartupMessages(library(Matching))
+for (J in c(1, 4)) {
+  mt <- Match(Y = ll$re78, Tr = ll$treat, X = ps, estimand = "ATT", M = 1, replace = TRUE,
+              ties = TRUE, Var.calc = J, distance.tolerance = 0)
+  case <- paste0("ai_J", J)
+  put(case, "att", "treat", mt$est); put(case, "att_se", "treat", mt$se)
+  put(case, "n_matched_control_units", "", length(unique(mt$index.control)))
+}
+
 ## ---- IPW and AIPW by hand: stacked M-estimation, sandwich (HC0) -------------------------
 X <- model.matrix(f, ll); Tr <- ll$treat; Y <- ll$re78; n <- nrow(ll); p <- ncol(X)
 stacked_se <- function(theta, psi) {   # psi(theta) -> n x q matrix of estimating functions
@@ -206,6 +218,6 @@ res <- do.call(rbind, out)
 write.csv(res, "designs_reference.csv", row.names = FALSE)
 sink("designs_reference_versions.txt")
 cat(R.version.string, "\n")
-for (p in c("MatchIt", "sandwich", "lmtest", "lme4", "ordinal", "clubSandwich", "numDeriv"))
+for (p in c("MatchIt", "Matching", "sandwich", "lmtest", "lme4", "ordinal", "clubSandwich", "numDeriv"))
   cat(p, as.character(packageVersion(p)), "\n")
 sink()
