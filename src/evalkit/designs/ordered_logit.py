@@ -4,8 +4,7 @@
 answers up the scale).
 
 Why by hand: statsmodels' ``OrderedModel`` takes no weights (its ``fit`` has no ``weights``/
-``freq_weights``, and the DiD check in :mod:`evalkit.estimators.ordinal` refuses weights for
-that reason). Survey data carry weights, so the weighted log-likelihood Σ wᵢ log pᵢ is
+``freq_weights``). Survey data carry weights, so the weighted log-likelihood Σ wᵢ log pᵢ is
 maximised here by Newton's method with the analytic gradient and Hessian (the model is
 globally concave in (θ, β)). Standard errors:
 
@@ -17,8 +16,8 @@ globally concave in (θ, β)). Standard errors:
 
 Tests compare coefficients, log-likelihood and SEs with ``ordinal::clm`` on its ``wine`` data,
 with and without weights, and the sandwich with an R computation from numerical scores.
-The DiD special case (:func:`evalkit.estimators.ordinal.ordered_logit_did`) keeps using
-``OrderedModel`` without weights; this function is the general model.
+The DiD special case (:func:`evalkit.estimators.ordinal.ordered_logit_did`) fits with
+:func:`fit_ordered_logit` too, so it now takes sampling weights as well.
 
 References
 ----------
