@@ -160,7 +160,7 @@ def test_twfe_accepts_treatment_switching_off_with_warning_naming_user_columns()
         r = twfe(d, outcome="y", unit="village", time="wave", treat="pilot_on", inference="cr2")
     assert all("__" not in str(w.message) for w in rec)
     assert abs(r.estimate - 1.5) < 3.3 * r.std_error
-    assert "bacon" not in r.tables
+    assert "bacon" not in r.tables and r.spec.options["treatment_switches_off"] is True
 
 
 def test_linear_regression_weighted_hc1_matches_statsmodels():

@@ -12,8 +12,8 @@ comparison type) with a note giving the weight on forbidden comparisons.
 Treatments that switch off (a pilot that ends) are accepted with a
 :class:`~evalkit.errors.TreatmentReversalWarning`: the coefficient then averages switch-on and
 switch-off contrasts (it assumes the effect appears and disappears at once, with no carry-over)
-and is not a single treatment effect; the result carries the reason code
-``treatment_switches_off``, and neither the Bacon decomposition nor randomisation inference
+and is not a single treatment effect; ``spec.options['treatment_switches_off']`` records the
+finding (reason code ``treatment_switches_off``), the notes say it, and neither the Bacon decomposition nor randomisation inference
 (both need adoption cohorts) is offered. Messages name the user's columns.
 
 Estimation: WLS with unit effects absorbed (within transformation) and period dummies;
@@ -163,7 +163,7 @@ def twfe(
         first = None
         ri_possible = False
     else:
-        first = first_treated_period(sample.assign(__d__=D), unit=unit, time=time, treat="__d__")
+        first = first_treated_period(sample.assign(**{treat: D}), unit=unit, time=time, treat=treat)
         by_cluster = pd.Series(first.to_numpy()).groupby(cl).nunique()
         ri_possible = bool((by_cluster == 1).all())
     decision = decide_inference(n_c, n_t, inference, draws=draws, seed=seed,
@@ -221,7 +221,7 @@ def twfe(
                                  "covariates": list(covariates), "weights": weights,
                                  "cluster": cluster_col},
                 options={"inference": inference, "draws": draws, "seed": seed, "alpha": alpha,
-                         "bacon": bacon})
+                         "bacon": bacon, "treatment_switches_off": bool(reversed_units)})
     return TWFEResult(estimates=estimates, provenance=Provenance.current(seed=seed), spec=spec,
                       n_obs=fit.n_obs, inference=decision, notes_zh=tuple(notes_zh),
                       notes_en=tuple(notes_en), tables=tables)
