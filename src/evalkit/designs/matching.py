@@ -136,7 +136,7 @@ def match_nearest(
     --------
     >>> # R: m <- MatchIt::matchit(treat ~ age + educ, data = d, method = "nearest", caliper = .1)
     >>> #    lm(y ~ treat, match.data(m)); sandwich::vcovCL(fit, cluster = ~subclass)
-    >>> # ek.designs.match_nearest(d, outcome="y", treat="treat", covariates=["age", "educ"])  # doctest: +SKIP
+    >>> # ek.designs.match_nearest(d, outcome="y", treat="treat", covariates=["age", "educ"])
     """
     where = "match_nearest()"
     check_choice("distance", distance, ("propensity", "logit"))

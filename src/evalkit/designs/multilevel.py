@@ -91,7 +91,7 @@ def multilevel_model(
     --------
     >>> # R: lme4::lmer(Reaction ~ Days + (Days | Subject), data = sleepstudy)
     >>> # ek.designs.multilevel_model(d, outcome="Reaction", group="Subject",
-    >>> #                             covariates=["Days"], random_slopes=["Days"])  # doctest: +SKIP
+    >>> #                             covariates=["Days"], random_slopes=["Days"])
     """
     from statsmodels.regression.mixed_linear_model import MixedLM
 

@@ -157,7 +157,7 @@ def ordered_logit(
     --------
     >>> # R: ordinal::clm(factor(rating) ~ warm + contact, data = wine, weights = w)
     >>> # ek.designs.ordered_logit(wine, outcome="rating", covariates=["warm", "contact"],
-    >>> #                          weights="w", weight_type="frequency")  # doctest: +SKIP
+    >>> #                          weights="w", weight_type="frequency")
     """
     where = "ordered_logit()"
     check_choice("weight_type", weight_type, ("frequency", "sampling"))

@@ -68,7 +68,7 @@ def pre_post(
     Examples
     --------
     >>> # R: clubSandwich::coef_test(lm(y ~ post + factor(community)), "CR2", cluster = community)
-    >>> # ek.designs.pre_post(pilots, outcome="belonging", post="post", cluster="community_id")  # doctest: +SKIP
+    >>> # ek.designs.pre_post(pilots, outcome="belonging", post="post", cluster="community_id")
     """
     where = "pre_post()"
     sample, note = select_sample(data, [outcome, post, cluster, *covariates, weights], where=where)

@@ -78,7 +78,7 @@ def linear_regression(
     --------
     >>> # R: lmtest::coeftest(lm(y ~ x, d), sandwich::vcovCL(fit, ~firm + year))
     >>> # ek.designs.linear_regression(d, outcome="y", regressors=["x"], vcov="twoway",
-    >>> #                              cluster="firm", cluster2="year")  # doctest: +SKIP
+    >>> #                              cluster="firm", cluster2="year")
     """
     where = "linear_regression()"
     sample, note = select_sample(data, [outcome, *regressors, *categorical, weights, cluster,

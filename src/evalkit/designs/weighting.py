@@ -176,7 +176,7 @@ def ipw(
     Examples
     --------
     >>> # Stata: teffects ipw (re78) (treat age educ ..., logit), ate
-    >>> # ek.designs.ipw(d, outcome="re78", treat="treat", covariates=["age", "educ"])  # doctest: +SKIP
+    >>> # ek.designs.ipw(d, outcome="re78", treat="treat", covariates=["age", "educ"])
     """
     where = "ipw()"
     check_choice("estimand", estimand, ("ATE", "ATT"))
@@ -230,7 +230,7 @@ def aipw(
     Examples
     --------
     >>> # Stata: teffects aipw (re78 age educ ...) (treat age educ ..., logit)
-    >>> # ek.designs.aipw(d, outcome="re78", treat="treat", covariates=["age", "educ"])  # doctest: +SKIP
+    >>> # ek.designs.aipw(d, outcome="re78", treat="treat", covariates=["age", "educ"])
     """
     where = "aipw()"
     dd = prepare(data, treat=treat, covariates=covariates, outcome=outcome, weights=weights,
@@ -339,7 +339,7 @@ def entropy_balance(
     Examples
     --------
     >>> # Stata: ebalance treat age educ ..., targets(1); R: ebal::ebalance(treat, X)
-    >>> # ek.designs.entropy_balance(d, outcome="re78", treat="treat", covariates=["age"])  # doctest: +SKIP
+    >>> # ek.designs.entropy_balance(d, outcome="re78", treat="treat", covariates=["age"])
     """
     where = "entropy_balance()"
     dd = prepare(data, treat=treat, covariates=covariates, outcome=outcome, weights=weights,
