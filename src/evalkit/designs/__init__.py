@@ -7,7 +7,7 @@ Re-exports only; no logic lives here.
 
 from __future__ import annotations
 
-from evalkit.designs.balance import balance_table
+from evalkit.designs.balance import balance_table, love_plot
 from evalkit.designs.matching import greedy_pairs, match_nearest
 from evalkit.designs.multilevel import multilevel_model
 from evalkit.designs.ordered_logit import ordered_logit
@@ -18,7 +18,6 @@ from evalkit.designs.results import (DesignCaveat, DesignResult, MatchingResult,
                                      OrderedLogitResult, PrePostResult, RegressionResult,
                                      WeightingResult)
 from evalkit.designs.weighting import aipw, entropy_balance, ipw
-from evalkit.reporting.design_figures import love_plot
 
 __all__ = [
     "aipw",

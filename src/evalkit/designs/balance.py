@@ -14,14 +14,14 @@ Conventions (MatchIt 4 / cobalt):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from evalkit._checks import check_choice
 
-__all__ = ["balance_table", "weighted_mean_var"]
+__all__ = ["balance_table", "love_plot", "max_abs_smd", "weighted_mean_var"]
 
 
 def weighted_mean_var(x: np.ndarray, w: np.ndarray, *, binary: bool) -> tuple[float, float]:
@@ -93,3 +93,15 @@ def max_abs_smd(table: pd.DataFrame) -> float:
     return float(np.nanmax(np.abs(table["smd_after"].to_numpy(dtype=float))))
 
 
+
+
+def love_plot(balance: pd.DataFrame, ax: Any = None, *, lang: str = "zh",
+              threshold: float = 0.1) -> Any:
+    """Love plot of a :func:`balance_table` (|SMD| before and after); returns the Axes.
+
+    Drawn by :func:`evalkit.reporting.design_figures.love_plot` (imported on first use, so
+    importing the designs does not load matplotlib).
+    """
+    from evalkit.reporting.design_figures import love_plot as draw
+
+    return draw(balance, ax=ax, lang=lang, threshold=threshold)
