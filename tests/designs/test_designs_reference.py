@@ -194,3 +194,21 @@ def test_lalonde_designs_bracket_the_experimental_benchmark(lalonde):
         row = r.estimates.iloc[0]
         assert row["ci_lower"] < 1794 < row["ci_upper"], r.spec.estimator
         assert row["ci_lower"] > naive
+
+
+@pytest.mark.slow
+@pytest.mark.reference_r
+@pytest.mark.skipif(__import__("shutil").which("Rscript") is None, reason="Rscript not installed")
+def test_r_reference_regenerates(tmp_path, ref):
+    """Rerun designs_reference.R in a copy of the folder; the stored numbers come back."""
+    import shutil
+    import subprocess
+
+    for f in REF.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    subprocess.run(["Rscript", "designs_reference.R"], cwd=tmp_path, capture_output=True,
+                   check=True, timeout=300)
+    fresh = pd.read_csv(tmp_path / "designs_reference.csv", keep_default_na=False, na_values=["NA"])
+    fresh = fresh.set_index(["case", "quantity", "term"])["value"]
+    np.testing.assert_allclose(fresh.reindex(ref.index).to_numpy(), ref.to_numpy(), rtol=1e-8,
+                               equal_nan=True)
