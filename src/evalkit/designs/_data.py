@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from attrs import frozen
 
 from evalkit.errors import DataValidationError, NotIdentifiedError
 from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
@@ -14,18 +15,16 @@ from evalkit.estimators.estimation_sample import as_indicator, check_weights, se
 __all__ = ["DesignData", "prepare"]
 
 
+@frozen(eq=False)
 class DesignData:
-    """Estimation sample with the pieces every design needs (a plain holder, built once)."""
+    """Estimation sample with the pieces every design needs, built once."""
 
-    def __init__(self, sample: pd.DataFrame, treat: np.ndarray, X: pd.DataFrame,
-                 y: np.ndarray | None, weights: np.ndarray | None,
-                 note: tuple[str, str] | None) -> None:
-        self.sample = sample
-        self.treat = treat
-        self.X = X
-        self.y = y
-        self.weights = weights
-        self.note = note
+    sample: pd.DataFrame
+    treat: np.ndarray
+    X: pd.DataFrame
+    y: np.ndarray | None
+    weights: np.ndarray | None
+    note: tuple[str, str] | None
 
 
 def covariate_frame(sample: pd.DataFrame, covariates: Sequence[str], *, where: str) -> pd.DataFrame:
