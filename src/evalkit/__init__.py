@@ -36,7 +36,7 @@ _EXPORTS = {
     "MeasurementReport": "evalkit.measurement",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
-               "weighting", "survey", "measurement", "impact", "run", "community"}
+               "weighting", "survey", "measurement", "impact", "run", "community", "designs", "power"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -55,7 +55,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from evalkit import datasets, estimators, inference, intake, reporting, run, scales, survey, testing, weighting
+    from evalkit import (datasets, designs, estimators, inference, intake, power, reporting, run, scales, survey,
+                         testing, weighting)
     from evalkit.codebook import Codebook
     from evalkit.community import CommunityEffects, community_effects
     from evalkit.config import StudyConfig, load_config

@@ -32,6 +32,7 @@ __all__ = [
     "DataQualityWarning",
     "WeightTrimmingWarning",
     "SmallSampleWarning",
+    "TreatmentReversalWarning",
 ]
 
 
@@ -126,3 +127,7 @@ class WeightTrimmingWarning(EvalkitWarning):
 
 class SmallSampleWarning(EvalkitWarning):
     """Too few observations or clusters for the requested inference."""
+
+
+class TreatmentReversalWarning(EvalkitWarning):
+    """A 0/1 treatment switches off for some units; the estimate mixes on and off contrasts."""

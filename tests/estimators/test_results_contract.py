@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import evalkit.designs as designs
 import evalkit.estimators as ek
 from evalkit.estimators.results import ESTIMATE_COLUMNS, ImpactResult
 from evalkit.results import Result
@@ -20,6 +21,12 @@ matplotlib.use("Agg")
 pytest.importorskip("evalkit.inference")
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "did"
+DESIGNS = Path(__file__).resolve().parents[1] / "reference" / "designs"
+_LALONDE_COVS = ["age", "educ", "black", "hispan", "married", "nodegree", "re74", "re75"]
+
+
+def _lalonde() -> pd.DataFrame:
+    return pd.read_csv(DESIGNS / "lalonde.csv")
 
 
 def _mp() -> pd.DataFrame:
@@ -51,6 +58,24 @@ CASES = {
     "multiple": lambda: ek.multiple_outcomes(_two_by_two(), outcomes=["lemp", "lemp2"], treat="d",
                                              post="p", cluster="state", draws=99, seed=1),
     "ordinal": lambda: ek.ordered_logit_did(_two_by_two(), item="k", treat="d", post="p"),
+    # designs (evalkit.designs)
+    "matching": lambda: designs.match_nearest(_lalonde(), outcome="re78", treat="treat",
+                                              covariates=_LALONDE_COVS, caliper=0.2),
+    "ipw": lambda: designs.ipw(_lalonde(), outcome="re78", treat="treat",
+                               covariates=_LALONDE_COVS, estimand="ATT"),
+    "entropy": lambda: designs.entropy_balance(_lalonde(), outcome="re78", treat="treat",
+                                               covariates=_LALONDE_COVS),
+    "multilevel": lambda: designs.multilevel_model(
+        pd.read_csv(DESIGNS / "sleepstudy.csv"), outcome="Reaction", group="Subject",
+        covariates=["Days"], random_slopes=["Days"]),
+    "ordered_logit": lambda: designs.ordered_logit(
+        pd.read_csv(DESIGNS / "wine.csv"), outcome="rating", covariates=["warm", "contact"],
+        weights="w", cluster="judge"),
+    "pre_post": lambda: designs.pre_post(_two_by_two().query("d == 1"), outcome="lemp", post="p",
+                                         cluster="state"),
+    "regression": lambda: designs.linear_regression(
+        pd.read_csv(DESIGNS / "petersen_cl.csv"), outcome="y", regressors=["x"], vcov="twoway",
+        cluster="firm", cluster2="year"),
 }
 
 
@@ -72,6 +97,7 @@ def test_contract(result):
     pd.testing.assert_frame_equal(back.estimates.reset_index(drop=True),
                                   result.estimates.reset_index(drop=True), check_dtype=False)
     assert back.inference == result.inference and back.spec == result.spec
+    assert getattr(back, "caveats", ()) == getattr(result, "caveats", ())
     for k, v in result.tables.items():
         pd.testing.assert_frame_equal(back.tables[k], v.reset_index(drop=True), check_dtype=False)
     zh, en = result.summary(lang="zh"), result.summary(decimals=2, lang="en")

@@ -5,17 +5,20 @@ continuous. This check refits the 2×2 DiD on a single ordinal item with a propo
 model ``logit P(y ≤ k) = τ_k − (β₁ treat + β₂ post + β₃ treat·post + X'γ)`` and reports β₃
 (log odds ratio; ``odds_ratio`` column). Its sign should agree with the linear DiD.
 
-Inference: cluster-robust sandwich covariance (statsmodels, CR1-type) when clusters are
-plentiful. The wild bootstrap has no standard form for this non-linear model, so when the
+The likelihood is maximised by the general weighted ordered logit of
+:mod:`evalkit.designs.ordered_logit` (Newton, analytic derivatives; checked against
+``ordinal::clm`` and ``MASS::polr``), so sampling weights are supported: with ``weights`` the
+standard errors are the sandwich (linearisation) ones.
+
+Inference: cluster-robust sandwich covariance (CR1-type: scores summed by cluster, Stata's
+G/(G − 1) for ML models) when clusters are plentiful. The wild bootstrap has no standard form for this non-linear model, so when the
 few-clusters policy rejects CRVE the p-value comes from randomisation inference (permuting
 the treated clusters; studentised statistic) — or, if treatment varies within clusters, the
-result says that only a descriptive SE is available. statsmodels' OrderedModel has no
-sampling weights, so ``weights`` is refused rather than ignored.
+result says that only a descriptive SE is available.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import attrs
@@ -24,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.errors import ConvergenceError, DataValidationError
-from evalkit.estimators.estimation_sample import as_indicator, select_sample
+from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
 from evalkit.estimators.guardrails import count_clusters, decide_inference
 from evalkit.estimators.linear_model import cluster_codes
 from evalkit.estimators.results import ESTIMATE_COLUMNS, InferenceRecord, OrdinalResult, Spec
@@ -35,21 +38,49 @@ __all__ = ["ordered_logit_did"]
 TERM = "treat:post"
 
 
-def _fit(y: pd.Series, exog: pd.DataFrame, groups: np.ndarray | None):  # noqa: ANN202
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
+@attrs.frozen(eq=False)
+class _OrderedFit:
+    params: pd.Series  # slopes (exog column names) then cut-points "k|k+1"
+    bse: pd.Series
 
-    model = OrderedModel(y, exog, distr="logit")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if groups is None:
-            res = model.fit(method="newton", disp=False, maxiter=200)
-        else:
-            res = model.fit(method="newton", disp=False, maxiter=200, cov_type="cluster",
-                            cov_kwds={"groups": groups})
-    if not res.mle_retvals.get("converged", True):
+
+def _fit(y: pd.Series, exog: pd.DataFrame, groups: np.ndarray | None,
+         weights: np.ndarray | None = None) -> _OrderedFit:
+    """Ordered logit by :func:`evalkit.designs.ordered_logit.fit_ordered_logit`.
+
+    SEs: model-based (inverse information) without weights or clusters; otherwise the sandwich,
+    with scores summed by cluster and G/(G − 1).
+    """
+    from evalkit.designs.ordered_logit import fit_ordered_logit
+
+    levels = list(y.cat.categories)
+    codes = y.cat.codes.to_numpy().astype(np.int64)
+    J = len(levels)
+    X = exog.to_numpy(float)
+    w = np.ones(len(codes)) if weights is None else weights
+    try:
+        params, _, S, H = fit_ordered_logit(codes, X, w, J, where="ordered_logit_did()")
+    except ConvergenceError as exc:
         msg = "ordered_logit_did(): the ordered logit did not converge; check sparse categories."
-        raise ConvergenceError(msg)
-    return res
+        raise ConvergenceError(msg) from exc
+    Hinv = np.linalg.inv(-H)
+    if groups is None and weights is None:
+        V = Hinv
+    else:
+        U = S * w[:, None]
+        if groups is not None:
+            g = int(groups.max()) + 1
+            sums = np.zeros((g, U.shape[1]))
+            np.add.at(sums, groups, U)
+            meat = sums.T @ sums * g / (g - 1)
+        else:
+            meat = U.T @ U
+        V = Hinv @ meat @ Hinv
+    k = X.shape[1]
+    order = [*range(J - 1, J - 1 + k), *range(J - 1)]
+    names = [*map(str, exog.columns), *(f"{levels[j]}|{levels[j + 1]}" for j in range(J - 1))]
+    return _OrderedFit(pd.Series(params[order], index=names),
+                       pd.Series(np.sqrt(np.diag(V))[order], index=names))
 
 
 def ordered_logit_did(
@@ -74,8 +105,8 @@ def ordered_logit_did(
         Ordinal item (integer codes, missing codes already NA).
     treat, post, covariates, cluster, inference, draws, seed, alpha
         As in :func:`evalkit.estimators.did.did`.
-    weights : None
-        Not supported by statsmodels' OrderedModel; passing a column raises.
+    weights : str, optional
+        Sampling weights (sandwich standard errors).
 
     Returns
     -------
@@ -88,11 +119,9 @@ def ordered_logit_did(
     >>> # ek.ordered_logit_did(survey, item="gain_1", treat="treat", post="post")  # doctest: +SKIP
     """
     where = "ordered_logit_did()"
-    if weights is not None:
-        msg = (f"{where}: sampling weights are not supported by the ordered logit "
-               "(statsmodels OrderedModel) and would be ignored; drop weights= or use did().")
-        raise ValueError(msg)
-    sample, drop_note = select_sample(data, [item, treat, post, *covariates, cluster], where=where)
+    sample, drop_note = select_sample(data, [item, treat, post, *covariates, cluster, weights],
+                                      where=where)
+    w = None if weights is None else check_weights(sample[weights], where=where)
     codes = pd.to_numeric(sample[item])
     if codes.nunique() < 3:
         msg = f"{where}: item {item!r} has {codes.nunique()} categories; an ordered model needs ≥ 3."
@@ -106,7 +135,7 @@ def ordered_logit_did(
                              **{c: pd.to_numeric(sample[c]).to_numpy(dtype=float) for c in covariates}})
 
     groups = None if cluster is None else cluster_codes(sample[cluster])
-    res = _fit(y, exog_for(d), groups)
+    res = _fit(y, exog_for(d), groups, w)
     j = list(res.params.index).index(TERM)
     est = float(res.params.iloc[j])
     se = float(res.bse.iloc[j])
@@ -149,7 +178,7 @@ def ordered_logit_did(
             if np.array_equal(assign, assignment):
                 return abs(est / se)
             try:
-                r = _fit(y, exog_for(dd), groups)
+                r = _fit(y, exog_for(dd), groups, w)
             except ConvergenceError:
                 return 0.0
             return abs(float(r.params.iloc[j] / r.bse.iloc[j]))
@@ -159,6 +188,7 @@ def ordered_logit_did(
         row.update({"p_value": float(ri.p_value), "ci_lower": np.nan, "ci_upper": np.nan})
     elif decision.method == "model" and cluster is not None:
         row.update({"p_value": np.nan, "ci_lower": np.nan, "ci_upper": np.nan})
+    n_slopes = exog_for(d).shape[1]
     estimates = pd.DataFrame([row])[list(ESTIMATE_COLUMNS)]
     estimates["odds_ratio"] = np.exp(estimates["estimate"])
     notes_zh = ["有序 logit 仅为稳健性检验：系数为对数优势比，方向应与线性双重差分一致。"]
@@ -168,10 +198,11 @@ def ordered_logit_did(
         notes_zh.append(drop_note[0])
         notes_en.append(drop_note[1])
     spec = Spec("ordered_logit_did", columns={"item": item, "treat": treat, "post": post,
-                                              "covariates": list(covariates), "cluster": cluster},
+                                              "covariates": list(covariates), "cluster": cluster,
+                                              "weights": weights},
                 options={"inference": inference, "draws": draws, "seed": seed, "alpha": alpha})
     return OrdinalResult(estimates=estimates, provenance=Provenance.current(seed=seed), spec=spec,
                          n_obs=len(sample), inference=decision, notes_zh=tuple(notes_zh),
                          notes_en=tuple(notes_en),
-                         tables={"thresholds": pd.DataFrame({"term": res.params.index[len(exog_for(d).columns):],
-                                                             "estimate": res.params.to_numpy()[len(exog_for(d).columns):]})})
+                         tables={"thresholds": pd.DataFrame({"term": res.params.index[n_slopes:],
+                                                             "estimate": res.params.to_numpy()[n_slopes:]})})

@@ -57,6 +57,17 @@ _METHOD_LABEL: dict[str, dict[str, str]] = {
     "multiplier_bootstrap": {"zh": "聚类乘数自助法（影响函数）",
                              "en": "cluster multiplier bootstrap of the influence function"},
     "model": {"zh": "模型标准误", "en": "model-based SE"},
+    "classical": {"zh": "经典（同方差）标准误", "en": "classical (homoskedastic) SE"},
+    "hc0": {"zh": "异方差稳健标准误（HC0）", "en": "heteroskedasticity-robust SE (HC0)"},
+    "hc2": {"zh": "异方差稳健标准误（HC2）", "en": "heteroskedasticity-robust SE (HC2)"},
+    "hc3": {"zh": "异方差稳健标准误（HC3）", "en": "heteroskedasticity-robust SE (HC3)"},
+    "cr0": {"zh": "聚类稳健标准误（CR0）", "en": "cluster-robust SE (CR0)"},
+    "twoway": {"zh": "双向聚类稳健标准误（Cameron–Gelbach–Miller）",
+               "en": "two-way cluster-robust SE (Cameron–Gelbach–Miller)"},
+    "sandwich": {"zh": "堆叠估计方程的三明治标准误（计入权重估计）",
+                 "en": "sandwich SE of the stacked estimating equations (accounts for estimated weights)"},
+    "mixed_model": {"zh": "混合模型（REML）标准误", "en": "mixed-model (REML) SE"},
+    "abadie_imbens": {"zh": "Abadie–Imbens 匹配估计量标准误", "en": "Abadie–Imbens matching SE"},
 }
 
 

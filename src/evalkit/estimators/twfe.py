@@ -9,6 +9,13 @@ estimates (:func:`evalkit.estimators.staggered.did_staggered`), never instead of
 adds the decomposition (``tables['bacon']`` per comparison, ``tables['bacon_summary']`` per
 comparison type) with a note giving the weight on forbidden comparisons.
 
+Treatments that switch off (a pilot that ends) are accepted with a
+:class:`~evalkit.errors.TreatmentReversalWarning`: the coefficient then averages switch-on and
+switch-off contrasts (it assumes the effect appears and disappears at once, with no carry-over)
+and is not a single treatment effect; ``spec.options['treatment_switches_off']`` records the
+finding (reason code ``treatment_switches_off``), the notes say it, and neither the Bacon decomposition nor randomisation inference
+(both need adoption cohorts) is offered. Messages name the user's columns.
+
 Estimation: WLS with unit effects absorbed (within transformation) and period dummies;
 inference through the few-clusters policy like :func:`evalkit.estimators.did.did`
 (clusters default to the unit). The decomposition is ``diff_diff.BaconDecomposition``
@@ -30,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import DataValidationError
+from evalkit.errors import DataValidationError, NotIdentifiedError, TreatmentReversalWarning
 from evalkit.estimators.coefficient_inference import coefficient_row, cr1_t
 from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
 from evalkit.estimators.guardrails import count_clusters, decide_inference
@@ -62,9 +69,17 @@ def first_treated_period(data: pd.DataFrame, *, unit: str, time: str, treat: str
     return data[unit].map(first).fillna(0)
 
 
+def units_switching_off(data: pd.DataFrame, *, unit: str, time: str, treat: np.ndarray) -> list:
+    """Units whose 0/1 treatment goes from 1 back to 0 over time (in time order)."""
+    d = pd.DataFrame({"u": data[unit].to_numpy(), "t": data[time].to_numpy(), "d": treat})
+    d = d.sort_values(["u", "t"], kind="stable")
+    drop = d.groupby("u", sort=False)["d"].diff().fillna(0).to_numpy() < 0
+    return list(pd.unique(d["u"].to_numpy()[drop]))
+
+
 def _design(sample: pd.DataFrame, D: np.ndarray, time: str, unit: str, covariates: Sequence[str],
-            w: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray]:
-    terms = {TWFE_TERM: D, **{c: sample[c].to_numpy(dtype=float) for c in covariates}}
+            w: np.ndarray | None, treat: str = TWFE_TERM) -> tuple[pd.DataFrame, np.ndarray]:
+    terms = {treat: D, **{c: sample[c].to_numpy(dtype=float) for c in covariates}}
     X = design_matrix(sample, terms, intercept=False, categorical=[time])
     Xd = demean_within(X, sample[unit].to_numpy(), w)
     yd = demean_within(sample[["__y__"]], sample[unit].to_numpy(), w)["__y__"].to_numpy()
@@ -124,33 +139,52 @@ def twfe(
     sample = sample.assign(__y__=pd.to_numeric(sample[outcome]).astype(float))
     D = as_indicator(sample[treat], where=where)
     w = None if weights is None else check_weights(sample[weights], where=where)
-    X, y = _design(sample, D, time, unit, covariates, w)
+    X, y = _design(sample, D, time, unit, covariates, w, treat)
     n_units = int(sample[unit].nunique())
-    fit = fit_wls(y, X, w, n_absorbed=n_units)
+    try:
+        fit = fit_wls(y, X, w, n_absorbed=n_units)
+    except NotIdentifiedError as exc:
+        msg = (f"{where}: {exc} (outcome {outcome!r}, unit effects by {unit!r}, period effects by "
+               f"{time!r}; period dummies are named {time}_<period>.)")
+        raise NotIdentifiedError(msg) from exc
 
     cl = sample[cluster_col].to_numpy()
     ever = pd.Series(D).groupby(sample[unit].to_numpy()).transform("max").to_numpy() > 0
     n_c, n_t = count_clusters(sample[cluster_col], ever)
-    first = first_treated_period(sample.assign(__d__=D), unit=unit, time=time, treat="__d__")
-    by_cluster = pd.Series(first.to_numpy()).groupby(cl).nunique()
+    reversed_units = units_switching_off(sample, unit=unit, time=time, treat=D)
+    if reversed_units:
+        warnings.warn(
+            f"{where}: treatment {treat!r} switches off (1 → 0) for {len(reversed_units)} of "
+            f"{n_units} units of {unit!r}. The TWFE coefficient then averages switch-on and "
+            "switch-off contrasts and assumes the effect starts and stops at once with no "
+            "carry-over; read it as a descriptive average, not a treatment effect. No Bacon "
+            "decomposition or randomisation inference is offered.",
+            TreatmentReversalWarning, stacklevel=2)
+        first = None
+        ri_possible = False
+    else:
+        first = first_treated_period(sample.assign(**{treat: D}), unit=unit, time=time, treat=treat)
+        by_cluster = pd.Series(first.to_numpy()).groupby(cl).nunique()
+        ri_possible = bool((by_cluster == 1).all())
     decision = decide_inference(n_c, n_t, inference, draws=draws, seed=seed,
-                                randomization_possible=bool((by_cluster == 1).all()))
+                                randomization_possible=ri_possible)
     ri_assign = ri_stat = None
     if decision.method == "randomization":
         per_cluster = pd.Series(first.to_numpy()).groupby(cl).first()
         ri_assign = per_cluster.to_numpy()
         pos = pd.Index(per_cluster.index.to_numpy()).get_indexer(cl)
         t_vals = pd.to_numeric(sample[time]).to_numpy(dtype=float)
-        j = fit.index(TWFE_TERM)
+        j = fit.index(treat)
 
         def ri_stat(assign: np.ndarray) -> float:
             g = np.asarray(assign, dtype=float)[pos]
             Dp = ((g > 0) & (t_vals >= g)).astype(float)
-            Xp, yp = _design(sample, Dp, time, unit, covariates, w)
+            Xp, yp = _design(sample, Dp, time, unit, covariates, w, treat)
             return abs(cr1_t(fit_wls(yp, Xp, w, n_absorbed=n_units), j, cl))
 
-    row = coefficient_row(fit, TWFE_TERM, cluster=cl, decision=decision, alpha=alpha,
+    row = coefficient_row(fit, treat, cluster=cl, decision=decision, alpha=alpha,
                           ri_assignment=ri_assign, ri_statistic=ri_stat)
+    row["term"] = TWFE_TERM
     estimates = pd.DataFrame([row])[list(ESTIMATE_COLUMNS)]
 
     notes_zh = ["双向固定效应估计仅作参照：试点启动时间不同且效应随时间变化时，它可能严重有偏，"
@@ -162,7 +196,13 @@ def twfe(
         notes_zh.append(drop_note[0])
         notes_en.append(drop_note[1])
     tables: dict[str, pd.DataFrame] = {}
-    if bacon:
+    if reversed_units:
+        notes_zh.append("处理在部分单位中中途停止：该系数混合了开启与停止的对比，只能作描述性平均，"
+                        "不是处理效应；不提供 Goodman-Bacon 分解。")
+        notes_en.append("The treatment switches off for some units: the coefficient mixes "
+                        "switch-on and switch-off contrasts and is a descriptive average, not a "
+                        "treatment effect; no Goodman-Bacon decomposition.")
+    elif bacon:
         balanced = sample.groupby(unit)[time].nunique().nunique() == 1 and \
             sample.groupby(unit)[time].size().max() == sample[time].nunique()
         if covariates or weights is not None or not balanced:
@@ -170,7 +210,7 @@ def twfe(
             notes_en.append("No Goodman-Bacon decomposition: it applies to balanced panels "
                             "without covariates or weights.")
         else:
-            tables.update(_bacon(sample, unit, time, first, float(fit.coef[fit.index(TWFE_TERM)])))
+            tables.update(_bacon(sample, unit, time, first, float(fit.coef[fit.index(treat)])))
             forbidden = tables["bacon_summary"].set_index("comparison_type")["weight"].get(
                 "later_vs_earlier", 0.0)
             notes_zh.append(f"Goodman-Bacon 分解：{forbidden:.1%} 的权重来自以已试点社区为对照的"
@@ -181,7 +221,7 @@ def twfe(
                                  "covariates": list(covariates), "weights": weights,
                                  "cluster": cluster_col},
                 options={"inference": inference, "draws": draws, "seed": seed, "alpha": alpha,
-                         "bacon": bacon})
+                         "bacon": bacon, "treatment_switches_off": bool(reversed_units)})
     return TWFEResult(estimates=estimates, provenance=Provenance.current(seed=seed), spec=spec,
                       n_obs=fit.n_obs, inference=decision, notes_zh=tuple(notes_zh),
                       notes_en=tuple(notes_en), tables=tables)
