@@ -57,6 +57,11 @@ _METHOD_LABEL: dict[str, dict[str, str]] = {
     "multiplier_bootstrap": {"zh": "聚类乘数自助法（影响函数）",
                              "en": "cluster multiplier bootstrap of the influence function"},
     "model": {"zh": "模型标准误", "en": "model-based SE"},
+    "placebo_variance": {"zh": "安慰剂方差（对照社区轮流充当试点）",
+                         "en": "placebo variance (comparison communities take turns as the pilot)"},
+    "placebo_permutation": {"zh": "空间安慰剂置换检验（事后/事前 RMSPE 比值排序）；标准误来自安慰剂方差",
+                            "en": "in-space placebo permutation test (rank of post/pre RMSPE ratio); "
+                                  "SE from placebo variance"},
 }
 
 
