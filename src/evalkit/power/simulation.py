@@ -84,7 +84,8 @@ def simulate_power_staggered(
         True effects (outcome units) added to placebo pilots' outcomes from their start on.
         Include 0 to see the test's size on these data.
     n_pilots
-        Placebo pilots per draw; default: as many as the real pilots (at least 1).
+        Placebo pilots per draw; default: as many as the real pilots, at most half the pool
+        (at least 1).
     start_periods
         Start periods given to the placebo pilots (cycled over them); default: the real
         pilots' start periods that fall inside the pool (with ``pool="pre_period"``: the last
@@ -139,7 +140,9 @@ def simulate_power_staggered(
         raise NotIdentifiedError(msg)
     units = np.sort(base[unit].unique())
     n_real = int(data.loc[~never, unit].nunique())
-    n_pilots = int(n_pilots if n_pilots is not None else max(n_real, 1))
+    if n_pilots is None:  # as many as the real pilots, but leave at least half the pool as comparisons
+        n_pilots = max(1, min(n_real, len(units) // 2))
+    n_pilots = int(n_pilots)
     if not 1 <= n_pilots < len(units):
         msg = (f"simulate_power_staggered: n_pilots={n_pilots} must be at least 1 and below the {len(units)} "
                f"units in the pool '{pool}'.")

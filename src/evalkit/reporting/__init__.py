@@ -69,3 +69,7 @@ from evalkit.reporting.measurement_display import (  # noqa: E402
 )
 
 __all__ += ["measurement_table", "show_measurement_notes", "show_measurement_table"]
+from evalkit.reporting.power_display import power_curve, power_table, simulation_curve, simulation_table  # noqa: E402
+from evalkit.reporting.synthetic_figures import gap_plot, trajectory_plot  # noqa: E402
+
+__all__ += ["gap_plot", "power_curve", "power_table", "simulation_curve", "simulation_table", "trajectory_plot"]

@@ -129,7 +129,7 @@ def power_curve(result: Any, *, x: str | None = None, ax: Any = None, lang: str 
         ax.axhline(0.8, color="0.5", linestyle="--", linewidth=0.8)
         ax.set_ylim(0, 1.02)
     ax.set_xlabel(label(x, lang))
-    ax.set_ylabel(label(y, lang))
+    ax.set_ylabel(_SOLVED[y][_i(lang)] if y in _SOLVED else label(y, lang))
     ax.set_title(power_title(result, lang=lang))
     ax.grid(alpha=0.3)
     return ax
