@@ -23,7 +23,10 @@ evalkit adds what diff-diff does not return in one place:
 * a placebo standard error for the synthetic control (Algorithm 4 applied to SC: every
   comparison community in turn plays the pilot against the others, the pilot left out; with
   one pilot all placebos are enumerated, the limit of Algorithm 4's random draws), so the SC
-  row has an SE comparable to the paper's;
+  row has an SE comparable to the paper's. These refits need only the weights, so they use
+  :func:`simplex_weights` (one scipy NNLS solve, the same objective as diff-diff's fit and
+  equal to it to 1e-10) instead of diff-diff's full ``fit``, whose per-call overhead would
+  double the run time;
 * the DiD row (equal unit and period weights) with the same placebo SE, as in Table 1;
 * gap tables (pilot, synthetic, gap per period), placebo gap paths for the gap plot, and
   post/pre RMSPE ratios (ADH 2010 §2.4; Abadie 2021 §4).
@@ -61,8 +64,8 @@ from evalkit.errors import DataValidationError, EstimationError, NotIdentifiedEr
 from evalkit.estimators.results import ImpactResult, InferenceRecord, Spec
 from evalkit.results import Provenance
 
-__all__ = ["SyntheticControlResult", "SyntheticDiDResult", "community_panel", "synthetic_control",
-           "synthetic_did"]
+__all__ = ["SyntheticControlResult", "SyntheticDiDResult", "community_panel", "simplex_weights",
+           "synthetic_control", "synthetic_did"]
 
 _D = "_evalkit_treated"  # internal indicator handed to diff-diff; never shown to users
 
@@ -256,6 +259,34 @@ def _sc_fit(data: pd.DataFrame, *, outcome: str, unit: str, time: str, treated: 
                    pre_period_outcomes="all")
 
 
+def simplex_weights(donors_pre: np.ndarray, target_pre: np.ndarray) -> np.ndarray:
+    """Weights w ≥ 0, Σw = 1 minimising ‖target − donors·w‖² (the synthetic control with V = I).
+
+    One non-negative least-squares solve (scipy's Lawson–Hanson ``nnls``) with the adding-up
+    constraint appended as a row weighted 10⁴ × the data scale, then renormalised. Used for the
+    placebo refits only, where diff-diff's full ``fit`` (validation, predictor tables, result
+    object: ~50 ms per call) would dominate the run time; the solve itself takes well under a
+    millisecond. On Proposition 99 it reproduces diff-diff's donor weights to 1e-10 (tested).
+
+    Parameters
+    ----------
+    donors_pre
+        Pre-period outcomes, periods × donors.
+    target_pre
+        Pre-period outcomes of the unit to reproduce.
+    """
+    from scipy.optimize import nnls
+
+    scale = 1e4 * max(float(np.abs(donors_pre).max()), 1.0)
+    a = np.vstack([donors_pre, np.full(donors_pre.shape[1], scale)])
+    w, _ = nnls(a, np.r_[target_pre, scale], maxiter=50 * max(donors_pre.shape[1], 10))
+    total = w.sum()
+    if not np.isfinite(total) or total <= 0:
+        msg = "synthetic control: the simplex weight solve failed (no positive weights)."
+        raise EstimationError(msg)
+    return w / total
+
+
 def _rmspe(gaps: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(gaps)))) if gaps.size else math.nan
 
@@ -341,16 +372,12 @@ def synthetic_control(
     weights = weights.sort_values("weight", ascending=False, kind="stable").reset_index(drop=True)
 
     # leave-the-pilot-out placebos: the SE (Algorithm 4, enumerated) and the grey gap paths
+    y_donors = wide.loc[donor_list].to_numpy(dtype=float)
     placebo_rows, gap_rows = [], []
-    for u in donor_list:
-        others = [v for v in donor_list if v != u]
-        try:
-            pf, _ = _quietly(_sc_fit, data, outcome=outcome, unit=unit, time=time, treated=u, donors=others,
-                             post=post, n_pre=len(pre))
-        except (ValueError, RuntimeError, np.linalg.LinAlgError):
-            placebo_rows.append({"unit": u, "att_placebo": math.nan})
-            continue
-        g = np.array([pf.gap_path[t] for t in wide.columns], dtype=float)
+    for k, u in enumerate(donor_list):
+        others = np.delete(y_donors, k, axis=0)
+        w_k = simplex_weights(others[:, is_pre].T, y_donors[k, is_pre])
+        g = y_donors[k] - w_k @ others
         placebo_rows.append({"unit": u, "att_placebo": float(np.mean(g[~is_pre]))})
         gap_rows += [{"unit": u, "time": t, "gap": v} for t, v in zip(wide.columns, g, strict=True)]
     loo = pd.DataFrame(placebo_rows)
