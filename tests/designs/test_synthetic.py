@@ -104,3 +104,24 @@ def test_errors_name_the_users_columns_and_the_fix():
         synthetic_did(panel, outcome="score", unit="community", time="year", treated_units="pilot", start=2011)
     with pytest.raises(DataValidationError, match=r"pilot\(s\) \['nowhere'\] not found in column 'community'"):
         synthetic_control(panel, outcome="score", unit="community", time="year", treated_unit="nowhere", start=2030)
+
+
+def test_diagnostics_flag_a_short_pre_period_and_a_pilot_outside_the_donors():
+    """Known weak design: 3 pre-periods, the pilot above every donor, 6 donors → all four codes."""
+    rng = np.random.default_rng(9)
+    rows = [(f"d{i}", t, rng.normal(0, 1) + 0.1 * t) for i in range(6) for t in range(5)]
+    rows += [("pilot", t, 5.0 + rng.normal(0, 0.5) + 0.1 * t) for t in range(5)]
+    panel = pd.DataFrame(rows, columns=["community", "wave", "score"])
+    r = synthetic_control(panel, outcome="score", unit="community", time="wave", treated_unit="pilot", start=3)
+    diag = r.tables["diagnostics"].set_index("code")
+    assert diag.loc["few_pre_periods", "flagged"] and diag.loc["few_pre_periods", "value"] == 3
+    assert diag.loc["outside_hull", "value"] == 1.0
+    assert diag.loc["poor_pre_fit", "flagged"]
+    assert diag.loc["p_value_floor", "value"] == pytest.approx(1 / 7) and diag.loc["p_value_floor", "flagged"]
+    zh, en = r.summary(lang="zh"), r.summary(lang="en")
+    assert "只有 3 期" in zh and "100%" in zh and "only 3 periods" in en
+    s = synthetic_did(panel, outcome="score", unit="community", time="wave", treated_units="pilot", start=3,
+                      draws=20, seed=2)
+    sd = s.tables["diagnostics"].set_index("code")
+    assert sd.loc["few_placebos", "flagged"] and sd.loc["few_placebos", "value"] == 6
+    assert "p_value_floor" not in sd.index

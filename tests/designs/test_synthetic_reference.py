@@ -105,3 +105,10 @@ def test_placebo_refits_equal_diff_diff_fits(prop99):
         w = simplex_weights(wide.loc[others, pre].to_numpy().T, wide.loc[pilot, pre].to_numpy())
         ref = pd.Series(fit.donor_weights, dtype=float).reindex(others).fillna(0.0).to_numpy()
         np.testing.assert_allclose(w, ref, atol=1e-7)
+
+
+def test_prop99_raises_no_design_warning(sc, sdid):
+    """19 pre-years, California inside the donors' range, close fit, 38 placebos: nothing flagged."""
+    assert not sc.tables["diagnostics"]["flagged"].any()
+    assert not sdid.tables["diagnostics"]["flagged"].any()
+    assert "注意" not in sc.summary(lang="zh")

@@ -81,13 +81,19 @@ class SyntheticControlResult(ImpactResult):
     p-value of the RMSPE ratio (``p_value``), a normal interval from the placebo SE, and the
     extra columns ``pre_rmspe, post_rmspe, rmspe_ratio, n_donors, n_placebos``.
     ``tables``: ``weights`` (unit, weight), ``gaps`` (time, treated, synthetic, gap, phase),
-    ``placebos`` (unit, pre_rmspe, post_rmspe, rmspe_ratio, att, is_treated, status) and
-    ``placebo_gaps`` (unit, time, gap) of the leave-pilot-out placebo fits.
+    ``placebos`` (unit, pre_rmspe, post_rmspe, rmspe_ratio, att, is_treated, status),
+    ``placebo_gaps`` (unit, time, gap) of the leave-pilot-out placebo fits and ``diagnostics``
+    (code, value, threshold, flagged; see :func:`_diagnostics`).
     """
 
     kind: ClassVar[str] = "synthetic_control"
     title_zh: ClassVar[str] = "合成控制法：示范试点社区的效应"
     title_en: ClassVar[str] = "Synthetic control: effect on the showcase pilot"
+
+    def summary(self, decimals: int = 3, lang: str = "zh") -> str:
+        from evalkit.reporting.synthetic_display import diagnostic_lines
+
+        return "\n".join([super().summary(decimals, lang), *diagnostic_lines(self, lang=lang)])
 
     def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
         """Gap plot: pilot minus synthetic control, with the placebo gaps in grey."""
@@ -108,6 +114,11 @@ class SyntheticDiDResult(ImpactResult):
     kind: ClassVar[str] = "synthetic_did"
     title_zh: ClassVar[str] = "合成双重差分：试点社区的效应"
     title_en: ClassVar[str] = "Synthetic difference-in-differences: effect on the pilots"
+
+    def summary(self, decimals: int = 3, lang: str = "zh") -> str:
+        from evalkit.reporting.synthetic_display import diagnostic_lines
+
+        return "\n".join([super().summary(decimals, lang), *diagnostic_lines(self, lang=lang)])
 
     def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
         """Pilot and (level-shifted) synthetic comparison trajectories with the gap."""
@@ -297,6 +308,47 @@ def _placebo_se(estimates: np.ndarray) -> float:
     return float(np.sqrt(np.mean((e - e.mean()) ** 2))) if e.size > 1 else math.nan
 
 
+#: evalkit's convention: fewer pre-periods than this make the pre-fit (and so the design) weak
+MIN_PRE_PERIODS = 5
+
+
+#: fewer distinct placebo assignments than this make a placebo SE rest on too few numbers
+MIN_PLACEBOS = 20
+
+
+def _diagnostics(*, y_pilot_pre: np.ndarray, y_donors_pre: np.ndarray, pre_gap: np.ndarray, n_placebos: int,
+                 alpha: float, permutation: bool) -> pd.DataFrame:
+    """Reason codes for the design's weak spots (facts; :mod:`evalkit.reporting.synthetic_display` words them).
+
+    * ``few_pre_periods`` – fewer than :data:`MIN_PRE_PERIODS` periods before the start: the
+      pre-period fit says little (Abadie 2021, §5: credibility rests on a long pre-period fit);
+    * ``outside_hull`` – share of pre-periods in which the pilot lies above every donor or
+      below every donor: no weighted average can follow it there (Abadie 2021, §3.1);
+    * ``poor_pre_fit`` – pre-period RMSPE above the standard deviation of the pilot's own
+      pre-period outcomes (the rule diff-diff warns on);
+    * ``p_value_floor`` (permutation p-values) – the smallest attainable p-value,
+      1/(placebos + 1), is above ``alpha``: the placebo test cannot reject whatever the effect;
+    * ``few_placebos`` (placebo-variance p-values) – fewer than :data:`MIN_PLACEBOS` distinct
+      placebo assignments behind the SE.
+    """
+    n_pre = int(len(y_pilot_pre))
+    outside = float(np.mean((y_pilot_pre > y_donors_pre.max(axis=0)) | (y_pilot_pre < y_donors_pre.min(axis=0))))
+    rmspe = _rmspe(pre_gap)
+    sd = float(np.std(y_pilot_pre, ddof=1)) if n_pre > 1 else math.nan
+    floor = 1.0 / (n_placebos + 1)
+    rows = [("few_pre_periods", float(n_pre), float(MIN_PRE_PERIODS), n_pre < MIN_PRE_PERIODS),
+            ("outside_hull", outside, 0.0, outside > 0),
+            ("poor_pre_fit", rmspe, sd, bool(np.isfinite(sd) and rmspe > sd)),
+            ("p_value_floor", floor, float(alpha), floor > alpha) if permutation else
+            ("few_placebos", float(n_placebos), float(MIN_PLACEBOS), n_placebos < MIN_PLACEBOS)]
+    return pd.DataFrame(rows, columns=["code", "value", "threshold", "flagged"])
+
+
+def _normal_p(est: float, se: float) -> float:
+    """Two-sided p-value of est / se against N(0, 1), the reference of Arkhangelsky et al.'s intervals."""
+    return float(2 * stats.norm.sf(abs(est / se))) if np.isfinite(se) and se > 0 else math.nan
+
+
 def _row(term: str, est: float, se: float, p: float, *, n_clusters: int, n_treated: int, method: str,
          alpha: float, **extra: Any) -> dict[str, Any]:
     z = stats.norm.isf(alpha / 2)
@@ -403,7 +455,10 @@ def synthetic_control(
     inference = InferenceRecord(method="placebo_permutation", requested="placebo_permutation",
                                 n_clusters=len(donor_list) + 1, n_treated_clusters=1, reliable_crve=None,
                                 draws=len(donor_list))
+    diagnostics = _diagnostics(y_pilot_pre=y1[is_pre], y_donors_pre=y_donors[:, is_pre], pre_gap=gap[is_pre],
+                               n_placebos=int(fit.n_placebos), alpha=alpha, permutation=True)
     tables = {"weights": weights, "gaps": gaps, "placebos": pl, "placebo_gaps": pd.DataFrame(gap_rows),
+              "diagnostics": diagnostics,
               "warnings": pd.DataFrame({"source": "diff_diff", "message": notes}, columns=["source", "message"])}
     return SyntheticControlResult(estimates=estimates, spec=spec, n_obs=int(len(data)), inference=inference,
                                   tables=tables, provenance=Provenance.current())
@@ -443,6 +498,12 @@ def synthetic_did(
     alpha: float = 0.05,
 ) -> SyntheticDiDResult:
     """Synthetic difference-in-differences (Arkhangelsky et al. 2021) with placebo inference.
+
+    Both rows (``sdid`` and, for comparison, ``did``) carry the placebo SE of Algorithm 4 and a
+    normal p-value and interval from it, as Arkhangelsky et al. report (§5). diff-diff's own
+    p-value ranks the resampled placebo draws, which overstates precision when there are fewer
+    distinct placebo assignments than draws (one pilot, 16 comparisons: 16 assignments, 200
+    draws), so it is not used.
 
     Parameters
     ----------
@@ -508,14 +569,13 @@ def synthetic_did(
                     - (y_co[:, ~is_pre].mean() - y_co[:, is_pre].mean()))
     did_placebos = _did_placebo(y_co, len(treated), is_pre, int(draws), np.random.default_rng(seed))
     se_did = _placebo_se(did_placebos)
-    p_did = float((1 + np.sum(np.abs(did_placebos) >= abs(tau_did))) / (len(did_placebos) + 1))
     n_cl, n_tr = len(donor_list) + len(treated), len(treated)
     pre_rmspe = _rmspe(gap[is_pre])
     rows = [
-        _row("sdid", float(fit.att), float(fit.se), float(fit.p_value), n_clusters=n_cl, n_treated=n_tr,
-             method="placebo_variance", alpha=alpha, pre_rmspe=pre_rmspe, n_donors=len(donor_list)),
-        _row("did", tau_did, se_did, p_did, n_clusters=n_cl, n_treated=n_tr, method="placebo_variance",
-             alpha=alpha, pre_rmspe=math.nan, n_donors=len(donor_list)),
+        _row("sdid", float(fit.att), float(fit.se), _normal_p(float(fit.att), float(fit.se)), n_clusters=n_cl,
+             n_treated=n_tr, method="placebo_variance", alpha=alpha, pre_rmspe=pre_rmspe, n_donors=len(donor_list)),
+        _row("did", tau_did, se_did, _normal_p(tau_did, se_did), n_clusters=n_cl, n_treated=n_tr,
+             method="placebo_variance", alpha=alpha, pre_rmspe=math.nan, n_donors=len(donor_list)),
     ]
     estimates = pd.DataFrame(rows)
     unit_w = pd.DataFrame({"unit": donor_list, "weight": omega.to_numpy()}).sort_values(
@@ -528,8 +588,11 @@ def synthetic_did(
                          "noise_level": float(fit.noise_level), "alpha": alpha})
     inference = InferenceRecord(method="placebo_variance", requested="placebo_variance", n_clusters=n_cl,
                                 n_treated_clusters=n_tr, reliable_crve=None, draws=int(draws), seed=int(seed))
+    n_assignments = min(math.comb(len(donor_list), len(treated)), int(draws))
+    diagnostics = _diagnostics(y_pilot_pre=y_tr[is_pre], y_donors_pre=y_co[:, is_pre], pre_gap=gap[is_pre],
+                               n_placebos=n_assignments, alpha=alpha, permutation=False)
     tables = {"unit_weights": unit_w, "time_weights": time_w, "gaps": gaps,
-              "placebo_estimates": pd.DataFrame({"estimate": placebo}),
+              "placebo_estimates": pd.DataFrame({"estimate": placebo}), "diagnostics": diagnostics,
               "warnings": pd.DataFrame({"source": "diff_diff", "message": notes}, columns=["source", "message"])}
     return SyntheticDiDResult(estimates=estimates, spec=spec, n_obs=int(len(data)), inference=inference,
                               tables=tables, provenance=Provenance.current(seed=seed))

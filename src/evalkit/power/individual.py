@@ -163,8 +163,8 @@ def power_two_proportions(
     Examples
     --------
     >>> r = power_two_proportions(p1=0.5, p2=0.6, power=0.8)
-    >>> round(r.value, 1)        # R: pwr::pwr.2p.test(h = ES.h(0.6, 0.5), power = 0.8)$n
-    387.3
+    >>> round(r.value, 2)        # R: pwr::pwr.2p.test(h = ES.h(0.6, 0.5), power = 0.8)$n
+    387.17
     """
     check_choice("alternative", alternative, _ALTERNATIVES)
     solved = exactly_one_missing({"p2": p2, "n_per_group": n_per_group, "power": power},
