@@ -38,7 +38,8 @@ def gap_plot(result: Any, ax: Any = None, *, lang: str = "zh", max_placebo_ratio
     """Gap per period (pilot minus synthetic), placebo gap paths in grey when the result has them.
 
     ``max_placebo_ratio`` hides placebos whose pre-period RMSPE exceeds that multiple of the
-    pilot's (ADH 2010 drop placebos fitting 5× worse); ``None`` shows all.
+    pilot's (ADH 2010, Figures 5–7, drop placebos whose pre-period MSPE is over 5 × the pilot's,
+    i.e. ``max_placebo_ratio=5 ** 0.5``); ``None`` shows all.
     """
     ax = axes_for(ax, (7, 4))
     gaps = result.tables["gaps"]
