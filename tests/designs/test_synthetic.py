@@ -125,3 +125,37 @@ def test_diagnostics_flag_a_short_pre_period_and_a_pilot_outside_the_donors():
     sd = s.tables["diagnostics"].set_index("code")
     assert sd.loc["few_placebos", "flagged"] and sd.loc["few_placebos", "value"] == 6
     assert "p_value_floor" not in sd.index
+
+
+def test_two_pilots_starting_together():
+    """Synthetic DiD with two pilots: the gap of their mean reproduces the estimate; the DiD row's placebo SE
+    enumerates all C(14, 2) = 91 pseudo-pilot pairs."""
+    panel, _ = _factor_panel(effect=1.0, seed=7)
+    twin = panel[panel.community == "pilot"].assign(community="pilot2")
+    twin["score"] += np.random.default_rng(1).normal(0, 0.05, len(twin))
+    panel = pd.concat([panel, twin], ignore_index=True)
+    r = synthetic_did(panel, outcome="score", unit="community", time="year", treated_units=["pilot", "pilot2"],
+                      start=2030, draws=200, seed=3)
+    assert r.n_treated_clusters == 2 and r.n_clusters == 16
+    gaps = r.tables["gaps"]
+    assert gaps.loc[gaps["phase"] == "post", "gap"].mean() == pytest.approx(r.estimate, rel=1e-8)
+    assert r.estimate == pytest.approx(1.0, abs=0.35)
+    assert r.tables["diagnostics"].set_index("code").loc["few_placebos", "value"] == 91
+
+
+def test_rescaling_the_outcome_rescales_every_number():
+    """Outcome × 10 + 3: estimates and SEs × 10, weights and p-values unchanged (ADH's and SDID's
+    estimators are equivariant to affine changes of the outcome's units)."""
+    panel, _ = _factor_panel(effect=0.5, seed=8, n_donors=8, n_pre=12, n_post=4)
+    scaled = panel.assign(score=panel["score"] * 10 + 3)
+    args = dict(outcome="score", unit="community", time="year", treated_unit="pilot", start=2022)
+    a, b = synthetic_control(panel, **args), synthetic_control(scaled, **args)
+    assert b.estimate == pytest.approx(10 * a.estimate, rel=1e-6)
+    assert b.std_error == pytest.approx(10 * a.std_error, rel=1e-6)
+    assert b.estimates["p_value"].iloc[0] == a.estimates["p_value"].iloc[0]
+    np.testing.assert_allclose(b.tables["weights"]["weight"], a.tables["weights"]["weight"], atol=1e-6)
+    sd_args = dict(outcome="score", unit="community", time="year", treated_units="pilot", start=2022, draws=30,
+                   seed=4)
+    c, d = synthetic_did(panel, **sd_args), synthetic_did(scaled, **sd_args)
+    np.testing.assert_allclose(d.estimates["estimate"], 10 * c.estimates["estimate"], rtol=1e-6)
+    np.testing.assert_allclose(d.estimates["std_error"], 10 * c.estimates["std_error"], rtol=1e-5)
