@@ -108,6 +108,10 @@ class Result:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "kind" in cls.__dict__:
+            other = Result._registry.get(cls.kind)
+            if other is not None and other.__qualname__ != cls.__qualname__:  # two classes, one key
+                msg = f"Result kind {cls.kind!r} is taken by {other.__module__}.{other.__qualname__}"
+                raise TypeError(msg)
             Result._registry[cls.kind] = cls
 
     # ---- the contract ---------------------------------------------------------------

@@ -138,3 +138,13 @@ def test_runner_parses_the_common_line_formats():
         ("time", "naive numpy WCR (refit on all rows per draw) (EXTRAPOLATED)", 4.1),
         ("ratio", "evalkit / wildboottest (p-value only)", 0.074),
     ]
+
+
+def test_synthetic_whole_script_runs_on_a_small_simulated_panel(capsys):
+    """bench_synthetic: evalkit and diff-diff give the same estimates; the ratio lines are printed."""
+    bench = _load("bench_synthetic")
+    bench.main(["--repeats", "1", "--donors", "6", "--periods", "12"])
+    out = capsys.readouterr().out
+    atts = [float(line.rsplit("att", 1)[1]) for line in out.splitlines() if " att " in line]
+    assert len(atts) == 4 and atts[0] == pytest.approx(atts[1], abs=1e-8) and atts[2] == pytest.approx(atts[3], abs=1e-8)
+    assert "ratio synthetic_control evalkit / diff-diff:" in out and "ratio synthetic_did evalkit / diff-diff:" in out

@@ -14,6 +14,7 @@ import pytest
 
 import evalkit.designs as designs
 import evalkit.estimators as ek
+import evalkit.power as power
 from evalkit.estimators.results import ESTIMATE_COLUMNS, ImpactResult
 from evalkit.results import Result
 
@@ -46,6 +47,13 @@ def _two_by_two() -> pd.DataFrame:
     return s
 
 
+def _synthetic_panel() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    rows = [(f"c{i}", 2010 + t, rng.normal(i % 3, 0.3) + 0.1 * t + (1.0 if i == 0 and t >= 7 else 0.0))
+            for i in range(8) for t in range(10)]
+    return pd.DataFrame(rows, columns=["community", "year", "score"])
+
+
 CASES = {
     "did": lambda: ek.did(_two_by_two(), outcome="lemp", treat="d", post="p", cluster="state",
                           draws=199, seed=1),
@@ -76,6 +84,10 @@ CASES = {
     "regression": lambda: designs.linear_regression(
         pd.read_csv(DESIGNS / "petersen_cl.csv"), outcome="y", regressors=["x"], vcov="twoway",
         cluster="firm", cluster2="year"),
+    "synthetic_control": lambda: designs.synthetic_control(_synthetic_panel(), outcome="score", unit="community",
+                                                           time="year", treated_unit="c0", start=2017),
+    "synthetic_did": lambda: designs.synthetic_did(_synthetic_panel(), outcome="score", unit="community",
+                                                   time="year", treated_units="c0", start=2017, draws=20, seed=1),
 }
 
 
@@ -121,4 +133,38 @@ def test_plot_in_chinese_embeds_no_missing_glyphs(result):
 
     ax = result.plot(lang="zh")
     ax.figure.canvas.draw()  # a missing glyph warns, which filterwarnings=error turns into a failure
+    plt.close("all")
+
+
+# ---- results that are not impact estimates: the same five members -------------------------
+OTHER_CASES = {
+    "power_means": lambda: power.power_two_means(effect=[0.2, 0.4], sd=1.0, power=0.8),
+    "power_cluster": lambda: power.power_cluster(n_clusters=[10, 20, 40], cluster_size=[10, 20], icc=0.05,
+                                                 power=0.8),
+    "power_simulation": lambda: power.simulate_power_staggered(
+        _mp(), outcome="lemp", unit="countyreal", time="year", cohort="first_treat", effects=[0.0, 0.1],
+        n_pilots=5, draws=2, seed=1),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(OTHER_CASES))
+def other(request) -> Result:
+    return OTHER_CASES[request.param]()
+
+
+def test_other_contract(other):
+    import matplotlib.pyplot as plt
+
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        other.estimates = pd.DataFrame()  # type: ignore[misc]
+    assert other.to_frame() is not other.estimates
+    back = Result.from_dict(json.loads(json.dumps(other.to_dict())))
+    assert type(back) is type(other)
+    pd.testing.assert_frame_equal(back.estimates, other.estimates, check_dtype=False)
+    zh, en = other.summary(lang="zh"), other.summary(decimals=2, lang="en")
+    assert zh != en and other.title("zh") in zh and other.title("en") in en
+    assert "<table" in other._repr_html_()
+    ax = other.plot(lang="zh")
+    ax.figure.canvas.draw()  # missing glyphs warn → error under filterwarnings
+    assert ax.get_xlabel() and ax.get_ylabel()
     plt.close("all")

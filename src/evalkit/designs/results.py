@@ -85,7 +85,7 @@ class MatchingResult(_BalancePlot, DesignResult):
 class WeightingResult(_BalancePlot, DesignResult):
     """Inverse-probability weighting, AIPW or entropy balancing: effect, balance, weights summary."""
 
-    kind: ClassVar[str] = "weighting"
+    kind: ClassVar[str] = "design_weighting"
     title_zh: ClassVar[str] = "加权估计（倾向得分 / 熵平衡）"
     title_en: ClassVar[str] = "Weighting estimator (propensity score / entropy balancing)"
 

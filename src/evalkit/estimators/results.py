@@ -68,6 +68,11 @@ _METHOD_LABEL: dict[str, dict[str, str]] = {
                  "en": "sandwich SE of the stacked estimating equations (accounts for estimated weights)"},
     "mixed_model": {"zh": "混合模型（REML）标准误", "en": "mixed-model (REML) SE"},
     "abadie_imbens": {"zh": "Abadie–Imbens 匹配估计量标准误", "en": "Abadie–Imbens matching SE"},
+    "placebo_variance": {"zh": "安慰剂方差（对照社区轮流充当试点）",
+                         "en": "placebo variance (comparison communities take turns as the pilot)"},
+    "placebo_permutation": {"zh": "空间安慰剂置换检验（事后/事前 RMSPE 比值排序）；标准误来自安慰剂方差",
+                            "en": "in-space placebo permutation test (rank of post/pre RMSPE ratio); "
+                                  "SE from placebo variance"},
 }
 
 

@@ -72,3 +72,7 @@ __all__ += ["measurement_table", "show_measurement_notes", "show_measurement_tab
 from evalkit.reporting import pilot_display  # noqa: E402  (per-pilot and programme report blocks)
 
 __all__ += ["pilot_display"]
+from evalkit.reporting.power_display import power_curve, power_table, simulation_curve, simulation_table  # noqa: E402
+from evalkit.reporting.synthetic_figures import gap_plot, trajectory_plot  # noqa: E402
+
+__all__ += ["gap_plot", "power_curve", "power_table", "simulation_curve", "simulation_table", "trajectory_plot"]
