@@ -66,5 +66,5 @@ ek.reporting.show_measurement_table(m, "icc", lang)
 ek.reporting.narrative("measure_validation", lang)
 ek.reporting.markdown(ek.measurement.validation_note(lang))
 if output_dir:
-    ek.reporting.save_results("measurement", m.to_frame(), output_dir, key="construct")
+    ek.reporting.save_results("measurement", m.published(), output_dir)
 ek.mark_complete(run_id)

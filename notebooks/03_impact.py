@@ -61,5 +61,5 @@ ek.reporting.show_limitations(impact, lang)
 
 # %%
 if output_dir:
-    ek.reporting.save_results("impact", {"estimates": impact.headline(), "truth_check": truth}, output_dir)
+    ek.reporting.save_results("impact", {**impact.published(), "truth_check": truth}, output_dir)
 ek.mark_complete(run_id)

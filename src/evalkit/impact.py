@@ -168,6 +168,11 @@ class ImpactReport(Result):
                             "pretrend_p": r.pretrend_p}
                 for r in self.estimates.itertuples(index=False)}
 
+    def published(self) -> dict[str, Any]:
+        """Every number the impact report shows (headline and each table), for results.json."""
+        return {"estimates": self.headline(),
+                **{name: frame_to_records(getattr(self, name)) for name in self._FRAMES}}
+
     def summary(self, decimals: int = 3, lang: str = "zh") -> str:
         cols = ["label", "estimate", "ci_lower", "ci_upper", "p_value", "inference"]
         body = self.estimates[cols].round(decimals).to_string(index=False)

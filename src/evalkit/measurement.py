@@ -380,6 +380,10 @@ class MeasurementReport(Result):
             out["weighting_margins"] = self.weighting.margins.copy()
         return out
 
+    def published(self) -> dict[str, Any]:
+        """Every table of the section as records, for results.json (aggregates only: no weights per person)."""
+        return {name: frame_to_records(frame) for name, frame in self.tables().items()}
+
     def _weighting_line(self, lang: str, decimals: int) -> str:
         zh = lang.startswith("zh")
         if self.weighting is None:

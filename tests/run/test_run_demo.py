@@ -114,3 +114,42 @@ def test_failed_rerun_keeps_last_good_report(report, demo, tmp_path):
     with pytest.raises(RunError, match="boom"):
         run_study(demo, run_id="r1", reports=good, templates=[broken / "01_data_quality.ipynb"])
     assert (good / "r1" / "results.json").read_bytes() == before
+
+
+def test_results_json_carries_every_published_number(report):
+    results = json.loads((report / "results.json").read_text(encoding="utf-8"))
+    assert {"event_study", "subgroups", "robustness", "many_outcomes", "balance"} <= set(results["impact"])
+    assert {"reliability", "icc", "means_by_wave"} <= set(results["measurement"])
+    assert results["data_quality"]["tables_shown"]  # every table a report displays is there too
+
+
+def test_reproduce_passes_with_byte_identical_results(report):
+    from evalkit.run.reproduce import reproduce
+
+    outcome = reproduce(report / "manifest.json")
+    assert outcome.passed, outcome.render()
+    assert outcome.identical, "two runs of the demo must give byte-identical results.json"
+    assert outcome.compared > 1000
+
+
+def test_reproduce_fails_loudly_when_an_input_byte_changes(report, demo, tmp_path, capsys):
+    study = tmp_path / "study"
+    shutil.copytree(Path(demo).parent, study)
+    target = study / "communities.csv"
+    data = bytearray(target.read_bytes())
+    data[-2] = ord("9") if data[-2] != ord("9") else ord("8")
+    target.write_bytes(bytes(data))
+    code = main(["reproduce", str(report / "manifest.json"), "--study", str(study)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "changed or missing: communities.csv" in out and "NOT REPRODUCED" in out
+
+
+def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys):
+    assert main(["reproduce", str(tmp_path / "nowhere.json")]) == 2
+    err = capsys.readouterr().err
+    assert "no such manifest" in err and "Traceback" not in err
+    (tmp_path / "data.csv").write_text("姓名,身份证号\n张三,110101199003077777\n", encoding="utf-8")
+    assert main(["run", str(tmp_path / "data.csv"), "--reports", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "110101199003077777" not in err and "张三" not in err

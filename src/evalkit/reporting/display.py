@@ -20,7 +20,7 @@ import pandas as pd
 from evalkit.reporting.text import text
 from evalkit.results import json_safe
 
-__all__ = ["banner", "synthetic_notice", "markdown", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
+__all__ = ["banner", "synthetic_notice", "shown_tables", "markdown", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
 
 _BANNER_STYLE = ("border:3px solid #c0392b;background:#fdecea;color:#7b241c;padding:12px 16px;"
                  "margin:8px 0 16px 0;font-size:1.15em;font-weight:bold;border-radius:6px")
@@ -72,13 +72,25 @@ def suppress_small(frame: pd.DataFrame, count_cols: list[str], *, min_cell: int 
     return out
 
 
+#: every table shown in this kernel, in order: save_results publishes them with the section's numbers
+_SHOWN_TABLES: list[dict[str, Any]] = []
+
+
 def show_table(frame: pd.DataFrame, *, decimals: int = 3, max_rows: int = 60) -> None:
+    """Display a table and record it, so results.json carries every number the report shows."""
     from IPython.display import HTML
 
+    _SHOWN_TABLES.append({"columns": [str(c) for c in frame.columns],
+                          "rows": json_safe(frame.head(max_rows).to_numpy().tolist())})
     styled = frame.head(max_rows).to_html(index=False, float_format=lambda x: f"{x:.{decimals}f}",
                                           na_rep="—", classes="evalkit-table", border=0)
     more = f"<p>… {len(frame) - max_rows} more rows</p>" if len(frame) > max_rows else ""
     _display(HTML(styled + more))
+
+
+def shown_tables() -> dict[str, dict[str, Any]]:
+    """The tables displayed so far, keyed ``table_01``, ``table_02`` … in display order."""
+    return {f"table_{i:02d}": table for i, table in enumerate(_SHOWN_TABLES, start=1)}
 
 
 def show_figure(ax: Any, *, output_dir: str | os.PathLike[str] | None = None, name: str = "") -> None:
@@ -101,12 +113,16 @@ def save_results(section: str, values: dict[str, Any] | pd.DataFrame,
                  output_dir: str | os.PathLike[str], *, key: str | None = None) -> Path:
     """Write ``results-<section>.json`` atomically; the run merges them into results.json.
 
+    Besides ``values`` it holds every table the notebook displayed (``tables_shown``),
+    so results.json carries every number the report publishes.
+
     A DataFrame is stored as ``{row[key]: {column: value}}`` (``key`` defaults to its first column).
     """
     if isinstance(values, pd.DataFrame):
         key = key or str(values.columns[0])
         values = {str(row[key]): {k: v for k, v in row.items() if k != key}
                   for row in values.to_dict("records")}
+    values = {**values, "tables_shown": shown_tables()}
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"results-{section}.json"

@@ -50,6 +50,7 @@ class ReproduceOutcome:
     rtol: float
     atol: float
     reran: bool
+    identical: bool = False  # the re-run's results.json has exactly the report's bytes
 
     @property
     def passed(self) -> bool:
@@ -64,6 +65,7 @@ class ReproduceOutcome:
             ok = not self.mismatches and self.compared > 0
             lines.append(f"  {f'numbers equal (rtol {self.rtol:g}, atol {self.atol:g})':<34} "
                          f"{'PASS' if ok else 'FAIL'}  {self.compared - len(self.mismatches)}/{self.compared}")
+            lines.append(f"  {'results.json byte-identical':<34} {'yes' if self.identical else 'no'}")
             for m in self.mismatches[:limit]:
                 lines.append(f"    {m['path']}: report {m['original']!r} vs re-run {m['reproduced']!r}")
             if len(self.mismatches) > limit:
@@ -159,13 +161,16 @@ def reproduce(
         return ReproduceOutcome(manifest=path, changed_inputs=changed, compared=0, mismatches=(),
                                 notes=notes, rtol=rtol, atol=atol, reran=False)
     with tempfile.TemporaryDirectory(prefix="evalkit-reproduce-", dir=workdir) as tmp:
-        rerun = _rerun(record, study_dir / config_rel, Path(tmp), notes)
-        compared, mismatches = compare_results(original, rerun, rtol=rtol, atol=atol)
+        rerun_dir = _rerun(record, study_dir / config_rel, Path(tmp), notes)
+        rerun_bytes = (rerun_dir / "results.json").read_bytes()
+    identical = rerun_bytes == (report_dir / "results.json").read_bytes()
+    compared, mismatches = compare_results(original, json.loads(rerun_bytes), rtol=rtol, atol=atol)
     return ReproduceOutcome(manifest=path, changed_inputs=(), compared=compared, mismatches=mismatches,
-                            notes=notes, rtol=rtol, atol=atol, reran=True)
+                            notes=notes, rtol=rtol, atol=atol, reran=True, identical=identical)
 
 
-def _rerun(record: dict[str, Any], config: Path, tmp: Path, notes: list[str]) -> Any:
+def _rerun(record: dict[str, Any], config: Path, tmp: Path, notes: list[str]) -> Path:
+    """Re-run the report's templates into ``tmp``; return the new report folder."""
     from evalkit.run.paths import find_template
     from evalkit.run.pipeline import run_study
 
@@ -184,7 +189,7 @@ def _rerun(record: dict[str, Any], config: Path, tmp: Path, notes: list[str]) ->
               if k not in {"config_path", "lang", "run_id", "output_dir"}}
     summary = run_study(config, run_id=record["run_id"], reports=tmp / "reports", lang=record["language"],
                         templates=templates, cache=tmp / "cache", extra_parameters=params)
-    return summary.results
+    return summary.folder
 
 
 def _environment_notes(record: dict[str, Any]) -> list[str]:
