@@ -1,0 +1,159 @@
+"""``audit_reports``: scan a reports folder and list what must not be published.
+
+Every finding names the file (relative to the folder), a location a person can
+find, and a kind; it never contains the value found. ``evalkit audit DIR``
+prints :meth:`AuditResult.summary` and exits with :attr:`AuditResult.exit_code`
+(0 clean, 1 findings).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from attrs import frozen
+
+from evalkit.audit.patterns import FindingKind, scan_text
+from evalkit.audit.sources import READERS, Note, TableUnit, TextUnit, iter_units
+from evalkit.audit.table_checks import check_table
+from evalkit.disclosure.policy import DisclosurePolicy
+
+__all__ = ["Finding", "AuditResult", "audit_reports", "audit_file", "main_audit"]
+
+@frozen
+class Finding:
+    """One problem: where it is and what kind; never the value."""
+
+    file: str
+    location: str
+    kind: FindingKind
+    count: int = 1
+
+    def __str__(self) -> str:
+        more = f" ({self.count} places)" if self.count > 1 else ""
+        where = f"{self.file}: {self.location}" if self.location else self.file
+        return f"{where}: {self.kind}{more}"
+
+
+@frozen(eq=False)
+class AuditResult:
+    """What an audit found.
+
+    ``findings``: every :class:`Finding`; ``files``: files scanned (relative);
+    ``skipped``: files of a type the audit does not read (images, fonts …);
+    ``seconds``: time taken.
+    """
+
+    folder: str
+    findings: tuple[Finding, ...]
+    files: tuple[str, ...]
+    skipped: tuple[str, ...]
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+    @property
+    def exit_code(self) -> int:
+        """0 when clean, 1 when anything was found (the ``evalkit audit`` exit status)."""
+        return 0 if self.passed else 1
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"file": f.file, "location": f.location, "kind": str(f.kind), "count": f.count}
+                             for f in self.findings], columns=["file", "location", "kind", "count"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"folder": self.folder, "passed": self.passed, "files": list(self.files),
+                "skipped": list(self.skipped), "seconds": self.seconds,
+                "findings": self.to_frame().to_dict("records")}
+
+    def summary(self) -> str:
+        head = (f"audit {'passed' if self.passed else 'FAILED'}: {len(self.files)} files scanned, "
+                f"{len(self.findings)} findings ({self.seconds:.1f} s)")
+        return "\n".join([head, *(f"  {f}" for f in self.findings)])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _dedupe(items: list[tuple[str, FindingKind, int]]) -> list[tuple[str, FindingKind, int]]:
+    seen: dict[tuple[str, FindingKind], int] = {}
+    for loc, kind, count in items:
+        seen[(loc, kind)] = max(count, seen.get((loc, kind), 0))
+    return [(loc, kind, n) for (loc, kind), n in seen.items()]
+
+
+def _file_findings(path: Path, policy: DisclosurePolicy) -> Iterator[tuple[str, FindingKind, int]]:
+    for unit in iter_units(path):
+        if isinstance(unit, Note):
+            yield unit.location, unit.kind, 1
+        elif isinstance(unit, TextUnit):
+            for kind in scan_text(unit.text):
+                yield unit.location, kind, 1
+        elif isinstance(unit, TableUnit):
+            yield from check_table(unit, min_count=policy.min_count, dominance_share=policy.dominance_share)
+            for r, row in enumerate(unit.rows):
+                for c, text in enumerate(row):
+                    if text:
+                        for kind in scan_text(text):
+                            yield unit.ref(r, c), kind, 1
+
+
+def audit_file(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
+               policy: DisclosurePolicy | None = None) -> list[Finding]:
+    """The findings of one file (``root`` makes the reported file name relative)."""
+    path = Path(path)
+    policy = policy or DisclosurePolicy()
+    name = str(path.relative_to(root)) if root else path.name
+    try:
+        raw = list(_file_findings(path, policy))
+    except Exception as exc:  # noqa: BLE001 - an unreadable file must fail the audit, not crash it
+        return [Finding(name, f"file could not be read ({type(exc).__name__})", FindingKind.UNREADABLE)]
+    return [Finding(name, loc, kind, count) for loc, kind, count in _dedupe(raw)]
+
+
+def audit_reports(folder: str | os.PathLike[str], *, policy: DisclosurePolicy | None = None) -> AuditResult:
+    """Scan every file under ``folder`` for personal data and disclosure problems.
+
+    Reads HTML, notebooks (sources, outputs, papermill metadata), Word (body,
+    tables, headers, footers, core properties), Excel (every sheet, hidden ones
+    too, and document properties), CSV, JSON, Markdown, text and logs. Images and
+    fonts are listed as skipped.
+
+    Returns
+    -------
+    AuditResult
+        ``passed`` / ``exit_code`` (0 clean, 1 findings); findings name file,
+        location and kind, never the value.
+    """
+    start = time.perf_counter()
+    root = Path(folder)
+    if not root.is_dir():
+        msg = f"audit: {root} is not a folder; pass the reports folder (e.g. reports/<run_id>)."
+        raise NotADirectoryError(msg)
+    policy = policy or DisclosurePolicy()
+    findings: list[Finding] = []
+    files: list[str] = []
+    skipped: list[str] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = str(path.relative_to(root))
+        suffix = path.suffix.lower()
+        if suffix in READERS:
+            files.append(rel)
+            findings.extend(audit_file(path, root=root, policy=policy))
+        else:
+            skipped.append(rel)
+    return AuditResult(folder=str(root), findings=tuple(findings), files=tuple(files), skipped=tuple(skipped),
+                       seconds=time.perf_counter() - start)
+
+
+def main_audit(folder: str | os.PathLike[str]) -> int:
+    """What ``evalkit audit DIR`` runs: print the summary, return 0 (clean) or 1 (findings)."""
+    result = audit_reports(folder)
+    print(result.summary())  # noqa: T201 - the command's output
+    return result.exit_code
