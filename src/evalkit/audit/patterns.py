@@ -67,7 +67,7 @@ _NA = r"(?![0-9A-Za-z])"
 _SEP = r"[ \-]?"
 # 15-18 digits, possibly grouped by single spaces or dashes, optional trailing X
 _DIGIT_RUN = re.compile(_NB + r"(\d(?:" + _SEP + r"\d){14,16}(?:" + _SEP + r"[\dXx])?)" + _NA)
-_EXCEL_ID = re.compile(_NB + r"[1-9](?:\.\d{1,14})?[Ee]\+?17" + _NA)
+_EXCEL_ID = re.compile(_NB + r"[1-9](?:\.\d{1,16})?[Ee]\+?17" + _NA)
 _EXCEL_MOBILE = re.compile(_NB + r"1\.[3-9]\d{0,9}[Ee]\+?10" + _NA)
 _MOBILE = re.compile(_NB + r"(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}" + _NA)
 _LANDLINE = re.compile(_NB + r"(?:\(0\d{2,3}\)[ \-]?|0\d{2,3}[ \-])[2-9]\d{2,3}[ \-]?\d{4}" + _NA
@@ -95,7 +95,8 @@ SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 _SUR = f"[{SURNAMES}]"
 _GIVEN = r"(?:某某|某|[\u4e00-\u9fff]{1,2})"
 _NAME_AFTER_LABEL = re.compile(
-    r"(?:姓名|名字|联系人|户主姓名|受访者姓名|申请人姓名|居民姓名|老人姓名)\s*[:：]\s*" + _SUR + r"[\u4e00-\u9fff]{1,2}")
+    r"(?:姓名|名字|联系人|户主姓名|受访者姓名|申请人姓名|居民姓名|老人姓名)['\"]?\s*[:：=]\s*['\"]?" + _SUR
+    + r"(?:某某|某|[\u4e00-\u9fff]{1,2})")
 _NAME_CUE = r"(?:受访者|被访者|居民|老人|户主|申请人|志愿者|患者|残疾人|低保户|儿童|学生)"
 _NAME_IN_SENTENCE = re.compile(
     _NAME_CUE + _SUR + _GIVEN + r"(?=说|表示|反映|称|介绍|提到|认为)" + r"|" + _NAME_CUE + _SUR + r"某{1,2}")
