@@ -66,12 +66,16 @@ _NB = r"(?<![0-9A-Za-z.])"  # not glued to a preceding letter, digit or decimal 
 _NA = r"(?![0-9A-Za-z])"
 _SEP = r"[ \-]?"
 # 15-18 digits, possibly grouped by single spaces or dashes, optional trailing X
-_DIGIT_RUN = re.compile(_NB + r"(\d(?:" + _SEP + r"\d){14,16}(?:" + _SEP + r"[\dXx])?)" + _NA)
-_EXCEL_ID = re.compile(_NB + r"[1-9](?:\.\d{1,16})?[Ee]\+?17" + _NA)
-_EXCEL_MOBILE = re.compile(_NB + r"1\.[3-9]\d{0,9}[Ee]\+?10" + _NA)
-_MOBILE = re.compile(_NB + r"(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}" + _NA)
-_LANDLINE = re.compile(_NB + r"(?:\(0\d{2,3}\)[ \-]?|0\d{2,3}[ \-])[2-9]\d{2,3}[ \-]?\d{4}" + _NA
-                       + r"|(?:电话|座机|联系电话|Tel\.?|TEL)[:： ]*0\d{2,3}[2-9]\d{6,7}" + _NA)
+_RUN_SRC = _NB + r"(?P<run>\d(?:" + _SEP + r"\d){14,16}(?:" + _SEP + r"[\dXx])?)" + _NA
+_EXCEL_ID_SRC = _NB + r"[1-9](?:\.\d{1,16})?[Ee]\+?17" + _NA
+_EXCEL_MOBILE_SRC = _NB + r"1\.[3-9]\d{0,9}[Ee]\+?10" + _NA
+_MOBILE_SRC = _NB + r"(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}" + _NA
+_LANDLINE_SRC = (_NB + r"(?:\(0\d{2,3}\)[ \-]?|0\d{2,3}[ \-])[2-9]\d{2,3}[ \-]?\d{4}" + _NA
+                 + r"|(?:电话|座机|联系电话|Tel\.?|TEL)[:： ]*0\d{2,3}[2-9]\d{6,7}" + _NA)
+# one pass over the text finds every number-shaped candidate; each is then classified
+_NUMBERS = re.compile("|".join(f"(?P<{name}>{src})" for name, src in (
+    ("xid", _EXCEL_ID_SRC), ("xmob", _EXCEL_MOBILE_SRC), ("mob", _MOBILE_SRC), ("land", _LANDLINE_SRC),
+    ("digits", _RUN_SRC))))
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
                     r"(?![A-Za-z0-9])")
 _CN_NUM = r"[0-9一二三四五六七八九十百零〇两]+"
@@ -106,6 +110,16 @@ _PERSON_NAME_VALUE = re.compile(r"^" + _SUR + r"(?:某某|某|[\u4e00-\u9fff]{1,
                                 r"|^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
 
 
+# gates: text without these cannot match the patterns they guard. Every ID, mobile and landline
+# number has two groups of 3+ digits (at most one space or dash between), or is an Excel float
+# (ASCII classes: text is normalised first, and [0-9] scans faster than \d)
+_CANDIDATE = re.compile(r"[0-9]{3,}[ \-]?[0-9]{3,}(?:[ \-]?[0-9Xx]+)*")
+_EXCEL_CANDIDATE = re.compile(r"[0-9]\.[0-9]{1,16}[Ee]\+?1[07]")
+_ADDRESS_CHARS = "路街巷弄栋幢楼单址"
+_NAME_GATE = ("某", "名", "联系人", "受访者", "被访者", "居民", "老人", "户主", "申请人", "志愿者", "患者", "残疾人",
+              "低保户", "儿童", "学生", "先生", "女士", "阿姨", "大爷", "大妈", "奶奶", "爷爷")
+
+
 def _valid_date(y: int, m: int, d: int) -> bool:
     try:
         dt.date(y, m, d)
@@ -135,24 +149,33 @@ def scan_text(text: str) -> list[FindingKind]:
         return []
     text = normalise(strip_data_uris(text))
     kinds: list[FindingKind] = []
-    has_digit = any(c.isdigit() for c in text)
-    if has_digit:
-        for m in _DIGIT_RUN.finditer(text):
-            digits = m.group(1).replace(" ", "").replace("-", "").upper()
-            if _is_id(digits):
-                kinds.append(FindingKind.ID_NUMBER)
-                break
-        if _EXCEL_ID.search(text):
-            kinds.append(FindingKind.ID_NUMBER_EXCEL)
-        if _MOBILE.search(text) or _EXCEL_MOBILE.search(text):
-            kinds.append(FindingKind.MOBILE)
-        if _LANDLINE.search(text):
-            kinds.append(FindingKind.LANDLINE)
+    # cheap gates first (substring tests run at C speed); the full patterns only where they can match
+    found: set[FindingKind] = set()
+    candidates = list(_CANDIDATE.finditer(text))  # fast: starts with a digit, no look-behind
+    if "E+1" in text or "e+1" in text or "E1" in text or "e1" in text:
+        candidates += _EXCEL_CANDIDATE.finditer(text)
+    for cand in candidates:
+        window = text[max(0, cand.start() - 8):cand.end() + 2]
+        for m in _NUMBERS.finditer(window):
+            group = m.lastgroup
+            if group == "digits" or m.group("run"):
+                digits = m.group("run").replace(" ", "").replace("-", "").upper()
+                if _is_id(digits):
+                    found.add(FindingKind.ID_NUMBER)
+            elif group == "xid":
+                found.add(FindingKind.ID_NUMBER_EXCEL)
+            elif group in ("mob", "xmob"):
+                found.add(FindingKind.MOBILE)
+            elif group == "land":
+                found.add(FindingKind.LANDLINE)
+    kinds.extend(k for k in (FindingKind.ID_NUMBER, FindingKind.ID_NUMBER_EXCEL, FindingKind.MOBILE,
+                             FindingKind.LANDLINE) if k in found)
     if "@" in text and _EMAIL.search(text):
         kinds.append(FindingKind.EMAIL)
-    if _ADDRESS.search(text):
+    if any(ch in text for ch in _ADDRESS_CHARS) and _ADDRESS.search(text):
         kinds.append(FindingKind.ADDRESS)
-    if (_NAME_AFTER_LABEL.search(text) or _NAME_IN_SENTENCE.search(text) or _MASKED_NAME.search(text)
+    if any(cue in text for cue in _NAME_GATE) and (
+            _NAME_AFTER_LABEL.search(text) or _NAME_IN_SENTENCE.search(text) or _MASKED_NAME.search(text)
             or _NAME_WITH_TITLE.search(text)):
         kinds.append(FindingKind.PERSON_NAME)
     if "/" in text or "\\" in text:
@@ -160,9 +183,8 @@ def scan_text(text: str) -> list[FindingKind]:
             kinds.append(FindingKind.USER_NAME)
         elif _ABS_PATH.search(text):
             kinds.append(FindingKind.ABSOLUTE_PATH)
-    if "Traceback" in text or 'File "' in text:
-        if _TRACEBACK.search(text):
-            kinds.append(FindingKind.TRACEBACK)
+    if ("Traceback" in text or 'File "' in text) and _TRACEBACK.search(text):
+        kinds.append(FindingKind.TRACEBACK)
     return kinds
 
 

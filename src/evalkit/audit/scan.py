@@ -88,20 +88,45 @@ def _dedupe(items: list[tuple[str, FindingKind, int]]) -> list[tuple[str, Findin
     return [(loc, kind, n) for (loc, kind), n in seen.items()]
 
 
+_BATCH_CHARS = 1 << 18
+_JOIN = "\n\x00\n"  # no detector matches across it (none accepts NUL)
+
+
+def _scan_batch(pieces: list[tuple[Any, ...]]) -> Iterator[tuple[str, FindingKind, int]]:
+    """Scan many pieces as one string; only when it hits, scan each piece to find where."""
+    if not pieces or not scan_text(_JOIN.join(p[-1] for p in pieces)):
+        return
+    for piece in pieces:
+        kinds = scan_text(piece[-1])
+        if kinds:
+            location = piece[0] if len(piece) == 2 else piece[0].ref(piece[1], piece[2])
+            for kind in kinds:
+                yield location, kind, 1
+
+
 def _file_findings(path: Path, policy: DisclosurePolicy) -> Iterator[tuple[str, FindingKind, int]]:
+    """Findings of one file. Text is scanned in batches of ~256 kB (findings are rare, so
+    most batches need one pass of each detector); a batch that hits is rescanned piece by piece."""
+    pieces: list[tuple[Any, ...]] = []  # (location, text) or (table, row, column, text)
+    size = 0
     for unit in iter_units(path):
         if isinstance(unit, Note):
             yield unit.location, unit.kind, 1
-        elif isinstance(unit, TextUnit):
-            for kind in scan_text(unit.text):
-                yield unit.location, kind, 1
-        elif isinstance(unit, TableUnit):
+            continue
+        if isinstance(unit, TableUnit):
             yield from check_table(unit, min_count=policy.min_count, dominance_share=policy.dominance_share)
             for r, row in enumerate(unit.rows):
                 for c, text in enumerate(row):
                     if text:
-                        for kind in scan_text(text):
-                            yield unit.ref(r, c), kind, 1
+                        pieces.append((unit, r, c, text))
+                        size += len(text)
+        elif isinstance(unit, TextUnit):
+            pieces.append((unit.location, unit.text))
+            size += len(unit.text)
+        if size >= _BATCH_CHARS:
+            yield from _scan_batch(pieces)
+            pieces, size = [], 0
+    yield from _scan_batch(pieces)
 
 
 def audit_file(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,

@@ -316,8 +316,8 @@ def _json_units(value: Any, path: str) -> Iterator[TextUnit | TableUnit | Note]:
                 yield _table_from_rows(path, rows, lambda r, c, _p=path, _n=shown, _k=shown_keys:
                                        f"json {_p}.{_n[r]}" + (f".{_k[c - 1]}" if c else ""))  # type: ignore[misc]
         for i, (k, v) in enumerate(value.items()):
-            if isinstance(k, str) and any(ch.isdigit() or ch == "@" for ch in k):
-                yield TextUnit(f"json {path} key", k)
+            if isinstance(k, str) and len(k) > 1:
+                yield TextUnit(f"json {path} key {i + 1}", k)
             yield from _json_units(v, f"{path}.{safe_label(str(k), f'<key {i + 1}>')}")
     elif isinstance(value, list):
         if len(value) >= 2 and all(isinstance(v, dict) for v in value):
