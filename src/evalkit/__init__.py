@@ -32,7 +32,7 @@ _EXPORTS = {
     "MeasurementReport": "evalkit.measurement",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
-               "weighting", "survey", "measurement", "impact"}
+               "weighting", "survey", "measurement", "impact", "disclosure", "audit"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -51,7 +51,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from evalkit import datasets, estimators, inference, intake, reporting, scales, survey, testing, weighting
+    from evalkit import (audit, datasets, disclosure, estimators, inference, intake, reporting, scales, survey,
+                         testing, weighting)
     from evalkit.codebook import Codebook
     from evalkit.config import StudyConfig, load_config
     from evalkit.impact import ImpactReport, estimate_impact

@@ -115,7 +115,7 @@ _PERSON_NAME_VALUE = re.compile(r"^" + _SUR + r"(?:某某|某|[\u4e00-\u9fff]{1,
 # (ASCII classes: text is normalised first, and [0-9] scans faster than \d)
 _CANDIDATE = re.compile(r"[0-9]{3,}[ \-]?[0-9]{3,}(?:[ \-]?[0-9Xx]+)*")
 _EXCEL_CANDIDATE = re.compile(r"[0-9]\.[0-9]{1,16}[Ee]\+?1[07]")
-_ADDRESS_CHARS = "路街巷弄栋幢楼单址"
+_ADDRESS_CHARS = "路街道巷弄同栋幢楼座单址"
 _NAME_GATE = ("某", "名", "联系人", "受访者", "被访者", "居民", "老人", "户主", "申请人", "志愿者", "患者", "残疾人",
               "低保户", "儿童", "学生", "先生", "女士", "阿姨", "大爷", "大妈", "奶奶", "爷爷")
 
