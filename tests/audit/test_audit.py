@@ -178,3 +178,14 @@ def test_no_false_positives_on_report_text(text):
     ("1.39123E+10", "mobile_number")])
 def test_detectors(text, kind):
     assert kind in scan_text(text)
+
+
+def test_recoverable_cell_in_a_large_csv(tmp_path):
+    lines = ["community,2023,2024,total"]
+    lines += [f"C{i},{20 + i},{30 + i},{50 + 2 * i}" for i in range(1500)]
+    lines[8] = "C7,—,37,64"
+    lines.append(f"total,{sum(20 + i for i in range(1500))},{sum(30 + i for i in range(1500))},"
+                 f"{sum(50 + 2 * i for i in range(1500))}")
+    (tmp_path / "big.csv").write_text("\n".join(lines), encoding="utf-8")
+    kinds = {(str(f.kind), f.location) for f in audit_reports(tmp_path).findings}
+    assert kinds == {("recoverable_cell", "row 9 column 2")}

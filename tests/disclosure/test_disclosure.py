@@ -141,6 +141,23 @@ def test_two_dimensional_pattern_cannot_be_recovered(seed):
     assert prot.values["mean_gain"].isna().equals(prot.values["n"].isna())
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_large_table_path_rectangles_then_integer_program(seed, monkeypatch):
+    """Above the joint-model size, primaries are protected one by one; still non-recoverable."""
+    import evalkit.disclosure.secondary as secondary
+
+    monkeypatch.setattr(secondary, "MAX_JOINT_VARIABLES", 0)
+    frame = _random_table(seed, n_rows=14, n_cols=5, n_small=6)
+    prot = protect_table(frame, by=["community", "wave"], count_col="n")
+    st, x = _full_vector(frame, ["community", "wave"], "n")
+    hidden = _hidden_vector(st, prot, ["community", "wave"], "n")
+    assert _determined_by_rank(st, hidden) == []
+    iv = attacker_intervals(st, x, hidden).set_index("cell")
+    for _, row in frame[frame["n"] < 10].iterrows():
+        c = st.index[(row["community"], row["wave"])]
+        assert iv.loc[c, "upper"] >= 10 - 1e-6 and iv.loc[c, "lower"] <= row["n"] - 1 + 1e-6
+
+
 def test_brute_force_enumeration_finds_many_consistent_values():
     """Every non-negative integer 3×3 table matching the published cells and margins."""
     counts = np.array([[12, 2, 15], [11, 14, 13], [10, 12, 11]])

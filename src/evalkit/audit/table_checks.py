@@ -135,6 +135,9 @@ def _recoverable(table: TableUnit, headers: list[str]) -> Iterator[tuple[str, Fi
         return
     body = [r for r in range(len(rows)) if r not in total_rows]
     total_row = total_rows[0] if total_rows else None
+    if len(body) * len(value_cols) > _MAX_EXACT_CELLS:
+        yield from _recoverable_by_lines(table, rows, body, value_cols, total_row, total_col)
+        return
     st = additive_structure(["row", "col"], [body, value_cols])
     values = np.zeros(st.n_cells)
     hidden = np.zeros(st.n_cells, dtype=bool)
@@ -164,6 +167,32 @@ def _recoverable(table: TableUnit, headers: list[str]) -> Iterator[tuple[str, Fi
             return
     determined = linearly_determined(st, hidden)
     hits = [marker_cells[i] for i in marker_cells if determined[i]]
+    if hits:
+        r, c = min(hits)
+        yield table.ref(r, c), K.RECOVERABLE_CELL, len(hits)
+
+
+_MAX_EXACT_CELLS = 3000
+
+
+def _recoverable_by_lines(table: TableUnit, rows: tuple[tuple[str, ...], ...], body: list[int],
+                          value_cols: list[int], total_row: int | None, total_col: int | None
+                          ) -> Iterator[tuple[str, FindingKind, int]]:
+    """Large tables: the common case only, one hidden cell alone in a row or column with a published total."""
+    def text(r: int, c: int) -> str:
+        return rows[r][c] if c < len(rows[r]) else ""
+
+    hits: set[tuple[int, int]] = set()
+    if total_col is not None:
+        for r in body:
+            marked = [c for c in value_cols if _as_int(text(r, c)) is None]
+            if len(marked) == 1 and _as_int(text(r, total_col)) is not None:
+                hits.add((r, marked[0]))
+    if total_row is not None:
+        for c in value_cols:
+            marked_rows = [r for r in body if _as_int(text(r, c)) is None]
+            if len(marked_rows) == 1 and _as_int(text(total_row, c)) is not None:
+                hits.add((marked_rows[0], c))
     if hits:
         r, c = min(hits)
         yield table.ref(r, c), K.RECOVERABLE_CELL, len(hits)

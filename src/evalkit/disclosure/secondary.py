@@ -57,6 +57,7 @@ __all__ = [
     "additive_structure",
     "Protection",
     "solve_secondary",
+    "MAX_JOINT_VARIABLES",
     "attacker_intervals",
     "linearly_determined",
 ]
@@ -125,39 +126,23 @@ class Protection:
     basis: str = "count"
 
 
-def solve_secondary(structure: AdditiveStructure, *, bases: Mapping[str, np.ndarray],
-                    protections: Mapping[int, Sequence[Protection]], cost: np.ndarray,
-                    time_limit: float = 20.0) -> np.ndarray:
-    """The cheapest set of hidden cells protecting every cell in ``protections``.
+#: above this many model variables the primaries are protected one after another (see solve_secondary)
+MAX_JOINT_VARIABLES = 10_000
 
-    Returns a boolean array over ``structure.cells`` (True = hidden); the protected
-    cells themselves are always hidden. When the solver finds no solution within
-    ``time_limit``, every cell is hidden (safe, and :func:`attacker_intervals` will
-    still confirm it).
-    """
+
+def _solve_tasks(structure: AdditiveStructure, tasks: list[tuple[int, float, np.ndarray]], cost: np.ndarray,
+                 forced: np.ndarray, big_m: float, time_limit: float) -> np.ndarray | None:
+    """One mixed-integer program: the cheapest hidden set (⊇ ``forced``) giving every task its witness."""
     n = structure.n_cells
-    hidden = np.zeros(n, dtype=bool)
-    if not protections:
-        return hidden
     a_mat = structure.relations
     n_rel = a_mat.shape[0]
-    big_m = 2.0 * max(float(np.max(b)) for b in bases.values()) + max(
-        max(p.upper, p.lower) for prots in protections.values() for p in prots) + 1.0
-    tasks: list[tuple[int, float, np.ndarray]] = []  # (cell, signed requirement, basis vector)
-    for cell, prots in sorted(protections.items()):
-        for prot in prots:
-            basis = np.asarray(bases[prot.basis], dtype=float)
-            if prot.upper > 0:
-                tasks.append((cell, float(prot.upper), basis))
-            if prot.lower > 0:
-                tasks.append((cell, -float(prot.lower), basis))
     k = len(tasks)
     n_var = n + k * n
     eye = sparse.identity(n, format="csr")
     blocks_eq = []
     blocks_link_lo = []
     blocks_link_hi = []
-    for t, (_, _, basis) in enumerate(tasks):
+    for t, (_, req, basis) in enumerate(tasks):
         left = sparse.csr_array((n_rel, n))
         pad_before = sparse.csr_array((n_rel, t * n))
         pad_after = sparse.csr_array((n_rel, (k - t - 1) * n))
@@ -165,8 +150,9 @@ def solve_secondary(structure: AdditiveStructure, *, bases: Mapping[str, np.ndar
         # y_c + basis_c s_c >= 0   and   y_c - M s_c <= 0
         zb = sparse.csr_array((n, t * n))
         za = sparse.csr_array((n, (k - t - 1) * n))
-        blocks_link_lo.append(sparse.hstack([sparse.diags(basis), zb, eye, za]))
-        blocks_link_hi.append(sparse.hstack([-big_m * eye, zb, eye, za]))
+        bound = min(abs(req), big_m)  # |y| <= |requirement|: a tighter model, and every witness stays valid
+        blocks_link_lo.append(sparse.hstack([sparse.diags(np.minimum(basis, bound)), zb, eye, za]))
+        blocks_link_hi.append(sparse.hstack([-bound * eye, zb, eye, za]))
     constraints = [
         LinearConstraint(sparse.vstack(blocks_eq).tocsr(), 0.0, 0.0),
         LinearConstraint(sparse.vstack(blocks_link_lo).tocsr(), 0.0, np.inf),
@@ -174,11 +160,10 @@ def solve_secondary(structure: AdditiveStructure, *, bases: Mapping[str, np.ndar
     ]
     lower = np.full(n_var, -np.inf)
     upper = np.full(n_var, np.inf)
-    lower[:n] = 0.0
+    lower[:n] = forced.astype(float)
     upper[:n] = 1.0
-    for cell in protections:
-        lower[cell] = 1.0
     for t, (cell, req, _) in enumerate(tasks):
+        lower[cell] = 1.0
         col = n + t * n + cell
         if req > 0:
             lower[col] = req
@@ -187,21 +172,125 @@ def solve_secondary(structure: AdditiveStructure, *, bases: Mapping[str, np.ndar
     integrality = np.zeros(n_var)
     integrality[:n] = 1
     objective = np.zeros(n_var)
-    objective[:n] = np.asarray(cost, dtype=float)
+    objective[:n] = np.where(forced, 0.0, np.asarray(cost, dtype=float))
     res = milp(objective, constraints=constraints, integrality=integrality, bounds=Bounds(lower, upper),
-               options={"time_limit": float(time_limit), "disp": False})
+               options={"time_limit": float(time_limit), "disp": False, "mip_rel_gap": 0.02})
     if res.x is None:
-        hidden[:] = True
-        return hidden
+        return None
     return np.asarray(res.x[:n] > 0.5)
 
 
-def attacker_intervals(structure: AdditiveStructure, values: np.ndarray, hidden: np.ndarray) -> pd.DataFrame:
+def _interior_grid(structure: AdditiveStructure) -> np.ndarray | None:
+    """Cell indices of a two-way table's interior as a rows × columns array (None otherwise)."""
+    if len(structure.dims) != 2:
+        return None
+    rows = list(dict.fromkeys(c[0] for c in structure.cells if c[0] is not TOTAL))
+    cols = list(dict.fromkeys(c[1] for c in structure.cells if c[1] is not TOTAL))
+    return np.array([[structure.index[(r, c)] for c in cols] for r in rows])
+
+
+def _hide_rectangle(grid: np.ndarray, cell: int, tasks: list[tuple[int, float, np.ndarray]], cost: np.ndarray,
+                    hidden: np.ndarray) -> bool:
+    """Hide the cheapest rectangle of interior cells through ``cell`` that can carry its protection.
+
+    The hypercube idea of τ-Argus (GHMITER) in two dimensions: moving ``+d`` at
+    (i, j), ``-d`` at (i, j') and (i', j), ``+d`` at (i', j') keeps every margin, so the
+    attacker's interval stretches by ``d`` as long as the cells moved down stay ≥ 0.
+    Returns False when no rectangle qualifies (the caller then solves the integer program).
+    """
+    where = np.argwhere(grid == cell)
+    if where.size == 0:
+        return False
+    i, j = where[0]
+    ok = np.ones(grid.shape, dtype=bool)
+    for _, req, basis in tasks:
+        x = basis[grid]
+        if req > 0:  # (i, j') and (i', j) go down by req
+            ok &= (x[i, :] >= req)[None, :] & (x[:, j] >= req)[:, None]
+        else:  # (i, j) and (i', j') go down by |req|
+            ok &= x >= -req
+    ok[i, :] = False
+    ok[:, j] = False
+    if not ok.any():
+        return False
+    c = np.where(hidden, 0.0, cost)[grid]
+    total = c[i, :][None, :] + c[:, j][:, None] + c
+    total = np.where(ok, total, np.inf)
+    ii, jj = np.unravel_index(np.argmin(total), total.shape)
+    hidden[[grid[i, jj], grid[ii, j], grid[ii, jj]]] = True
+    return True
+
+
+def _already_protected(structure: AdditiveStructure, cell: int, tasks: list[tuple[int, float, np.ndarray]],
+                       hidden: np.ndarray) -> bool:
+    """Whether the cells hidden so far already give ``cell`` every interval its tasks require."""
+    for _, req, basis in tasks:
+        iv = attacker_intervals(structure, basis, hidden, cells=[cell]).iloc[0]
+        x = basis[cell]
+        if (req > 0 and iv["upper"] < x + req - 1e-9) or (req < 0 and iv["lower"] > x + req + 1e-9):
+            return False
+    return True
+
+
+def solve_secondary(structure: AdditiveStructure, *, bases: Mapping[str, np.ndarray],
+                    protections: Mapping[int, Sequence[Protection]], cost: np.ndarray,
+                    time_limit: float = 20.0) -> np.ndarray:
+    """The cheapest set of hidden cells protecting every cell in ``protections``.
+
+    Returns a boolean array over ``structure.cells`` (True = hidden); the protected
+    cells themselves are always hidden. Small tables are solved jointly (optimal);
+    when the joint model would exceed :data:`MAX_JOINT_VARIABLES`, primaries are
+    protected one after another, cheapest first: skipped if the cells hidden so far
+    already protect it, else by the cheapest qualifying rectangle (two-way tables),
+    else by its own integer program with the cells hidden so far free of cost.
+    Hiding more never weakens an earlier protection, so the union stays valid; the
+    caller verifies every primary's interval afterwards.
+    When the solver finds no solution within ``time_limit``, every cell is hidden
+    (safe; the caller's verification still runs).
+    """
+    n = structure.n_cells
+    hidden = np.zeros(n, dtype=bool)
+    if not protections:
+        return hidden
+    big_m = 2.0 * max(float(np.max(b)) for b in bases.values()) + max(
+        max(p.upper, p.lower) for prots in protections.values() for p in prots) + 1.0
+    per_cell: dict[int, list[tuple[int, float, np.ndarray]]] = {}
+    for cell, prots in sorted(protections.items()):
+        hidden[cell] = True
+        for prot in prots:
+            basis = np.asarray(bases[prot.basis], dtype=float)
+            if prot.upper > 0:
+                per_cell.setdefault(cell, []).append((cell, float(prot.upper), basis))
+            if prot.lower > 0:
+                per_cell.setdefault(cell, []).append((cell, -float(prot.lower), basis))
+    tasks = [t for ts in per_cell.values() for t in ts]
+    if not tasks:
+        return hidden
+    if n * (1 + len(tasks)) <= MAX_JOINT_VARIABLES:
+        out = _solve_tasks(structure, tasks, cost, hidden, big_m, time_limit)
+        return np.ones(n, dtype=bool) if out is None else out
+    grid = _interior_grid(structure)
+    for cell, cell_tasks in sorted(per_cell.items(), key=lambda kv: float(cost[kv[0]])):
+        if _already_protected(structure, cell, cell_tasks, hidden):
+            continue
+        if grid is not None and _hide_rectangle(grid, cell, cell_tasks, cost, hidden) and \
+                _already_protected(structure, cell, cell_tasks, hidden):
+            continue
+        out = _solve_tasks(structure, cell_tasks, cost, hidden, big_m, time_limit)
+        if out is None:
+            return np.ones(n, dtype=bool)
+        hidden |= out
+    return hidden
+
+
+def attacker_intervals(structure: AdditiveStructure, values: np.ndarray, hidden: np.ndarray,
+                       cells: Sequence[int] | None = None) -> pd.DataFrame:
     """The range an attacker can infer for each hidden cell from the published ones.
 
     Solves ``min x_c`` and ``max x_c`` subject to ``A x = 0``, ``x ≥ 0`` and every
     published cell fixed at its value. ``upper`` is ``inf`` when unbounded.
-    Returns one row per hidden cell: ``cell`` (index), ``value``, ``lower``, ``upper``.
+    Returns one row per hidden cell (or per cell of ``cells``): ``cell`` (index),
+    ``value``, ``lower``, ``upper``.
     """
     values = np.asarray(values, dtype=float)
     hidden = np.asarray(hidden, dtype=bool)
@@ -212,7 +301,7 @@ def attacker_intervals(structure: AdditiveStructure, values: np.ndarray, hidden:
     a_eq = structure.relations
     b_eq = np.zeros(a_eq.shape[0])
     rows = []
-    for c in np.flatnonzero(hidden):
+    for c in (np.flatnonzero(hidden) if cells is None else cells):
         obj = np.zeros(n)
         obj[c] = 1.0
         lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")

@@ -163,7 +163,7 @@ def _verify(structure: AdditiveStructure, vec: dict[str, Any], hidden: np.ndarra
         msg = f"disclosure: table {name!r}: a hidden cell can be solved from the published cells; refusing to publish."
         raise DisclosureError(msg)
     for basis in {p.basis for prots in protections.values() for p in prots}:
-        iv = attacker_intervals(structure, vec[basis], hidden).set_index("cell")
+        iv = attacker_intervals(structure, vec[basis], hidden, cells=sorted(protections)).set_index("cell")
         for cell, prots in protections.items():
             for p in prots:
                 if p.basis != basis:
