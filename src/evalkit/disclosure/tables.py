@@ -81,10 +81,6 @@ class ProtectedTable:
     policy: DisclosurePolicy
     register: SuppressionRegister
 
-    @property
-    def hidden_keys(self) -> frozenset:
-        return frozenset(self.register.cells)
-
     def to_frame(self) -> pd.DataFrame:
         return self.values.copy()
 
@@ -94,35 +90,32 @@ def _level_order(series: pd.Series, total_label: Any) -> list[object]:
     return list(seen)
 
 
-def _cell_vectors(interior: pd.DataFrame, structure: AdditiveStructure, spec: TableSpec) -> dict[str, np.ndarray]:
+def _cell_vectors(interior: pd.DataFrame, structure: AdditiveStructure, spec: TableSpec) -> dict[str, Any]:
+    """Counts (and magnitudes, top contributions) for every cell, margins summed from the interior."""
+    import itertools
+
     dims = list(spec.by)
-    keyed = interior.set_index(dims)
     n = structure.n_cells
-    out = {"count": np.zeros(n)}
+    out: dict[str, Any] = {"count": np.zeros(n)}
     if spec.magnitude_col:
         out["magnitude"] = np.zeros(n)
     tops: list[list[float]] = [[] for _ in range(n)]
-    interior_pos = {}
-    for i, cell in enumerate(structure.cells):
-        if not structure.is_margin(i):
-            interior_pos[cell] = i
-    for key, row in keyed.iterrows():
-        key = key if isinstance(key, tuple) else (key,)
-        i = interior_pos[key]
-        out["count"][i] = float(row[spec.count_col])
-        if spec.magnitude_col:
-            out["magnitude"][i] = float(row[spec.magnitude_col])
-        tops[i] = [float(row[c]) for c in spec.top_cols if pd.notna(row[c])]
-    for i, cell in enumerate(structure.cells):
-        if not structure.is_margin(i):
-            continue
-        members = [j for c, j in interior_pos.items()
-                   if all(lv is TOTAL or lv == cv for lv, cv in zip(cell, c, strict=True))]
-        for name, vec in out.items():
-            vec[i] = vec[members].sum()
-        pooled = sorted((t for j in members for t in tops[j]), reverse=True)
-        tops[i] = pooled[: len(spec.top_cols)]
-    out["_tops"] = tops  # type: ignore[assignment]
+    subsets = list(itertools.product([False, True], repeat=len(dims)))  # which dims go to TOTAL
+    keys = interior[dims].itertuples(index=False, name=None)
+    counts = interior[spec.count_col].to_numpy(dtype=float)
+    mags = interior[spec.magnitude_col].to_numpy(dtype=float) if spec.magnitude_col else None
+    top_values = interior[list(spec.top_cols)].to_numpy(dtype=float) if spec.top_cols else None
+    for r, key in enumerate(keys):
+        row_tops = [] if top_values is None else [t for t in top_values[r] if not np.isnan(t)]
+        for subset in subsets:
+            i = structure.index[tuple(TOTAL if s else k for s, k in zip(subset, key, strict=True))]
+            out["count"][i] += counts[r]
+            if mags is not None:
+                out["magnitude"][i] += mags[r]
+            if row_tops:
+                tops[i].extend(row_tops)
+    k = len(spec.top_cols)
+    out["_tops"] = [sorted(t, reverse=True)[:k] for t in tops]
     return out
 
 
@@ -258,6 +251,9 @@ def _protect(frame: pd.DataFrame, spec: TableSpec, policy: DisclosurePolicy,
 
     values = frame.drop(columns=list(spec.top_cols)).copy()
     published = [spec.count_col, *spec.value_cols, *([spec.magnitude_col] if spec.magnitude_col else [])]
+    for col in published:  # hidden cells become NaN, so numbers are floats
+        if values[col].dtype.kind in "iub":
+            values[col] = values[col].astype(float)
     flag_rows: list[dict[str, Any]] = []
     for r, i in enumerate(row_cell):
         levels_r = {d: frame.iloc[r][d] for d in dims}
@@ -271,9 +267,6 @@ def _protect(frame: pd.DataFrame, spec: TableSpec, policy: DisclosurePolicy,
         else:
             for col in sensitive.get(i, []):
                 flag_rows.append({**levels_r, "column": col, "reason": str(_R.SENSITIVE_EXTREME)})
-    for col in published:
-        if col in values.columns and values[col].dtype.kind in "iub":
-            values[col] = values[col].astype(float)
     flags = pd.DataFrame(flag_rows, columns=[*dims, "column", "reason"])
     margins_frame = _margins_frame(structure, vec, hidden, reasons, spec)
     keys = [cell_key({d: lv for d, lv in zip(dims, structure.cells[i], strict=True) if lv is not TOTAL})
@@ -329,21 +322,27 @@ def protect_tables(frames: Sequence[pd.DataFrame], *, specs: Sequence[TableSpec]
     hidden in every table that shows the same population.
     """
     policy = policy or DisclosurePolicy()
-    reg = register or SuppressionRegister()
+    base = register or SuppressionRegister()
     if len(frames) != len(specs):
         msg = f"protect_tables: {len(frames)} frames but {len(specs)} specs; give one spec per frame."
         raise DisclosureError(msg)
+    own: list[frozenset] = [frozenset() for _ in frames]  # cells each table hid itself
     results: list[ProtectedTable] = []
     for _ in range(max_rounds):
-        before = len(reg)
+        changed = False
         results = []
-        for frame, spec in zip(frames, specs, strict=True):
-            out = _protect(frame, spec, policy, reg)
-            reg = out.register
+        for t, (frame, spec) in enumerate(zip(frames, specs, strict=True)):
+            others = frozenset().union(*(own[u] for u in range(len(frames)) if u != t))
+            out = _protect(frame, spec, policy, base.with_cells(others))
+            hidden_here = out.register.cells - base.cells - others
+            if hidden_here != own[t]:
+                own[t] = hidden_here
+                changed = True
             results.append(out)
-        if len(reg) == before and results:
+        if not changed:
             break
-    return [evolve(r, register=reg) for r in results]
+    final = base.with_cells(frozenset().union(*own))
+    return [evolve(r, register=final) for r in results]
 
 
 def drawable(table: ProtectedTable) -> pd.DataFrame:
