@@ -26,7 +26,11 @@ __all__ = ["Finding", "AuditResult", "audit_reports", "audit_file", "main_audit"
 
 @frozen
 class Finding:
-    """One problem: where it is and what kind; never the value."""
+    """One problem: where it is and what kind; never the value.
+
+    ``count``: how many cells or rows of the same kind share this location (a column
+    of small cells, the rows of a row-level table); the location names the first.
+    """
 
     file: str
     location: str
@@ -34,7 +38,7 @@ class Finding:
     count: int = 1
 
     def __str__(self) -> str:
-        more = f" ({self.count} places)" if self.count > 1 else ""
+        more = f" (n={self.count})" if self.count > 1 else ""
         where = f"{self.file}: {self.location}" if self.location else self.file
         return f"{where}: {self.kind}{more}"
 

@@ -291,7 +291,7 @@ def read_csv(path: Path) -> Iterator[TextUnit | TableUnit | Note]:
             rows.append(row)
             if len(rows) >= _MAX_TABLE_ROWS:
                 break
-    unit = _table_from_rows("", rows, lambda r, c: f"row {r + 2} column {c + 1}")
+    unit = _table_from_rows("table", rows, lambda r, c: f"row {r + 2} column {c + 1}")
     if unit is not None:
         for c, text in enumerate(unit.header):
             yield TextUnit(f"row 1 column {c + 1}", text)

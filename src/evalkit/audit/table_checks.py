@@ -34,7 +34,10 @@ COUNT_HEADERS = frozenset({"n", "count", "counts", "人数", "样本量", "样�
                            "有效样本量", "number", "no._of_respondents"})
 PERSON_ID_HEADERS = frozenset({"respondent_id", "resp_id", "person_id", "pid", "member_id", "user_id", "resident_id",
                                "household_id", "hh_id", "受访者编号", "问卷编号", "身份证号", "身份证号码", "证件号码",
-                               "证件号", "户号", "居民编号", "个人编号", "id_number", "id_card", "idcard"})
+                               "证件号", "户号", "居民编号", "个人编号", "id_number", "id_card", "idcard",
+                               # records about one person each: requests, cases, service visits
+                               "工单编号", "工单号", "个案编号", "服务记录编号", "记录编号", "ticket_id", "request_id",
+                               "case_id", "record_id", "visit_id"})
 NAME_HEADERS = frozenset({"姓名", "名字", "联系人", "户主", "户主姓名", "受访者姓名", "居民姓名", "申请人",
                           "name", "full_name", "respondent_name", "contact", "contact_name"})
 EXTREME_HEADERS = frozenset({"min", "max", "minimum", "maximum", "最小值", "最大值", "最小", "最大", "最高",
@@ -75,7 +78,9 @@ def check_table(table: TableUnit, *, min_count: int = 10,
     # row-level tables: a person identifier column, or counts that are mostly 1
     for c, h in enumerate(headers):
         if h in PERSON_ID_HEADERS and n_rows >= 2:
-            yield table.location + f" column {c + 1}", K.ROW_LEVEL_TABLE, n_rows
+            ids = [r[c] for r in rows if c < len(r) and r[c].strip()]
+            if len(ids) >= 2 and len(set(ids)) >= 0.9 * len(ids):
+                yield table.location + f" column {c + 1}", K.ROW_LEVEL_TABLE, n_rows
         if h in NAME_HEADERS:
             hits = [r for r in range(n_rows) if c < len(rows[r]) and looks_like_person_name(rows[r][c])]
             if hits and (h not in ("name", "contact") or len(hits) >= max(1, n_rows // 2)):
