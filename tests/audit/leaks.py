@@ -289,6 +289,14 @@ def docx_footer_email(folder: Path, rng: random.Random) -> list[str]:
     return [address]
 
 
+def sav_in_reports(folder: Path, rng: random.Random) -> list[str]:
+    import pyreadstat
+
+    frame = pd.DataFrame({"community": ["A", "B"], "gain": [float(rng.randint(1, 5)), 3.0]})
+    pyreadstat.write_sav(frame, str(folder / "survey_clean.sav"))
+    return []
+
+
 #: case id → (builder, file name, expected kind, expected location substring)
 CORPUS: dict[str, tuple[Callable[[Path, random.Random], list[str]], str, str, str]] = {
     "docx_id_in_header": (docx_id_in_header, "report.docx", "id_number", "section 1 header paragraph 1"),
@@ -324,5 +332,6 @@ CORPUS: dict[str, tuple[Callable[[Path, random.Random], list[str]], str, str, st
     "csv_dominance": (csv_dominance, "hours.csv", "dominance", "row 2 column 3"),
     "html_describe_minmax": (html_describe_minmax, "ages.html", "extreme_statistic", "table 1 row"),
     "xlsx_counts_of_one": (xlsx_counts_of_one, "detail.xlsx", "row_level_table", 'sheet "明细" column 3'),
+    "sav_in_reports": (sav_in_reports, "survey_clean.sav", "data_file", ""),
     "docx_footer_email": (docx_footer_email, "memo.docx", "email", "section 1 footer paragraph 1"),
 }

@@ -40,6 +40,7 @@ class FindingKind(enum.StrEnum):
     PAPERMILL_METADATA = "papermill_metadata"
     NOTEBOOK_PARAMETERS = "notebook_parameters"
     UNREADABLE = "unreadable_file"
+    DATA_FILE = "data_file"  # a microdata file (SPSS, Stata, Parquet, pickle …) in a reports folder
 
 
 _FULLWIDTH = {**{0xFF10 + i: 0x30 + i for i in range(10)},

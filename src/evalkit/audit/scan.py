@@ -22,7 +22,11 @@ from evalkit.audit.sources import READERS, Note, TableUnit, TextUnit, iter_units
 from evalkit.audit.table_checks import check_table
 from evalkit.disclosure.policy import DisclosurePolicy
 
-__all__ = ["Finding", "AuditResult", "audit_reports", "audit_file", "main_audit"]
+__all__ = ["Finding", "AuditResult", "audit_reports", "audit_file", "main_audit", "DATA_SUFFIXES"]
+
+#: microdata formats that have no place in a published reports folder
+DATA_SUFFIXES = frozenset({".sav", ".zsav", ".dta", ".parquet", ".feather", ".arrow", ".sqlite", ".db", ".duckdb",
+                           ".rds", ".rdata", ".rda", ".pkl", ".pickle", ".h5", ".hdf5", ".sas7bdat", ".xpt"})
 
 @frozen
 class Finding:
@@ -175,6 +179,9 @@ def audit_reports(folder: str | os.PathLike[str], *, policy: DisclosurePolicy | 
         if suffix in READERS:
             files.append(rel)
             findings.extend(audit_file(path, root=root, policy=policy))
+        elif suffix in DATA_SUFFIXES:
+            files.append(rel)
+            findings.append(Finding(rel, "", FindingKind.DATA_FILE))
         else:
             skipped.append(rel)
     return AuditResult(folder=str(root), findings=tuple(findings), files=tuple(files), skipped=tuple(skipped),

@@ -39,6 +39,7 @@ FINDING_LABELS: dict[str, dict[str, str]] = {
     "papermill_metadata": {"zh": "papermill 元数据", "en": "papermill metadata"},
     "notebook_parameters": {"zh": "注入的运行参数", "en": "injected run parameters"},
     "unreadable_file": {"zh": "无法读取的文件", "en": "unreadable file"},
+    "data_file": {"zh": "个体数据文件", "en": "microdata file"},
 }
 
 
