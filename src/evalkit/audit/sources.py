@@ -303,7 +303,7 @@ def _json_units(value: Any, path: str) -> Iterator[TextUnit | TableUnit | Note]:
         if isinstance(value.get("columns"), list) and isinstance(value.get("data"), list):
             rows = [list(map(str, value["columns"]))] + [[_scalar(v) for v in r] for r in value["data"]
                                                          if isinstance(r, list)]
-            unit = _table_from_rows(path, rows, lambda r, c, _p=path: f"json {_p}.data[{r}][{c}]")
+            unit = _table_from_rows(f"json {path}", rows, lambda r, c, _p=path: f"json {_p}.data[{r}][{c}]")
             if unit is not None:
                 yield unit
         elif len(value) >= 2 and all(isinstance(v, dict) for v in value.values()):
@@ -313,8 +313,14 @@ def _json_units(value: Any, path: str) -> Iterator[TextUnit | TableUnit | Note]:
                 shown = [safe_label(str(k), f"<key {i + 1}>") for i, k in enumerate(names)]
                 shown_keys = [safe_label(str(k), f"<key {i + 1}>") for i, k in enumerate(keys)]
                 rows = [["key", *keys]] + [[str(k), *(_scalar(value[k].get(c)) for c in keys)] for k in names]
-                yield _table_from_rows(path, rows, lambda r, c, _p=path, _n=shown, _k=shown_keys:
+                yield _table_from_rows(f"json {path}", rows, lambda r, c, _p=path, _n=shown, _k=shown_keys:
                                        f"json {_p}.{_n[r]}" + (f".{_k[c - 1]}" if c else ""))  # type: ignore[misc]
+        scalars = [(k, v) for k, v in value.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+        if scalars:  # a record of numbers is a one-row table (so {"n": 3} or {"max": 92} are checked)
+            shown_s = [safe_label(str(k), f"<key {i + 1}>") for i, (k, _) in enumerate(scalars)]
+            yield TableUnit(location=f"json {path}", header=tuple(str(k) for k, _ in scalars),
+                            rows=(tuple(_scalar(v) for _, v in scalars),),
+                            ref=lambda r, c, _p=path, _k=shown_s: f"json {_p}.{_k[c]}")
         for i, (k, v) in enumerate(value.items()):
             if isinstance(k, str) and len(k) > 1:
                 yield TextUnit(f"json {path} key {i + 1}", k)
@@ -324,7 +330,8 @@ def _json_units(value: Any, path: str) -> Iterator[TextUnit | TableUnit | Note]:
             keys = list(dict.fromkeys(k for v in value for k in v))
             shown_keys = [safe_label(str(k), f"<key {i + 1}>") for i, k in enumerate(keys)]
             rows = [keys] + [[_scalar(v.get(k)) for k in keys] for v in value]
-            yield _table_from_rows(path, rows, lambda r, c, _p=path, _k=shown_keys: f"json {_p}[{r}].{_k[c]}")
+            yield _table_from_rows(f"json {path}", rows,
+                                   lambda r, c, _p=path, _k=shown_keys: f"json {_p}[{r}].{_k[c]}")
         for i, v in enumerate(value):
             yield from _json_units(v, f"{path}[{i}]")
     elif value is not None and not isinstance(value, bool):

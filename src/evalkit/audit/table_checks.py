@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from evalkit.audit.patterns import FindingKind, looks_like_person_name, normalise
+from evalkit.audit.patterns import FindingKind, looks_like_person_name, normalise, safe_label
 from evalkit.audit.sources import TableUnit
 from evalkit.disclosure.secondary import TOTAL, additive_structure, linearly_determined
 
@@ -69,6 +69,14 @@ def _as_float(text: str) -> float | None:
         return None
 
 
+def _column(table: TableUnit, c: int) -> str:
+    """Where a whole column is: the cell itself for a one-row table, else the column with its header."""
+    if len(table.rows) == 1:
+        return table.ref(0, c)
+    name = safe_label(table.header[c], "") if c < len(table.header) else ""
+    return f"{table.location} column {c + 1}" + (f" ({name})" if name else "")
+
+
 def check_table(table: TableUnit, *, min_count: int = 10,
                 dominance_share: float = 0.85) -> Iterator[tuple[str, FindingKind, int]]:
     """Yield ``(location, kind, count)`` for every problem in ``table``; never a value."""
@@ -80,7 +88,7 @@ def check_table(table: TableUnit, *, min_count: int = 10,
         if h in PERSON_ID_HEADERS and n_rows >= 2:
             ids = [r[c] for r in rows if c < len(r) and r[c].strip()]
             if len(ids) >= 2 and len(set(ids)) >= 0.9 * len(ids):
-                yield table.location + f" column {c + 1}", K.ROW_LEVEL_TABLE, n_rows
+                yield _column(table, c), K.ROW_LEVEL_TABLE, n_rows
         if h in NAME_HEADERS:
             hits = [r for r in range(n_rows) if c < len(rows[r]) and looks_like_person_name(rows[r][c])]
             if hits and (h not in ("name", "contact") or len(hits) >= max(1, n_rows // 2)):
@@ -94,11 +102,11 @@ def check_table(table: TableUnit, *, min_count: int = 10,
             yield table.ref(small[0], c), K.SMALL_CELL, len(small)
         ints = [v for v in values if v is not None]
         if len(ints) >= 5 and sum(v == 1 for v in ints) >= 0.5 * len(ints):
-            yield table.location + f" column {c + 1}", K.ROW_LEVEL_TABLE, len(ints)
+            yield _column(table, c), K.ROW_LEVEL_TABLE, len(ints)
     # minima, maxima, largest contributions: as headers or as row labels (pandas describe())
     for c, h in enumerate(headers):
         if h in EXTREME_HEADERS and any(_as_float(r[c]) is not None for r in rows if c < len(r)):
-            yield table.location + f" column {c + 1}", K.EXTREME_STATISTIC, 1
+            yield _column(table, c), K.EXTREME_STATISTIC, 1
     for r, row in enumerate(rows):
         if row and _norm(row[0]) in EXTREME_HEADERS and any(_as_float(v) is not None for v in row[1:]):
             yield table.ref(r, 0), K.EXTREME_STATISTIC, 1
