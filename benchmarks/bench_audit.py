@@ -30,29 +30,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from evalkit.audit import audit_reports  # noqa: E402
 
 
-def make_folder(folder: Path, *, scale: int = 1, seed: int = 1) -> None:
+def make_folder(folder: Path, *, scale: float = 1.0, seed: int = 1) -> None:
     """A clean, large reports folder: a log, a CSV, an xlsx, an HTML report, a Markdown note."""
     rng = np.random.default_rng(seed)
-    n_log = 200_000 * scale
+    n_log = int(200_000 * scale)
+    n_rows = int(50_000 * scale)
     with (folder / "run.log").open("w", encoding="utf-8") as fh:
         for i in range(n_log):
             fh.write(f"2026-12-06T02:{i % 60:02d}:00 INFO cell C{i % 48:02d} wave {2020 + i % 5} "
                      f"mean {rng.random():.4f} n {30 + i % 70}\n")
-    frame = pd.DataFrame({"community": [f"C{i % 48:02d}" for i in range(50_000 * scale)],
-                          "wave": rng.integers(2020, 2025, 50_000 * scale),
-                          "n": rng.integers(10, 99, 50_000 * scale),
-                          "mean": rng.normal(3.5, 0.4, 50_000 * scale).round(3)})
+    frame = pd.DataFrame({"community": [f"C{i % 48:02d}" for i in range(n_rows)],
+                          "wave": rng.integers(2020, 2025, n_rows),
+                          "n": rng.integers(10, 99, n_rows),
+                          "mean": rng.normal(3.5, 0.4, n_rows).round(3)})
     frame.to_csv(folder / "cells.csv", index=False)
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("cells")
     ws.append(list(frame.columns))
-    for row in frame.head(10_000 * scale).itertuples(index=False):
+    for row in frame.head(n_rows // 5).itertuples(index=False):
         ws.append(list(row))
     wb.save(str(folder / "cells.xlsx"))
     (folder / "report.html").write_text(
-        "<html><body><p>居民获得感提高。</p>" + frame.head(5_000 * scale).to_html(index=False) + "</body></html>",
+        "<html><body><p>居民获得感提高。</p>" + frame.head(n_rows // 10).to_html(index=False) + "</body></html>",
         encoding="utf-8")
-    (folder / "notes.md").write_text("居民满意度上升，社区参与率提高。\n" * (20_000 * scale), encoding="utf-8")
+    (folder / "notes.md").write_text("居民满意度上升，社区参与率提高。\n" * int(20_000 * scale), encoding="utf-8")
 
 
 def read_only(folder: Path) -> int:
