@@ -189,6 +189,11 @@ def test_margins_not_published_needs_primary_only():
     frame = _random_table(7)
     prot = protect_table(frame, by=["community", "wave"], count_col="n", margins=False)
     assert prot.values["n"].isna().equals(frame["n"] < 10)
+    assert prot.margins.empty  # nothing offers a total that was not protected
+    with_totals = pd.DataFrame({"c": ["A", "B", "合计"], "n": [4, 30, 34]})
+    with pytest.raises(DisclosureError, match="secondary='none'"):
+        protect_table(with_totals, by=["c"], count_col="n", total_label="合计",
+                      policy=DisclosurePolicy(secondary="none"))
 
 
 # --- dominance ----------------------------------------------------------------------------

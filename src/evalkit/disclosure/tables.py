@@ -70,8 +70,9 @@ class ProtectedTable:
     ``values``: the input rows, hidden cells NaN, ``top_cols`` dropped;
     ``flags``: one row per hidden or flagged value (``*by, column, reason``);
     ``margins``: every margin cell with its protected count (and magnitude), whether
-    or not the input showed it; ``register``: the input register plus this table's
-    hidden cells.
+    or not the input showed it (empty when the table was protected as having no
+    published margins: then no total of it may be shown); ``register``: the input
+    register plus this table's hidden cells.
     """
 
     values: pd.DataFrame
@@ -224,6 +225,10 @@ def _protect(frame: pd.DataFrame, spec: TableSpec, policy: DisclosurePolicy,
     if interior.duplicated(dims).any():
         msg = f"disclosure: table {spec.name!r}: the cells of {dims} repeat; give one row per cell."
         raise DisclosureError(msg)
+    if is_total.any() and policy.secondary == "none":
+        msg = (f"disclosure: table {spec.name!r} shows totals, but the policy has secondary='none', so hidden "
+               "cells could be recomputed from them. Use secondary='milp' or drop the total rows.")
+        raise DisclosureError(msg)
     levels = [_level_order(interior[d], spec.total_label) for d in dims]
     structure = additive_structure(dims, levels)
     vec = _cell_vectors(interior, structure, spec)
@@ -269,6 +274,8 @@ def _protect(frame: pd.DataFrame, spec: TableSpec, policy: DisclosurePolicy,
                 flag_rows.append({**levels_r, "column": col, "reason": str(_R.SENSITIVE_EXTREME)})
     flags = pd.DataFrame(flag_rows, columns=[*dims, "column", "reason"])
     margins_frame = _margins_frame(structure, vec, hidden, reasons, spec)
+    if not (spec.margins and policy.secondary == "milp"):  # totals were not protected: offer none
+        margins_frame = margins_frame.iloc[0:0]
     keys = [cell_key({d: lv for d, lv in zip(dims, structure.cells[i], strict=True) if lv is not TOTAL})
             for i in np.flatnonzero(hidden)]
     return ProtectedTable(values=values, flags=flags, margins=margins_frame, spec=spec, policy=policy,
