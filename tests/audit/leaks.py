@@ -297,6 +297,28 @@ def sav_in_reports(folder: Path, rng: random.Random) -> list[str]:
     return []
 
 
+def docx_comment_phone(folder: Path, rng: random.Random) -> list[str]:
+    phone = fake_mobile(rng)
+    doc = Document()
+    para = doc.add_paragraph("幸福社区满意度较高。")
+    doc.add_comment(para.runs, text=f"核实请打 {phone}", author="评估组")
+    doc.save(str(folder / "draft.docx"))
+    return [phone]
+
+
+def xlsx_cell_comment_id(folder: Path, rng: random.Random) -> list[str]:
+    from openpyxl.comments import Comment
+
+    secret = fake_id_number(rng)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["社区", "样本量"])
+    ws.append(["幸福社区", 88])
+    ws["B2"].comment = Comment(f"含重复受访者 {secret}", "analyst")
+    wb.save(str(folder / "checked.xlsx"))
+    return [secret]
+
+
 #: case id → (builder, file name, expected kind, expected location substring)
 CORPUS: dict[str, tuple[Callable[[Path, random.Random], list[str]], str, str, str]] = {
     "docx_id_in_header": (docx_id_in_header, "report.docx", "id_number", "section 1 header paragraph 1"),
@@ -332,6 +354,8 @@ CORPUS: dict[str, tuple[Callable[[Path, random.Random], list[str]], str, str, st
     "csv_dominance": (csv_dominance, "hours.csv", "dominance", "row 2 column 3"),
     "html_describe_minmax": (html_describe_minmax, "ages.html", "extreme_statistic", "table 1 row"),
     "xlsx_counts_of_one": (xlsx_counts_of_one, "detail.xlsx", "row_level_table", 'sheet "明细" column 3'),
+    "docx_comment_phone": (docx_comment_phone, "draft.docx", "mobile_number", "part word/comments.xml"),
+    "xlsx_cell_comment_id": (xlsx_cell_comment_id, "checked.xlsx", "id_number", "part xl/comments"),
     "sav_in_reports": (sav_in_reports, "survey_clean.sav", "data_file", ""),
     "docx_footer_email": (docx_footer_email, "memo.docx", "email", "section 1 footer paragraph 1"),
 }

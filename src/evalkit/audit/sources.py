@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -210,12 +211,36 @@ def read_docx(path: Path) -> Iterator[TextUnit | TableUnit | Note]:
                     yield TextUnit(f"section {s} {label} paragraph {k}", para.text)
             for t, table in enumerate(part.tables, start=1):
                 yield from _docx_table_units(table, f"section {s} {label} table {t}")
+    yield from _ooxml_extra_parts(path, ("word/comments", "word/footnotes", "word/endnotes"))
+    with zipfile.ZipFile(path) as zf:
+        body = zf.read("word/document.xml").decode("utf-8", errors="replace")
+    for k, box in enumerate(_TEXT_BOX.findall(body), start=1):  # python-docx does not read text boxes
+        yield TextUnit(f"text box {k}", _xml_text(box))
     props = doc.core_properties
     for name in ("author", "last_modified_by", "title", "subject", "keywords", "comments", "category",
                  "identifier", "content_status"):
         value = getattr(props, name, None)
         if value:
             yield TextUnit(f"core properties '{name}'", str(value))
+
+
+_TEXT_BOX = re.compile(r"<w:txbxContent\b.*?</w:txbxContent>", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _xml_text(xml: str) -> str:
+    import html
+
+    return html.unescape(_TAG.sub(" ", xml))
+
+
+def _ooxml_extra_parts(path: Path, prefixes: tuple[str, ...]) -> Iterator[TextUnit]:
+    """Parts the document libraries skip: comments, notes, extended and custom properties."""
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name.startswith(prefixes) or name in ("docProps/app.xml", "docProps/custom.xml"):
+                if name.endswith(".xml"):
+                    yield TextUnit(f"part {name}", _xml_text(zf.read(name).decode("utf-8", errors="replace")))
 
 
 # --- Excel ----------------------------------------------------------------------------------
@@ -225,6 +250,7 @@ def read_xlsx(path: Path) -> Iterator[TextUnit | TableUnit | Note]:
     import openpyxl
     from openpyxl.utils import get_column_letter
 
+    yield from _ooxml_extra_parts(path, ("xl/comments", "xl/threadedComments"))
     wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
     try:
         props = wb.properties
