@@ -105,6 +105,10 @@ def test_clean_folder_passes(tmp_path):
     assert result.passed, result.summary()
     assert result.exit_code == 0 and main_audit(tmp_path) == 0
     assert len(result.files) == 6
+    (tmp_path / "manifest.json").write_text('{"config": "/home/analyst/study.yaml"}', encoding="utf-8")
+    assert not audit_reports(tmp_path).passed
+    kept_back = audit_reports(tmp_path, exclude=["manifest.json"])
+    assert kept_back.passed and "manifest.json" in kept_back.skipped
 
 
 def _render_with_total(frame: pd.DataFrame) -> str:

@@ -8,9 +8,10 @@ prints :meth:`AuditResult.summary` and exits with :attr:`AuditResult.exit_code`
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,13 +151,15 @@ def audit_file(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | N
     return [Finding(name, loc, kind, count) for loc, kind, count in _dedupe(raw)]
 
 
-def audit_reports(folder: str | os.PathLike[str], *, policy: DisclosurePolicy | None = None) -> AuditResult:
+def audit_reports(folder: str | os.PathLike[str], *, policy: DisclosurePolicy | None = None,
+                  exclude: Sequence[str] = ()) -> AuditResult:
     """Scan every file under ``folder`` for personal data and disclosure problems.
 
     Reads HTML, notebooks (sources, outputs, papermill metadata), Word (body,
     tables, headers, footers, core properties), Excel (every sheet, hidden ones
     too, and document properties), CSV, JSON, Markdown, text and logs. Images and
-    fonts are listed as skipped.
+    fonts are listed as skipped. ``exclude``: glob patterns (relative to ``folder``) of
+    files that are not published, e.g. ``("manifest.json",)``; they are listed as skipped.
 
     Returns
     -------
@@ -176,7 +179,9 @@ def audit_reports(folder: str | os.PathLike[str], *, policy: DisclosurePolicy | 
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = str(path.relative_to(root))
         suffix = path.suffix.lower()
-        if suffix in READERS:
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
+            skipped.append(rel)
+        elif suffix in READERS:
             files.append(rel)
             findings.extend(audit_file(path, root=root, policy=policy))
         elif suffix in DATA_SUFFIXES:
@@ -188,8 +193,8 @@ def audit_reports(folder: str | os.PathLike[str], *, policy: DisclosurePolicy | 
                        seconds=time.perf_counter() - start)
 
 
-def main_audit(folder: str | os.PathLike[str]) -> int:
+def main_audit(folder: str | os.PathLike[str], *, exclude: Sequence[str] = ()) -> int:
     """What ``evalkit audit DIR`` runs: print the summary, return 0 (clean) or 1 (findings)."""
-    result = audit_reports(folder)
+    result = audit_reports(folder, exclude=exclude)
     print(result.summary())  # noqa: T201 - the command's output
     return result.exit_code
