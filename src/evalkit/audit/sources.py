@@ -55,9 +55,10 @@ def _grid_ref(location: str) -> Callable[[int, int], str]:
     return lambda r, c: f"{location} row {r + 2} column {c + 1}"
 
 
-def _table_from_rows(location: str, rows: list[list[str]], ref: Callable[[int, int], str] | None = None
-                     ) -> TableUnit | None:
-    rows = [r for r in rows if any(str(v).strip() for v in r)]
+def _table_from_rows(location: str, rows: list[list[str]], ref: Callable[[int, int], str] | None = None,
+                     *, drop_blank: bool = True) -> TableUnit | None:
+    if drop_blank or not rows or not any(str(v).strip() for v in rows[0]):
+        rows = [r for r in rows if any(str(v).strip() for v in r)]
     if not rows:
         return None
     width = max(len(r) for r in rows)
@@ -281,7 +282,7 @@ def read_xlsx(path: Path) -> Iterator[TextUnit | TableUnit | Note]:
             def ref(i: int, c: int, _w: str = where, _s: int = start) -> str:
                 return f"{_w} {get_column_letter(c + 1)}{_s + 1 + i}"
 
-            unit = _table_from_rows(where, rows, ref)
+            unit = _table_from_rows(where, rows, ref, drop_blank=False)  # keep rows aligned with the sheet
             if unit is not None:
                 header_ref = [f"{where} {get_column_letter(c + 1)}{start}" for c in range(len(unit.header))]
                 for c, text in enumerate(unit.header):
@@ -317,7 +318,7 @@ def read_csv(path: Path) -> Iterator[TextUnit | TableUnit | Note]:
             rows.append(row)
             if len(rows) >= _MAX_TABLE_ROWS:
                 break
-    unit = _table_from_rows("table", rows, lambda r, c: f"row {r + 2} column {c + 1}")
+    unit = _table_from_rows("table", rows, lambda r, c: f"row {r + 2} column {c + 1}", drop_blank=False)
     if unit is not None:
         for c, text in enumerate(unit.header):
             yield TextUnit(f"row 1 column {c + 1}", text)
