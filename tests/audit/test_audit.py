@@ -193,3 +193,16 @@ def test_recoverable_cell_in_a_large_csv(tmp_path):
     (tmp_path / "big.csv").write_text("\n".join(lines), encoding="utf-8")
     kinds = {(str(f.kind), f.location) for f in audit_reports(tmp_path).findings}
     assert kinds == {("recoverable_cell", "row 9 column 2")}
+
+
+def test_sheet_and_csv_locations_survive_blank_rows(tmp_path):
+    rng = random.Random(3)
+    phone = fake_mobile(rng)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "表"
+    ws["C3"], ws["D3"], ws["C4"], ws["D4"], ws["C6"], ws["D6"] = "社区", "备注", "A", "无", "B", phone
+    wb.save(str(tmp_path / "a.xlsx"))
+    (tmp_path / "b.csv").write_text(f"a,b\n1,2\n\n3,{phone}\n", encoding="utf-8")
+    found = {(f.file, f.location) for f in audit_reports(tmp_path).findings}
+    assert found == {("a.xlsx", 'sheet "表" D6'), ("b.csv", "row 4 column 2")}

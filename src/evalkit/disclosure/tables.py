@@ -87,8 +87,9 @@ class ProtectedTable:
 
 
 def _level_order(series: pd.Series, total_label: Any) -> list[object]:
+    """Levels in a fixed order (sorted as text), so the row order of the input changes nothing."""
     seen = [v for v in pd.unique(series) if not (total_label is not None and v == total_label)]
-    return list(seen)
+    return sorted(seen, key=str)
 
 
 def _cell_vectors(interior: pd.DataFrame, structure: AdditiveStructure, spec: TableSpec) -> dict[str, Any]:
