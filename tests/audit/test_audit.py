@@ -179,7 +179,7 @@ def test_no_false_positives_on_report_text(text):
     ("座机 010-62345678", "landline_number"), ("住址：朝阳区某小区", "street_address"),
     ("3号楼2单元", "street_address"), ("居民李建国说", "person_name"), ("姓名：陈静", "person_name"),
     ("  File \"x.py\", line 3, in f\nValueError: bad", "traceback"), ("data at /work/raw/survey.xlsx", "absolute_path"),
-    ("1.39123E+10", "mobile_number")])
+    ("1.39123E+10", "mobile_number"), ("个案：张某某", "person_name"), ("感谢李建国先生", "person_name")])
 def test_detectors(text, kind):
     assert kind in scan_text(text)
 

@@ -105,8 +105,8 @@ _NAME_AFTER_LABEL = re.compile(
 _NAME_CUE = r"(?:受访者|被访者|居民|老人|户主|申请人|志愿者|患者|残疾人|低保户|儿童|学生)"
 _NAME_IN_SENTENCE = re.compile(
     _NAME_CUE + _SUR + _GIVEN + r"(?=说|表示|反映|称|介绍|提到|认为)" + r"|" + _NAME_CUE + _SUR + r"某{1,2}")
-_MASKED_NAME = re.compile(r"(?<![位属对关于由在])" + _SUR + r"某某(?=[^\u4e00-\u9fff]|说|表示|反映|称|家|是|的)")
-_NAME_WITH_TITLE = re.compile(_SUR + r"[\u4e00-\u9fff]{1,2}(?=(?:先生|女士|阿姨|大爷|大妈|奶奶|爷爷)(?:说|表示|反映|家|，|,|。))")
+_MASKED_NAME = re.compile(r"(?<![位属对关于由在])" + _SUR + r"某某(?:(?![\u4e00-\u9fff])|(?=说|表示|反映|称|家|是|的))")
+_NAME_WITH_TITLE = re.compile(_SUR + r"[\u4e00-\u9fff]{1,2}(?=(?:先生|女士|阿姨|大爷|大妈|奶奶|爷爷)(?:说|表示|反映|家|，|,|。|$))")
 _PERSON_NAME_VALUE = re.compile(r"^" + _SUR + r"(?:某某|某|[\u4e00-\u9fff]{1,2}|\*{1,2})$"
                                 r"|^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
 
