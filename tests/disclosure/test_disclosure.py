@@ -96,6 +96,10 @@ def test_policy_default_and_floor_of_five():
     assert manifest["floor_overridden"] is True
     assert manifest["floor_override_reason"].startswith("agreed")
     assert manifest["min_count"] == 3 and manifest["floor"] == 5
+    assert DisclosurePolicy.from_dict({"min_count": 12}).min_count == 12
+    assert DisclosurePolicy.from_dict(None) == DisclosurePolicy()
+    with pytest.raises(DisclosureError, match="unknown key.*'min_cell'"):
+        DisclosurePolicy.from_dict({"min_cell": 12})
 
 
 # --- primary and secondary suppression ------------------------------------------------------

@@ -133,6 +133,19 @@ class DisclosurePolicy:
         name = column.lower()
         return any(tag in name for tag in self.sensitive_attributes)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> DisclosurePolicy:
+        """The policy from a study config's ``disclosure:`` section (unknown keys are refused)."""
+        d = dict(d or {})
+        known = {"min_count", "floor_override_reason", "dominance_top", "dominance_share", "secondary",
+                 "sensitive_extremes", "sensitive_attributes", "milp_time_limit"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            msg = (f"disclosure: unknown key(s) {', '.join(map(repr, unknown))}; "
+                   f"allowed: {', '.join(sorted(known))}.")
+            raise DisclosureError(msg)
+        return cls(**d)
+
     def to_manifest(self) -> dict[str, Any]:
         """The policy as the run manifest records it (JSON-safe)."""
         return {
