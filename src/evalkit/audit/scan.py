@@ -29,6 +29,7 @@ __all__ = ["Finding", "AuditResult", "audit_reports", "audit_file", "main_audit"
 DATA_SUFFIXES = frozenset({".sav", ".zsav", ".dta", ".parquet", ".feather", ".arrow", ".sqlite", ".db", ".duckdb",
                            ".rds", ".rdata", ".rda", ".pkl", ".pickle", ".h5", ".hdf5", ".sas7bdat", ".xpt"})
 
+
 @frozen
 class Finding:
     """One problem: where it is and what kind; never the value.
