@@ -36,7 +36,8 @@ _EXPORTS = {
     "MeasurementReport": "evalkit.measurement",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
-               "weighting", "survey", "measurement", "impact", "run", "community", "designs", "power"}
+               "weighting", "survey", "measurement", "impact", "run", "community", "designs", "power",
+               "disclosure", "audit"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -55,7 +56,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from evalkit import (datasets, designs, estimators, inference, intake, power, reporting, run, scales, survey,
+    from evalkit import (audit, datasets, designs, disclosure, estimators, inference, intake, power, reporting, run,
+                         scales, survey,
                          testing, weighting)
     from evalkit.codebook import Codebook
     from evalkit.community import CommunityEffects, community_effects

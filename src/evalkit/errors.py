@@ -28,6 +28,7 @@ __all__ = [
     "ConvergenceError",
     "ReportError",
     "FontError",
+    "DisclosureError",
     "EvalkitWarning",
     "DataQualityWarning",
     "WeightTrimmingWarning",
@@ -111,6 +112,10 @@ class ReportError(EvalkitError, RuntimeError):
 
 class FontError(ReportError):
     """No font able to draw the report's Chinese text is available."""
+
+
+class DisclosureError(EvalkitError, ValueError):
+    """A table or figure would publish something disclosure control forbids, or the policy is unsafe."""
 
 
 class EvalkitWarning(UserWarning):
