@@ -317,7 +317,8 @@ def _column_map(node: Node) -> dict[str, str]:
 
 
 def _waves(node: Node | None) -> tuple[WaveWindow, ...]:
-    """``waves: {1: [2020-09-01, 2020-12-31], 2: {from: 2021-09-01, to: 2021-12-31}}``."""
+    """``waves: {1: [2020-09-01, 2020-12-31], 2: {from: 2021-09-01, to: 2021-12-31}, 3: 2022}``
+    (a bare year is the whole calendar year)."""
     if node is None:
         return ()
     out: list[WaveWindow] = []
@@ -326,7 +327,13 @@ def _waves(node: Node | None) -> tuple[WaveWindow, ...]:
             wave = int(key)
         except ValueError:
             raise win.error(f"wave '{key}' is not a whole number", "Number waves 1, 2, 3 …") from None
-        if isinstance(win.value, list):
+        if isinstance(win.value, str):
+            year = win.as_int()
+            if not 1990 <= year <= 2100:
+                raise win.error(f"wave {wave}: '{year}' is not a survey year",
+                                "Give a year (2021) or a window [2021-09-01, 2021-12-31]")
+            start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        elif isinstance(win.value, list):
             bounds = win.as_list()
             if len(bounds) != 2:
                 raise win.error("a wave window is [first day, last day]", "e.g. 1: [2020-09-01, 2020-12-31]")

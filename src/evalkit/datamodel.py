@@ -182,6 +182,8 @@ SURVEY = TableSpec(
           required=False, nullable=True, needed_by=("age_derivation",)),
         C("birth_date", "date", "出生日期", "birth date", min_value=1900, required=False,
           nullable=True, needed_by=("age_derivation",)),
+        C("age_band", "category", "年龄段", "age band", allowed=("18-34", "35-59", "60+"),
+          required=False, nullable=True, needed_by=("raking_margin", "subgroup")),
         C("hukou", "category", "户籍", "hukou", allowed=("local", "migrant"), nullable=True,
           required=False, needed_by=("raking_margin", "subgroup", "balance")),
         C("years_resident", "float", "居住年限", "years resident", min_value=0, max_value=110,
