@@ -24,7 +24,7 @@ from attrs import field, frozen
 from evalkit.codebook import Codebook
 from evalkit.config import DataSource, StudyConfig, check_outcomes, load_config
 from evalkit.datamodel import ANALYSES, PROGRAMMES, TABLES, TableSpec
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, IntakeError
 from evalkit.intake.derive import Derivation, derive_survey, log_by_file
 from evalkit.intake.mapping import resolve_headers, suggest_headers
 from evalkit.intake.multifile import FilePart, check_label_conflicts, stack_files
@@ -152,7 +152,11 @@ def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, Probl
         parts: list[FilePart] = []
         for source in group:
             variables = codebook.for_table(name)
-            raw = _read(source, spec, variables)
+            try:
+                raw = _read(source, spec, variables)
+            except IntakeError as exc:  # unreadable: report it and check the other files
+                log.add(Problem(file=str(source.path), check="unreadable_file", message=str(exc)))
+                continue
             _encoding_notice(raw, source, log)
             if raw.value_labels:
                 codebook = codebook.with_spss_metadata(raw.value_labels, raw.missing_codes)
@@ -166,6 +170,8 @@ def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, Probl
             sources.append({"table": name, "file": os.path.relpath(source.path, cfg.folder),
                             "format": raw.format, "encoding": raw.encoding, "sheet": raw.sheet,
                             "rows": len(frame)})
+        if not parts:
+            continue
         _check_column_map(cfg, name, parts, codebook, log)
         check_label_conflicts(parts, {v.name: v.value_labels for v in declared.for_table(name)},
                               str(cfg.codebook.name), log)
@@ -175,6 +181,8 @@ def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, Probl
         tables[name], origins[name] = frame, origin
         derivations += facts
 
+    if "survey" not in tables or "communities" not in tables:
+        return None, log  # an unreadable survey or registry is already reported
     survey, facts = derive_survey(tables["survey"], origins["survey"], cfg.waves, log, config_file=config_file)
     tables["survey"] = survey
     derivations += facts

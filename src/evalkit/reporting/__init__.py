@@ -69,3 +69,10 @@ from evalkit.reporting.measurement_display import (  # noqa: E402
 )
 
 __all__ += ["measurement_table", "show_measurement_notes", "show_measurement_table"]
+from evalkit.reporting.validation_text import (  # noqa: E402
+    derivations_table,
+    show_intake_facts,
+    unavailable_table,
+)
+
+__all__ += ["derivations_table", "show_intake_facts", "unavailable_table"]
