@@ -163,9 +163,9 @@ def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, Probl
             frame, rows = conform_table(raw, spec, codebook, log, pseudonym_key=key,
                                         missing_counts=missing_counts, config_columns=source.columns,
                                         optional=_DERIVABLE.get(name, ()))
-            header_map = resolve_headers(raw.frame.columns, spec=spec, variables=codebook.for_table(name),
-                                         config_columns=source.columns).mapping()
-            parts.append(FilePart(source, raw, frame, rows, header_map))
+            resolution = resolve_headers(raw.frame.columns, spec=spec, variables=codebook.for_table(name),
+                                         config_columns=source.columns)
+            parts.append(FilePart(source, raw, frame, rows, resolution.mapping(), resolution.config_unmatched))
             # relative to the config: reports show where a file sits in the study, not on a disk
             sources.append({"table": name, "file": os.path.relpath(source.path, cfg.folder),
                             "format": raw.format, "encoding": raw.encoding, "sheet": raw.sheet,
@@ -247,7 +247,7 @@ def _check_column_map(cfg: StudyConfig, table: str, parts: list[FilePart], codeb
                              f"columns in the codebook (with table: {table})"),
                 ))
     for header in dict.fromkeys(h for p in parts for h in p.source.columns):
-        if all(header not in p.source.columns or header not in p.header_map for p in parts):
+        if all(header not in p.source.columns or header in p.config_unmatched for p in parts):
             part = next(p for p in parts if header in p.source.columns)
             found = ", ".join(repr(str(c)) for c in list(part.raw.frame.columns)[:30])
             log.add(Problem(

@@ -40,6 +40,7 @@ class FilePart:
     frame: pd.DataFrame
     rows: np.ndarray
     header_map: Mapping[str, str]  # source header → canonical
+    config_unmatched: tuple[str, ...] = ()  # config ``columns:`` keys that match no header here
 
 
 def _norm_label(text: object) -> str:
