@@ -148,7 +148,8 @@ def derive_survey(survey: pd.DataFrame, origin: pd.DataFrame, windows: Sequence[
     if windows and (dates is None or dates.isna().any()):
         year_of = {w.wave: w.start.year for w in windows}
         by_wave = out["wave"].map(year_of).astype("Int64")
-        current = out["survey_year"] if "survey_year" in out.columns else by_wave.where(False)
+        current = (out["survey_year"] if "survey_year" in out.columns
+                   else pd.Series(pd.NA, index=out.index, dtype="Int64"))
         fill = current.isna() & by_wave.notna()
         out["survey_year"] = current.where(~fill, by_wave)
         facts.append(Derivation("survey", "survey_year", "survey_year_from_wave_window", ("wave", "waves"),
@@ -178,7 +179,10 @@ def derive_survey(survey: pd.DataFrame, origin: pd.DataFrame, windows: Sequence[
                          f"wave windows (waves: {{1: 2020, …}}) in {config_file}"),
             ))
         else:
-            age = (ref_year - out["birth_year"].astype("Int64")).astype("Int64")
+            born_year = out["birth_year"].astype("Int64")
+            spec = TABLES["survey"].column("birth_year")  # rows out of its range are already errors
+            born_year = born_year.where(born_year.between(spec.min_value, spec.max_value))
+            age = (ref_year - born_year).astype("Int64")
             out["age"] = age
             facts.append(Derivation("survey", "age", "age_from_birth_year",
                                     ("birth_year", "interview_date" if dates is not None else "waves"),
