@@ -60,11 +60,33 @@ def _guess_table(raw: RawTable) -> tuple[str, int]:
         near = {c.name for c in spec.columns if c.name not in direct and suggest_headers(c.name, headers)}
         required = [c.name for c in spec.columns if c.required]
         score = 2 * len(direct & set(required)) + len(direct) + len(near & set(required))
-        if name == "survey":
-            score += sum(_likert_range(raw.frame[h]) is not None for h in headers) // 2
+        if name == "survey":  # wide files with rating items are surveys
+            score += len(headers) // 4 + sum(_likert_range(raw.frame[h]) is not None
+                                             or _text_scale(raw.frame[h]) is not None for h in headers)
         if score > best_score:
             best, best_score = name, score
     return best, best_score
+
+
+#: answer texts survey platforms export for common rating scales (问卷星/腾讯问卷 "按选项文本")
+LIKERT_SETS: dict[str, dict[int, str]] = {
+    "satisfied5": {1: "非常不满意", 2: "不太满意", 3: "一般", 4: "比较满意", 5: "非常满意"},
+    "satisfied5b": {1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"},
+    "agree5": {1: "非常不同意", 2: "不太同意", 3: "一般", 4: "比较同意", 5: "非常同意"},
+    "agree5b": {1: "非常不同意", 2: "不同意", 3: "一般", 4: "同意", 5: "非常同意"},
+    "agree5c": {1: "完全不同意", 2: "不同意", 3: "说不清", 4: "同意", 5: "完全同意"},
+}
+
+
+def _text_scale(series: pd.Series) -> dict[int, str] | None:
+    """The rating scale whose labels hold every answer of a text column, if one does."""
+    answers = set(series.dropna().astype("string").str.strip()) - {""}
+    if len(answers) < 2:
+        return None
+    for labels in LIKERT_SETS.values():
+        if answers <= set(labels.values()):
+            return labels
+    return None
 
 
 def _likert_range(series: pd.Series) -> tuple[int, int] | None:
@@ -120,11 +142,11 @@ def _codebook_entry(header: str, name: str, raw: RawTable, table: str) -> list[s
         return out
     text = series.dropna().astype("string").str.strip()
     text = text[text != ""]
-    if not pd.api.types.is_numeric_dtype(series) and len(text) and (
+    if not pd.api.types.is_numeric_dtype(series) and len(text) and _kind(series) == "text" and (
             _OPEN_HEADER.search(header) or (text.str.len().mean() > 15 and text.nunique() > 0.5 * len(text))):
         out.append(f"    privacy: free_text           {CHECK}: open answers may name people; dropped")
         return out
-    labels = raw.value_labels.get(header, {})
+    labels = raw.value_labels.get(header, {}) or _text_scale(series) or {}
     missing = raw.missing_codes.get(header, [])
     scale = _likert_range(series[~series.isin(missing)]) if missing else _likert_range(series)
     if labels:
