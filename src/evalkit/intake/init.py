@@ -37,9 +37,12 @@ _PERSONAL_HEADER = re.compile(r"姓名|名字|手机|电话|联系方式|身份�
                               re.IGNORECASE)
 _ID_HEADER = re.compile(r"身份证|证件号")
 _OPEN_HEADER = re.compile(r"意见|建议|其他[(（]?请|说明|备注|原因|为什么")
-#: names for personal columns, by header
+#: English names for columns survey platforms and field teams commonly add, by header
 _PERSONAL_NAMES = (("身份证|证件号", "id_number"), ("姓名|名字", "name"), ("手机|电话|联系方式", "phone"),
-                   ("住址|地址|门牌", "address"), ("IP", "ip_address"), ("微信|QQ|邮箱|mail", "contact"))
+                   ("住址|地址|门牌", "address"), ("IP", "ip_address"), ("微信|QQ|邮箱|mail", "contact"),
+                   ("所用时间|答题时长|作答时长", "duration"), ("^来源", "response_source"),
+                   ("开始答题时间|开始时间", "start_time"), ("结束答题时间|结束时间", "end_time"),
+                   ("访员|调查员", "interviewer"))
 _CSV_ENCODINGS = {"gbk", "gb2312", "gb18030"}
 _KNOWN = [n for spec in TABLES.values() for c in spec.columns for n in (c.name, c.label_zh)] + [
     s for syn in SYNONYMS.values() for s in syn]
