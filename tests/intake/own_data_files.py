@@ -15,6 +15,7 @@ that none of them appears in any output.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +145,22 @@ def wjx_csv(path: Path, frame: pd.DataFrame) -> Path:
             frame[f"满意{j}"].map(SAT_LABELS)
     path.write_bytes(out.to_csv(index=False).encode("gb18030"))
     return path
+
+
+def edit_starter(study_path, *, outcomes: str, constructs: dict[str, str], waves: str = "") -> None:
+    """The few edits a user makes: pilots, outcomes, waves, the construct of each item."""
+    text = study_path.read_text(encoding="utf-8")
+    text = text.replace("# pilots:", "pilots:").replace(
+        '#   - {community: "0012", programme: 五社联动, start: 2021-03-01}',
+        '  - {community: "43010001", programme: 三社联动, start: 2021-03-01}\n'
+        '  - {community: "43010002", programme: 五社联动, start: 2022-03-01}')
+    text = re.sub(r"# outcomes: .*", f"outcomes: {outcomes}", text)
+    if waves:
+        text = re.sub(r"# waves: .*", f"waves: {waves}", text)
+    study_path.write_text(text, encoding="utf-8")
+    codebook = study_path.parent / "codebook.yaml"
+    cb = codebook.read_text(encoding="utf-8")
+    for source, construct in constructs.items():
+        cb = re.sub(rf'(source_name: "{re.escape(source)}"\n(?:    .*\n)*?)    # construct: \?.*',
+                    rf"\1    construct: {construct}", cb)
+    codebook.write_text(cb, encoding="utf-8")

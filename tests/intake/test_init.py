@@ -7,30 +7,11 @@ import re
 import pandas as pd
 import pyreadstat
 import pytest
-from own_data_files import COMMUNITIES, hashes, personal_values, survey_frame, wjx_csv
+from own_data_files import COMMUNITIES, edit_starter, hashes, personal_values, survey_frame, wjx_csv
 
 from evalkit import load_study
 from evalkit.errors import ConfigError
 from evalkit.intake import init_study, validate_report
-
-
-def _edit_starter(study_path, *, outcomes: str, constructs: dict[str, str], waves: str = "") -> None:
-    """The few edits a user makes: pilots, outcomes, waves, the construct of each item."""
-    text = study_path.read_text(encoding="utf-8")
-    text = text.replace("# pilots:", "pilots:").replace(
-        '#   - {community: "0012", programme: 五社联动, start: 2021-03-01}',
-        '  - {community: "43010001", programme: 三社联动, start: 2021-03-01}\n'
-        '  - {community: "43010002", programme: 五社联动, start: 2022-03-01}')
-    text = re.sub(r"# outcomes: .*", f"outcomes: {outcomes}", text)
-    if waves:
-        text = re.sub(r"# waves: .*", f"waves: {waves}", text)
-    study_path.write_text(text, encoding="utf-8")
-    codebook = study_path.parent / "codebook.yaml"
-    cb = codebook.read_text(encoding="utf-8")
-    for source, construct in constructs.items():
-        cb = re.sub(rf'(source_name: "{re.escape(source)}"\n(?:    .*\n)*?)    # construct: \?.*',
-                    rf"\1    construct: {construct}", cb)
-    codebook.write_text(cb, encoding="utf-8")
 
 
 def _wjx_and_registry(raw_dir):
@@ -63,7 +44,7 @@ def test_init_from_wjx_export_and_registry_then_a_few_edits(tmp_path):
         assert value not in text + codebook
     assert codebook.count("# construct: ?") == 4
 
-    _edit_starter(study_path, outcomes="[env]", waves="{1: 2020, 2: 2021, 3: 2022}",
+    edit_starter(study_path, outcomes="[env]", waves="{1: 2020, 2: 2021, 3: 2022}",
                   constructs={f"{n}、您对社区{t}的满意程度": "satisfaction"
                               for n, t in zip(range(5, 9), "环境卫生 治安 文体活动 办事效率".split())})
     cb = (tmp_path / "study" / "codebook.yaml").read_text(encoding="utf-8")
