@@ -140,9 +140,11 @@ POPULATION_MARGINS = TableSpec(
     columns=(
         C("community_id", "id", "社区编码", "community id"),
         C("age_band", "category", "年龄段", "age band",
-          allowed=("18-34", "35-59", "60+")),
-        C("gender", "category", "性别", "gender", allowed=("male", "female")),
-        C("hukou", "category", "户籍", "hukou", allowed=("local", "migrant")),
+          allowed=("18-34", "35-59", "60+"), required=False, needed_by=("raking_margin",)),
+        C("gender", "category", "性别", "gender", allowed=("male", "female"), required=False,
+          needed_by=("raking_margin",)),
+        C("hukou", "category", "户籍", "hukou", allowed=("local", "migrant"), required=False,
+          needed_by=("raking_margin",)),
         C("population", "int", "人口数", "population", min_value=0),
     ),
 )

@@ -70,6 +70,10 @@ _DATE_SEPARATORS = re.compile(r"[/.年月]")
 _EXCEL_SERIAL = (20000, 80000)
 
 
+#: columns whose values identify more than they should in a message (masked when quoted)
+_QUASI_PERSONAL = frozenset({"birth_date"})
+
+
 class _Ctx:
     """Where we are, for messages."""
 
@@ -81,6 +85,7 @@ class _Ctx:
 
     def add(self, check: str, column: str | None, rows: Sequence[int], values: Sequence[object],
             what: str, fix: str, *, severity: str = "error", personal: bool = False) -> None:
+        personal = personal or column in _QUASI_PERSONAL
         shown = [mask(v) if personal else v for v in values]
         col = f", column {column}" if column else ""
         rows_txt = f", {format_rows(rows)}" if len(rows) else ""
