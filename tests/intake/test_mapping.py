@@ -17,7 +17,7 @@ from own_data_files import (CODEBOOK, hashes, new_user_study, personal_values, r
 
 from evalkit import load_study
 from evalkit.datamodel import TABLES
-from evalkit.errors import ConfigError, DataValidationError
+from evalkit.errors import ConfigError
 from evalkit.intake import validate_report
 from evalkit.intake.mapping import normalise_header, resolve_headers, suggest_headers
 
