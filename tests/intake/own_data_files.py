@@ -102,6 +102,24 @@ outcomes: [satisfaction, belonging]
 """
 
 
+def tencent_csv(path: Path, frame: pd.DataFrame) -> Path:
+    """A 腾讯问卷 CSV export: 编号, 开始/结束答题时间, 答题时长, ``Q1.`` question headers, UTF-8 with BOM."""
+    end = pd.to_datetime(frame["调查日期"]) + pd.Timedelta(hours=10)
+    out = pd.DataFrame({
+        "编号": [f"{9_000_000 + i}" for i in range(len(frame))],
+        "开始答题时间": (end - pd.Timedelta(minutes=6)).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "结束答题时间": end.dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "答题时长": "6分0秒",
+        "Q1.所在社区编号": frame["社区编号"],
+        "Q2.性别": frame["性别"].map({1: "男", 2: "女"}),
+        "Q3.出生年份": frame["出生年份"],
+        **{f"Q{3 + j}.满意{j}": frame[f"满意{j}"] for j in range(1, 5)},
+        **{f"Q{7 + j}.归属{j}": frame[f"归属{j}"] for j in range(1, 4)},
+    })
+    out.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
 def write_study(folder: Path, survey_entry: str, *, codebook: str = CODEBOOK, extra: str = "",
                 registry: str = "社区名单.csv") -> Path:
     """study.yaml with the given ``data.survey`` entry (YAML text, indented by the caller)."""

@@ -13,7 +13,7 @@ import re
 import pandas as pd
 import pytest
 from own_data_files import (CODEBOOK, hashes, new_user_study, personal_values, registry_csv, survey_frame,
-                            wjx_csv, write_study)
+                            tencent_csv, wjx_csv, write_study)
 
 from evalkit import load_study
 from evalkit.datamodel import TABLES
@@ -146,6 +146,29 @@ variables:
     _no_personal(text, frame)
     assert not any(ip in text for ip in ("221.0.0.0", "湖南-长沙"))
     assert hashes(tmp_path) == before and raw.exists()
+
+
+def test_tencent_export_q_numbered_headers(tmp_path):
+    """腾讯问卷 CSV: 编号/开始答题时间/结束答题时间/答题时长 and ``Q7.`` headers; the codebook's
+    source names are the question texts, the Q numbers are stripped (and reported)."""
+    registry_csv(tmp_path)
+    frame = survey_frame(per=2)
+    tencent_csv(tmp_path / "腾讯问卷.csv", frame.drop(columns="_wave"))
+    codebook = "\n".join(line for line in CODEBOOK.splitlines() if "性别" not in line) + "\n"
+    entry = ("\n    path: 腾讯问卷.csv\n    columns: {编号: respondent_id, 结束答题时间: interview_date, "
+             "所在社区编号: community_id, 性别: gender, 出生年份: birth_year}")
+    study_path = write_study(tmp_path, entry, codebook=codebook, extra="waves: {1: 2020, 2: 2021, 3: 2022}\n")
+    before = hashes(tmp_path)
+    report = validate_report(study_path)
+    assert report.exit_code == 1, report.render()  # 开始答题时间 and 答题时长 dropped with warnings
+    assert {p.column for p in report.warnings} == {"开始答题时间", "答题时长"}
+    note = next(p for p in report.notices if p.check == "header_normalised").message
+    assert "'Q1.所在社区编号' → community_id (question-number prefix removed)" in note
+    assert "'Q11.归属4'" not in note and "'Q10.归属3' → bel_3" in note
+    study = load_study(study_path)
+    assert study.survey["wave"].tolist() == frame["_wave"].tolist()
+    assert study.survey["sat_2"].tolist() == frame["满意2"].astype(float).tolist()
+    assert hashes(tmp_path) == before
 
 
 @pytest.mark.parametrize(("codes", "expected"), [

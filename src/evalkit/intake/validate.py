@@ -441,8 +441,10 @@ def _check_declared(series: pd.Series, var: Variable, rows: np.ndarray, ctx: _Ct
                     missing_counts: list[dict[str, object]] | None) -> pd.Series:
     """Any column the codebook declares: converted and checked by its type, labels and range."""
     vtype = var.value_type
+    if vtype is None:
+        return series  # declared without a type: kept as read
     blank = _is_blank(series)
-    if vtype is None or vtype == "text":
+    if vtype == "text":
         return series.where(~blank).astype("string").str.strip()
     if vtype == "date":
         spec = ColumnSpec(var.name, "date", var.label_zh or var.name, var.label_en or var.name,
