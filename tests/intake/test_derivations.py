@@ -133,3 +133,11 @@ def test_optional_column_absent_is_a_notice_naming_the_analyses(tmp_path, drop):
     if drop == "hukou":
         assert "The header '户口' may be it: if so, add `户口: hukou`" in note.message
     assert report.exit_code in (0, 1)
+
+
+def test_all_empty_optional_column_counts_as_absent(tmp_path):
+    registry_csv(tmp_path)
+    _frame().assign(性别="").to_csv(tmp_path / "问卷.csv", index=False)
+    report = validate_report(write_study(tmp_path, MAPPED, extra="waves: {1: 2020}\n"))
+    assert report.exit_code == 0, report.render()
+    assert report.unavailable["gender"] == ("raking_margin", "subgroup", "balance")

@@ -188,7 +188,10 @@ def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, Probl
     derivations += facts
     headers = [str(h) for p in survey_parts for h in p.raw.frame.columns]
     unavailable = _unavailable(cfg, tables, origins, headers, log)
-    check_outcomes(cfg, {c: codebook.constructs[c] for c in codebook.constructs_used()})
+    try:
+        check_outcomes(cfg, {c: codebook.constructs[c] for c in codebook.constructs_used()})
+    except ConfigError as exc:  # reported with the data problems, so one pass shows everything
+        log.add(Problem(file=str(cfg.path), check="ConfigError", message=str(exc)))
     tables["pilots"] = _pilots_table(cfg, tables)
     _check_references(cfg, tables, origins, log)
     if log.errors:

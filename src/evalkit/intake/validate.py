@@ -421,6 +421,8 @@ def _to_category(series, blank, col, rows, ctx, labels: Mapping[float, str]) -> 
         lowered = text.str.lower()
         mapped = lowered.map(lambda v: aliases.get(v, v) if pd.notna(v) else v)
         mapped = mapped.where(~blank)
+        if not mapped.notna().any():  # an all-empty column (pyarrow cannot test a null array)
+            return pd.Series(pd.NA, index=series.index, dtype="string")
         bad = mapped.notna() & ~mapped.isin(allowed)
         if bad.any():
             shown = series[bad].drop_duplicates().tolist()
