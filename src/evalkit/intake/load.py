@@ -273,14 +273,17 @@ def _unavailable(cfg: StudyConfig, tables, origins, headers: list[str],
     out: dict[str, tuple[str, ...]] = {}
     survey = tables["survey"]
     files = ", ".join(dict.fromkeys(origins["survey"]["file"]))
+    failed = {p.column for p in log.errors}  # present but refused: the error says what to do
     for col in ("gender", "age", "hukou", "age_band", "interview_date"):
         spec = TABLES["survey"].column(col)
-        if col in survey.columns and survey[col].notna().any():
+        if col in survey.columns and (survey[col].notna().any() or col in failed):
             continue
         codes = tuple(a for a in spec.needed_by if a not in {"age_derivation", "wave_derivation"})
         if col == "interview_date" and "survey_year" in survey.columns:
             codes = tuple(a for a in codes if a != "impact_year")
         out[col] = codes
+        if "impact_year" in codes:
+            continue  # an error below, not a notice
         what = ", ".join(ANALYSES[a][1] for a in codes)
         log.add(Problem(file=files, check="optional_column_absent", column=col, severity="notice",
                         message=(f"{files}: no {col} ({spec.label_zh}) column; {what} leave it out. "
