@@ -95,3 +95,16 @@ def test_init_never_overwrites(tmp_path):
         init_study(tmp_path / "study", [raw / "社区名录.xlsx"])
     with pytest.raises(ConfigError, match="needs at least one data file"):
         init_study(tmp_path / "other", [])
+
+
+def test_init_one_file_per_wave_guesses_waves_from_the_years_in_the_names(tmp_path):
+    frame = survey_frame(waves=((1, 2020), (2, 2021)), per=1)
+    frame[frame["_wave"] == 2].drop(columns="_wave").to_csv(tmp_path / "2021年问卷.csv", index=False)
+    frame[frame["_wave"] == 1].drop(columns="_wave").to_excel(tmp_path / "2020年问卷.xlsx", index=False)
+    study_path = init_study(tmp_path / "study", [tmp_path / "2021年问卷.csv", tmp_path / "2020年问卷.xlsx"])
+    text = study_path.read_text(encoding="utf-8")
+    assert re.search(r'- path: "\.\./2021年问卷\.csv"\n      wave: 2   # check me', text)
+    assert re.search(r'- path: "\.\./2020年问卷\.xlsx"\n      sheet: "Sheet1"\n      wave: 1   # check me', text)
+    assert "waves: {1: 2020, 2: 2021}   # check me: years from the file names" in text
+    codebook = (tmp_path / "study" / "codebook.yaml").read_text(encoding="utf-8")
+    assert codebook.count('source_name: "满意1"') == 1 and codebook.count("  gender:") == 1

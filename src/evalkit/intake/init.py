@@ -176,7 +176,8 @@ def _codebook_entry(header: str, name: str, raw: RawTable, table: str) -> list[s
 _CODE_GUESS = {"gender": {1: "男", 2: "女"}, "hukou": {1: "本地户籍", 2: "外地户籍"}}
 
 
-def _category_codes(raw: RawTable, spec, table: str, guesses: list[str]) -> list[str]:
+def _category_codes(raw: RawTable, spec, table: str, guesses: list[str],
+                    seen: set[tuple[str, str]]) -> list[str]:
     """Codebook entries giving the meaning of numeric codes in standard category columns (性别 1/2)."""
     res = resolve_headers(raw.frame.columns, spec=spec)
     pairs = [(m.source, m.target) for m in res.matches]
@@ -184,13 +185,14 @@ def _category_codes(raw: RawTable, spec, table: str, guesses: list[str]) -> list
     out: list[str] = []
     for header, target in pairs:
         col = spec.column(target)
-        if col.kind != "category":
+        if col.kind != "category" or (table, target) in seen:
             continue
         labels = raw.value_labels.get(header)
         values = pd.to_numeric(raw.frame[header].astype("string").str.strip(), errors="coerce")
         if not labels and not values.notna().any():
             continue  # written as text (男/女): intake reads it as it is
         note = "" if labels else f"   {CHECK}: codes found {sorted(int(v) for v in values.dropna().unique()[:8])}"
+        seen.add((table, target))
         labels = labels or _CODE_GUESS.get(target) or {int(v): "?" for v in sorted(values.dropna().unique()[:8])}
         shown = ", ".join(f"{int(k) if float(k).is_integer() else k}: {_q(v)}" for k, v in labels.items())
         out += [f"  {target}:", f"    source_name: {_q(header)}"] + (
@@ -237,6 +239,22 @@ def _relative(path: Path, folder: Path) -> str:
 def _wave_of(path: Path) -> int | None:
     m = re.search(r"(?:wave|w|第)\s*_?([0-9]{1,2})\s*(?:轮|期|wave)?", path.stem, re.IGNORECASE)
     return int(m.group(1)) if m else None
+
+
+def _file_waves(paths: Sequence[Path]) -> tuple[dict[Path, int], dict[int, int]]:
+    """Wave per survey file (from 第2轮 / wave2 in the name, else the year in the name, in order)
+    and, when names carry years, each wave's year."""
+    years = {p: re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", p.stem) for p in paths}
+    named = {p: _wave_of(p) for p in paths}
+    if all(named.values()) and len(set(named.values())) == len(paths):
+        waves = {p: int(w) for p, w in named.items()}  # type: ignore[arg-type]
+    elif all(years.values()) and len({m.group(1) for m in years.values()}) == len(paths):  # type: ignore[union-attr]
+        order = sorted(paths, key=lambda p: years[p].group(1))  # type: ignore[union-attr]
+        waves = {p: i for i, p in enumerate(order, 1)}
+    else:
+        waves = {p: i for i, p in enumerate(paths, 1)}
+    year_of = {waves[p]: int(m.group(1)) for p, m in years.items() if m}
+    return waves, year_of if len(year_of) == len(paths) else {}
 
 
 def init_study(folder: str | os.PathLike[str], files: Sequence[str | os.PathLike[str]], *,
@@ -291,6 +309,8 @@ def init_study(folder: str | os.PathLike[str], files: Sequence[str | os.PathLike
           "variables:"]
     used: set[str] = set()
     survey_lines: list[str] = []
+    wave_of, year_of = _file_waves([p for p, _ in surveys])
+    seen: set[tuple[str, str]] = set()  # codebook entries written: (table, target or source header)
     entries = [(t, p, r) for t, (p, r) in others.items()] + [("survey", p, r) for p, r in surveys]
     for table, path, raw in entries:
         spec = TABLES[table]
@@ -309,7 +329,7 @@ def init_study(folder: str | os.PathLike[str], files: Sequence[str | os.PathLike
         if raw.format == "csv" and raw.encoding in _CSV_ENCODINGS:
             block.append(f"encoding: {raw.encoding}   # detected")
         if table == "survey" and len(surveys) > 1:
-            block.append(f"wave: {_wave_of(path) or 1}   {CHECK}: the wave of this file")
+            block.append(f"wave: {wave_of[path]}   {CHECK}: the wave of this file")
         if guesses:
             block.append("columns:")
         if table == "survey":
@@ -317,16 +337,21 @@ def init_study(folder: str | os.PathLike[str], files: Sequence[str | os.PathLike
             survey_lines += [f"        {g}" for g in guesses]
         else:
             lines += [f"  {table}:"] + [f"    {b}" for b in block] + [f"      {g}" for g in guesses]
-        cb += _category_codes(raw, spec, table, guesses)
+        cb += _category_codes(raw, spec, table, guesses, seen)
         for i, header in enumerate(raw.frame.columns, start=1):
             if header in direct:
                 continue
             target = _label_target(raw, str(header), spec, targets)
             if target is not None:  # an SPSS/Stata name whose label is a standard header (S1 = 性别)
                 targets.add(target)
-                used.add(target)
-                cb += _standard_entry(str(header), target, raw, table)
+                if (table, target) not in seen:  # several survey files: declared once
+                    seen.add((table, target))
+                    used.add(target)
+                    cb += _standard_entry(str(header), target, raw, table)
                 continue
+            if (table, f"source:{header}") in seen:
+                continue
+            seen.add((table, f"source:{header}"))
             cb += _codebook_entry(str(header), _var_name(_personal_name(str(header)), used, i), raw, table)
     if survey_lines:
         lines += ["  survey:"] + survey_lines
@@ -336,7 +361,9 @@ def init_study(folder: str | os.PathLike[str], files: Sequence[str | os.PathLike
         lines += [f"  # communities: registry.csv   {CHECK}: the community registry (社区编码, 社区名称)"]
     lines += [
         "",
-        f"# waves: {{1: 2020, 2: 2021}}   {CHECK}: each wave's year or window [2020-09-01, 2020-12-31];",
+        (f"waves: {{{', '.join(f'{w}: {y}' for w, y in sorted(year_of.items()))}}}   {CHECK}: years from the "
+         "file names; or windows [2020-09-01, 2020-12-31]" if year_of else
+         f"# waves: {{1: 2020, 2: 2021}}   {CHECK}: each wave's year or window [2020-09-01, 2020-12-31];"),
         "#   needed when the survey has no wave column or no interview dates",
     ]
     if "pilots" not in others:

@@ -8,6 +8,7 @@ Chinese or English.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -102,7 +103,8 @@ def render_validation(report: Any, lang: str = "en") -> str:
         table = derivations_table(report.derivations, lang)
         for r in table.itertuples(index=False):
             empty = f"; {w['left_empty'].format(n=r[4])}" if r[4] else ""
-            lines.append(f"  {r[0]}: {r[1]} ({w['from']} {r[2]}; {r[3]} {w['rows']}{empty})")
+            file = f"; {Path(r[5]).name}" if r[5] else ""
+            lines.append(f"  {r[0]}: {r[1]} ({w['from']} {r[2]}; {r[3]} {w['rows']}{empty}{file})")
     if report.unavailable:
         lines.append(f"{w['unavailable']}:")
         for r in unavailable_table(report.unavailable, lang).itertuples(index=False):
