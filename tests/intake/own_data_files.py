@@ -61,7 +61,9 @@ def survey_frame(*, waves=((1, 2020), (2, 2021), (3, 2022)), per: int = 30, seed
                 rows.append({
                     "问卷编号": f"Q{qid:05d}", "社区编号": c, "调查日期": f"{year}-10-{int(rng.integers(1, 29)):02d}",
                     "姓名": SURNAMES[qid % len(SURNAMES)] + "小" + "明红华"[qid % 3],
-                    "身份证号": id_number("430102", f"{born}0{int(rng.integers(1, 10))}15", qid % 1000),
+                    # unique per respondent: the region code carries qid // 1000
+                    "身份证号": id_number(f"4301{qid // 1000:02d}", f"{born}0{int(rng.integers(1, 10))}15",
+                                          qid % 1000),
                     "手机号": f"139{qid:08d}",
                     "性别": int(rng.integers(1, 3)), "出生年份": born,
                     **{f"满意{j}": int(rng.integers(1, 6)) for j in range(1, 5)},

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 import pyreadstat
-from own_data_files import CODEBOOK, hashes, personal_values, registry_csv, survey_frame, write_study
+from own_data_files import CODEBOOK, hashes, id_number, personal_values, registry_csv, survey_frame, write_study
 
 from evalkit import load_study
 from evalkit.intake import validate_report
@@ -71,6 +71,7 @@ def test_same_questionnaire_in_two_files_and_same_id_number_under_two_numbers(tm
     district_b = w1.iloc[:4].copy()
     district_b.loc[0, "问卷编号"] = w1.loc[10, "问卷编号"]  # same questionnaire number as district A's row 12
     district_b.loc[1:, "问卷编号"] = ["B0001", "B0002", "B0003"]
+    district_b["身份证号"] = [id_number("430103", "19800101", k) for k in range(4)]  # other people
     district_b.loc[2, "身份证号"] = w1.loc[20, "身份证号"]  # the same person under B0002
     w1.to_csv(tmp_path / "A区.csv", index=False)
     district_b.to_csv(tmp_path / "B区.csv", index=False)
@@ -83,11 +84,13 @@ def test_same_questionnaire_in_two_files_and_same_id_number_under_two_numbers(tm
     assert f"({w1.loc[10, '问卷编号']})" in dup.message
     assert re.search(r"A区\.csv: row 12; \S*B区\.csv: row 2\. The same questionnaire was entered twice",
                      dup.message)
-    same = next(p for p in report.errors if p.check == "same_person_two_ids")
+    same_all = [p for p in report.errors if p.check == "same_person_two_ids"]
+    assert len(same_all) == 1
+    same = same_all[0]
     assert "the same ID number (compared by its pseudonym; not shown)" in same.message
     assert re.search(r"A区\.csv, row 22 \(questionnaire Q\d+\); .*B区\.csv, row 4 \(questionnaire B0002\)",
                      same.message)
-    for value in personal_values(w1):
+    for value in personal_values(w1) + personal_values(district_b):
         assert value not in text
         assert value[:6] + "*" not in text  # not even masked
     assert hashes(tmp_path) == before
