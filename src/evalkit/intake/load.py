@@ -1,12 +1,17 @@
 """Load a whole study: config → codebook → every table, validated together.
 
-:func:`load_study` is the one entry point notebooks call. It reads each
-configured file with :func:`~evalkit.intake.readers.read_raw`, conforms it to
-the data model (:func:`~evalkit.intake.validate.conform_table`), checks the
-tables against each other (every community in the registry, pilots known,
-comparison communities known and not pilots), and raises a single
-:class:`~evalkit.errors.DataValidationError` listing every error in every
-file. Warnings are kept on the returned :class:`Study` for the report.
+:func:`load_study` is the one entry point notebooks call; :func:`collect_study` does the
+same but returns every problem instead of raising (``evalkit validate``). For each
+configured file it reads the cells (:func:`~evalkit.intake.readers.read_raw`), maps the
+headers (the config's ``columns:``, normalisation, codebook; :mod:`.mapping`) and conforms
+the table to the data model (:func:`~evalkit.intake.validate.conform_table`); several files
+of the survey are stacked and checked against each other (:mod:`.multifile`); wave, survey
+year, age and age band are derived where missing (:mod:`.derive`); then the tables are
+checked against each other (every community in the registry, pilots known, comparison
+communities known and not pilots). Every error in every file is raised together as one
+:class:`~evalkit.errors.DataValidationError`. Warnings, notices, the derivations and the
+columns the study lacks (``Study.unavailable``) are kept on the returned :class:`Study`
+for the report.
 
 Raw files are only ever opened for reading.
 """
@@ -132,8 +137,9 @@ def load_study(config: str | Path | StudyConfig) -> Study:
 def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, ProblemLog]:
     """Like :func:`load_study`, but return every problem instead of raising on data errors.
 
-    The study is None when there are errors. Config and codebook mistakes and unreadable
-    files still raise (ConfigError, CodebookError, IntakeError): nothing can be checked past them.
+    The study is None when there are errors. A file that cannot be read at all is one
+    problem (``unreadable_file``) and the other files are still checked. Config and codebook
+    mistakes raise (ConfigError, CodebookError): nothing can be checked past them.
     """
     cfg = config if isinstance(config, StudyConfig) else load_config(config)
     declared = load_codebook(cfg.codebook)
