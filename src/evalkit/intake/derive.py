@@ -133,7 +133,7 @@ def derive_survey(survey: pd.DataFrame, origin: pd.DataFrame, windows: Sequence[
         log.add(Problem(
             file=str(origin["file"].iloc[0]) if len(origin) else config_file, check="missing_column",
             column="wave",
-            message=(f"{', '.join(dict.fromkeys(origin['file']))}: required column 'wave' (调查轮次) is "
+            message=(f"{', '.join(map(str, origin['file'].unique()))}: required column 'wave' (调查轮次) is "
                      "missing (needed by every analysis). Add a wave column, declare each file's wave in "
                      f"{config_file} (data.survey: [{{path: …, wave: 1}}, …]), or give wave windows "
                      "(waves: {1: [2020-09-01, 2020-12-31], …}) with interview dates"),
@@ -174,7 +174,7 @@ def derive_survey(survey: pd.DataFrame, origin: pd.DataFrame, windows: Sequence[
         if ref_year is None:
             log.add(Problem(
                 file=str(origin["file"].iloc[0]), check="age_not_derived", column="age",
-                message=(f"{', '.join(dict.fromkeys(origin['file']))}: age cannot be computed from "
+                message=(f"{', '.join(map(str, origin['file'].unique()))}: age cannot be computed from "
                          "birth_year without the survey year. Map the interview-date column, or give "
                          f"wave windows (waves: {{1: 2020, …}}) in {config_file}"),
             ))

@@ -278,7 +278,7 @@ def _unavailable(cfg: StudyConfig, tables, origins, headers: list[str],
     """Optional columns and tables the study lacks → the analyses that leave them out (notices)."""
     out: dict[str, tuple[str, ...]] = {}
     survey = tables["survey"]
-    files = ", ".join(dict.fromkeys(origins["survey"]["file"]))
+    files = ", ".join(map(str, origins["survey"]["file"].unique()))
     failed = {p.column for p in log.errors}  # present but refused: the error says what to do
     for col in ("gender", "age", "hukou", "age_band", "interview_date"):
         spec = TABLES["survey"].column(col)
@@ -307,7 +307,7 @@ def _unavailable(cfg: StudyConfig, tables, origins, headers: list[str],
     if absent:
         for c in absent:
             out[c] = ("report_context",)
-        reg_file = ", ".join(dict.fromkeys(origins["communities"]["file"]))
+        reg_file = ", ".join(map(str, origins["communities"]["file"].unique()))
         log.add(Problem(file=reg_file, check="optional_column_absent", column=", ".join(absent),
                         severity="notice",
                         message=(f"{reg_file}: the community registry has no {', '.join(absent)}; "
@@ -341,7 +341,7 @@ def _check_references(cfg: StudyConfig, tables, origins, log: ProblemLog) -> Non
     if "community_id" not in tables["communities"].columns:
         return  # the registry's missing id column is already reported
     registry = set(tables["communities"]["community_id"].dropna())
-    registry_file = ", ".join(dict.fromkeys(origins["communities"]["file"])) or "the community registry"
+    registry_file = ", ".join(map(str, origins["communities"]["file"].unique())) or "the community registry"
     for name, frame in tables.items():
         if name in {"communities"} or "community_id" not in frame.columns:
             continue

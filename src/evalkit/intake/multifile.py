@@ -87,9 +87,13 @@ def stack_files(parts: Sequence[FilePart], windows: Sequence[WaveWindow], log: P
     """Stack the conformed files of one table; return (frame, origin[file, row], derivations)."""
     facts: list[Derivation] = []
     frames, origins = [], []
+    files = list(dict.fromkeys(p.raw.file for p in parts))
     for part in parts:
         frame = part.frame
-        origin = pd.DataFrame({"file": part.raw.file, "row": part.rows.astype(np.int64)})
+        # the file as a categorical: a 10^7-row service log must not carry 10^7 path strings
+        code = np.full(len(part.rows), files.index(part.raw.file), dtype=np.int16)
+        origin = pd.DataFrame({"file": pd.Categorical.from_codes(code, categories=files),
+                               "row": np.asarray(part.rows, dtype=np.int64)})
         if part.source.wave is not None:
             frame = _file_wave(frame, origin, part, windows, log, config_file, facts)
         frames.append(frame)
