@@ -53,6 +53,7 @@ ek.reporting.show_figure(ek.reporting.item_distribution_bars(profile.item_distri
 # %%
 ek.reporting.narrative("dq_warnings", lang)
 ek.reporting.show_warnings(study, lang)
+ek.reporting.show_intake_facts(study, lang)
 
 # %%
 ek.reporting.narrative("session_info", lang)

@@ -20,6 +20,8 @@ _EXPORTS = {
     "load_config": "evalkit.config",
     "Study": "evalkit.intake.load",
     "load_study": "evalkit.run.study",
+    "validate_report": "evalkit.intake.report",
+    "init_study": "evalkit.intake.init",
     "demo_config": "evalkit.run.paths",
     "DataQualityProfile": "evalkit.profiling",
     "profile_study": "evalkit.run.study",
@@ -63,7 +65,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.community import CommunityEffects, community_effects
     from evalkit.config import StudyConfig, load_config
     from evalkit.impact import ImpactReport, estimate_impact
+    from evalkit.intake.init import init_study
     from evalkit.intake.load import Study, load_study
+    from evalkit.intake.report import validate_report
     from evalkit.measurement import MeasurementReport, measure
     from evalkit.run.batch import run_batch
     from evalkit.run.paths import demo_config

@@ -1,4 +1,4 @@
-"""The ``evalkit`` command: run, batch, reproduce, validate, demo.
+"""The ``evalkit`` command: run, batch, reproduce, validate, init, audit, demo.
 
 Errors evalkit raises on purpose are printed as their message (no
 traceback). Anything else is a bug: the user sees one line naming the
@@ -51,8 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
     rep.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance (default 1e-12)")
 
-    val = sub.add_parser("validate", help="check a study's config and data; list every problem")
+    val = sub.add_parser("validate", help="check a study: every error, warning and notice, grouped by file")
     val.add_argument("config", help="study config (YAML)")
+    val.add_argument("--lang", choices=["zh", "en"], default="zh")
+
+    ini = sub.add_parser("init", help="write a starter study.yaml and codebook from your own data files")
+    ini.add_argument("folder", help="folder for study.yaml and codebook.yaml")
+    ini.add_argument("--from", dest="files", nargs="+", required=True, metavar="FILE", help="your data files")
+    ini.add_argument("--name", help="the study's name")
+
+    aud = sub.add_parser("audit", help="scan a reports folder for personal data and disclosure problems")
+    aud.add_argument("folder", help="a report folder, e.g. reports/<run-id>")
+    aud.add_argument("--exclude", nargs="*", default=[], metavar="GLOB", help="files not published")
 
     demo = sub.add_parser("demo", help="write the synthetic demo city's data files to a folder")
     demo.add_argument("folder", nargs="?", default="data/demo", help="target folder (default: data/demo)")
@@ -73,6 +83,12 @@ def _run(args: argparse.Namespace) -> int:
     print(f"report ready in {summary.seconds:.1f} s: {summary.folder}")
     for html in summary.html:
         print(f"  open {html}")
+    if not summary.publishable:
+        findings = summary.audit["findings"]
+        print(f"NOT PUBLISHABLE: the publication audit found {len(findings)} problem(s); see "
+              f"`evalkit audit {summary.folder}` (values are never shown).")
+        for f in findings[:10]:
+            print(f"  {f['file']}: {f['location']} ({f['kind']})")
     return 0
 
 
@@ -96,19 +112,31 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from evalkit.errors import DataValidationError
-    from evalkit.intake.load import load_study
+    from evalkit.intake import validate_report
 
-    try:
-        study = load_study(args.config)
-    except DataValidationError as exc:
-        _say(f"evalkit: {exc}")
-        return 1
-    n = {k: len(v) for k, v in study.tables.items()}
-    print(f"OK: {args.config} — " + ", ".join(f"{k} {v} rows" for k, v in n.items()))
-    for w in study.warnings:
-        print(f"warning: {w.message}")
+    report = validate_report(args.config)
+    print(report.render(args.lang))
+    return report.exit_code  # 0 clean, 1 warnings only, 2 errors
+
+
+def _init(args: argparse.Namespace) -> int:
+    from evalkit.intake import init_study
+
+    path = init_study(args.folder, args.files, name=args.name)
+    print(f"starter config written: {path}; edit the lines marked '# check me', then: evalkit validate {path}")
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from evalkit.audit import audit_reports
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        _say(f"evalkit: {folder} is not a folder; pass a report folder, e.g. reports/<run-id>.")
+        return 2
+    result = audit_reports(folder, exclude=args.exclude)
+    print(result.summary())
+    return result.exit_code
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -119,7 +147,8 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"run": _run, "batch": _batch, "reproduce": _reproduce, "validate": _validate, "demo": _demo}
+_COMMANDS = {"run": _run, "batch": _batch, "reproduce": _reproduce, "validate": _validate, "init": _init,
+             "audit": _audit, "demo": _demo}
 
 
 def main(argv: list[str] | None = None) -> int:

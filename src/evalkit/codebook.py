@@ -26,6 +26,10 @@ YAML layout::
         value_labels: agree5
         missing_codes: {8: 不知道, 9: 拒答}
         reverse: false
+      years_in_post:
+        source_name: 任职年限
+        type: number                  # number | integer | code | text | date; checked for every column
+        scale: [0, 60]                # for any numeric column: the allowed range
       id_number:
         source_name: 身份证号
         privacy: direct_identifier
@@ -45,10 +49,13 @@ from attrs import evolve, field, frozen
 from evalkit.errors import CodebookError
 from evalkit.yamlio import Node, load_yaml
 
-__all__ = ["CONSTRUCTS", "Construct", "Variable", "Codebook", "Privacy"]
+__all__ = ["CONSTRUCTS", "Construct", "Variable", "Codebook", "Privacy", "ValueType", "VALUE_TYPES"]
 
 Privacy = Literal["none", "direct_identifier", "free_text"]
 _PRIVACY = ("none", "direct_identifier", "free_text")
+#: what a declared column holds; intake converts and checks every declared column by it
+ValueType = Literal["number", "integer", "code", "text", "date"]
+VALUE_TYPES: tuple[str, ...] = ("number", "integer", "code", "text", "date")
 
 
 @frozen
@@ -97,6 +104,18 @@ class Variable:
     reverse: bool = False
     privacy: Privacy = "none"
     pseudonymise: bool = False
+    #: declared type; None: inferred (scale or numeric value labels → code, else as read)
+    type: ValueType | None = None
+
+    @property
+    def value_type(self) -> ValueType | None:
+        """The type intake checks: the declared one, else ``code`` for a column with a scale or
+        value labels, else None (kept as read)."""
+        if self.type is not None:
+            return self.type
+        if self.scale_min is not None or self.value_labels or self.missing_codes:
+            return "code"
+        return None
 
     @property
     def is_item(self) -> bool:
@@ -222,7 +241,7 @@ class Codebook:
     def from_csv(cls, path: str | Path) -> Codebook:
         """One row per variable. Columns: name, source_name, table, label_zh, label_en,
         construct, scale_min, scale_max, value_labels (``1=非常不同意|2=…``),
-        missing_codes (``8=不知道|9=拒答``), reverse, privacy, pseudonymise."""
+        missing_codes (``8=不知道|9=拒答``), reverse, privacy, pseudonymise, type."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -309,7 +328,7 @@ def _code_map(node: Node) -> dict[float, str]:
 
 _VAR_KEYS = {
     "source_name", "table", "label", "construct", "scale", "value_labels",
-    "missing_codes", "reverse", "privacy", "pseudonymise",
+    "missing_codes", "reverse", "privacy", "pseudonymise", "type",
 }
 
 
@@ -381,6 +400,13 @@ def _variable_from_node(
         privacy = pv.as_str()
         if privacy not in _PRIVACY:
             raise pv.error(f"privacy must be one of {', '.join(_PRIVACY)}, found '{privacy}'")
+    vtype = None
+    if (tn := node.get("type")) is not None:
+        vtype = tn.as_str()
+        if vtype not in VALUE_TYPES:
+            raise tn.error(f"type must be one of {', '.join(VALUE_TYPES)}, found '{vtype}'")
+        if vtype in {"text", "date"} and scale_min is not None:
+            raise tn.error(f"a {vtype} column cannot have a scale", "Remove scale: or use type: number")
     return Variable(
         name=name,
         source_name=(node.get("source_name") or Node(name, "", 0, "")).as_str(),
@@ -395,6 +421,7 @@ def _variable_from_node(
         reverse=node.get("reverse").as_bool() if node.get("reverse") else False,
         privacy=privacy,  # type: ignore[arg-type]
         pseudonymise=node.get("pseudonymise").as_bool() if node.get("pseudonymise") else False,
+        type=vtype,  # type: ignore[arg-type]
     )
 
 
@@ -418,6 +445,10 @@ def _variable_from_row(row: Mapping[str, str]) -> Variable:
     if privacy not in _PRIVACY:
         msg = f"column 'privacy' must be one of {', '.join(_PRIVACY)}, found '{privacy}'"
         raise ValueError(msg)
+    vtype = val("type") or None
+    if vtype is not None and vtype not in VALUE_TYPES:
+        msg = f"column 'type' must be one of {', '.join(VALUE_TYPES)}, found '{vtype}'"
+        raise ValueError(msg)
     return Variable(
         name=name,
         source_name=val("source_name") or name,
@@ -432,4 +463,5 @@ def _variable_from_row(row: Mapping[str, str]) -> Variable:
         reverse=val("reverse").lower() in {"1", "true", "yes", "是"},
         privacy=privacy,  # type: ignore[arg-type]
         pseudonymise=val("pseudonymise").lower() in {"1", "true", "yes", "是"},
+        type=vtype,  # type: ignore[arg-type]
     )

@@ -15,6 +15,7 @@ The format is documented in ``data/README.md``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -25,7 +26,8 @@ from evalkit.datamodel import PROGRAMMES, TABLES
 from evalkit.errors import ConfigError
 from evalkit.yamlio import Node, load_yaml
 
-__all__ = ["DataSource", "Pilot", "StudyConfig", "check_outcomes", "load_config", "programme_code"]
+__all__ = ["DataSource", "Pilot", "StudyConfig", "WaveWindow", "check_outcomes", "load_config",
+           "programme_code"]
 
 Language = Literal["zh-CN", "en"]
 _FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".sav": "sav",
@@ -45,7 +47,12 @@ def programme_code(text: str) -> str | None:
 
 @frozen
 class DataSource:
-    """One input file of the study."""
+    """One input file of the study.
+
+    ``columns`` maps a header of this file to a canonical column (``{社区编号: community_id}``),
+    as written in the config; ``wave`` is the survey wave every row of the file belongs to
+    (one file per wave), or None.
+    """
 
     table: str
     path: Path
@@ -53,6 +60,19 @@ class DataSource:
     sheet: str | None = None
     encoding: str | None = None
     line: int = 0  # config line, for messages
+    columns: Mapping[str, str] = field(factory=dict)
+    wave: int | None = None
+    columns_line: int = 0  # config line of ``columns:``, for messages
+
+
+@frozen
+class WaveWindow:
+    """Interviews dated ``start``–``end`` (inclusive) belong to ``wave``."""
+
+    wave: int
+    start: dt.date
+    end: dt.date
+    line: int = 0
 
 
 @frozen
@@ -73,6 +93,7 @@ class StudyConfig:
     path: Path
     name: str
     codebook: Path
+    #: the (first) file of each table; ``sources`` has every file of tables given as several
     data: Mapping[str, DataSource]
     outcomes: tuple[str, ...]
     synthetic: bool = False
@@ -84,6 +105,13 @@ class StudyConfig:
     min_items_answered: float = 0.5
     pseudonym_key_env: str = "EVALKIT_PSEUDONYM_KEY"
     raw: Mapping[str, object] = field(factory=dict)  # the file as plain python, for the manifest
+    #: every file of each table (several survey files, one per wave or district, are stacked)
+    sources: Mapping[str, tuple[DataSource, ...]] = field(factory=dict)
+    waves: tuple[WaveWindow, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if not self.sources:  # built by hand with data only
+            object.__setattr__(self, "sources", {k: (v,) for k, v in self.data.items()})
 
     @property
     def folder(self) -> Path:
@@ -91,7 +119,7 @@ class StudyConfig:
 
     def input_files(self) -> list[Path]:
         """Every file the study reads: config, codebook, data."""
-        return [self.path, self.codebook, *(s.path for s in self.data.values())]
+        return [self.path, self.codebook, *(s.path for group in self.sources.values() for s in group)]
 
     def line_of(self, key: str) -> int:
         return int(self.raw.get("_lines", {}).get(key, 0))  # type: ignore[union-attr]
@@ -99,14 +127,19 @@ class StudyConfig:
 
 _TOP_KEYS = {
     "name", "synthetic", "language", "seed", "codebook", "data", "pilots", "comparison",
-    "outcomes", "targets", "scoring", "privacy",
+    "outcomes", "targets", "scoring", "privacy", "waves",
 }
+_SOURCE_KEYS = {"path", "sheet", "encoding", "format", "columns", "wave"}
 
 
 def load_config(path: str | Path) -> StudyConfig:
     """Read and check a study config. Raises ConfigError naming file, line, key and fix."""
     path = Path(path).resolve()
     root = load_yaml(path)
+    if not isinstance(root.value, dict):
+        msg = (f"{path}: not a study config (a YAML file with keys such as name:, codebook:, data:). "
+               "If this is a data file, list it under data: in study.yaml and pass study.yaml instead")
+        raise ConfigError(msg)
     root.check_keys(_TOP_KEYS)
     folder = path.parent
 
@@ -123,7 +156,8 @@ def load_config(path: str | Path) -> StudyConfig:
     codebook = _existing_file(codebook_node, folder)
 
     data_node = root.require("data", "List the data files under data:, e.g. survey: survey.sav")
-    data = {tbl: _data_source(tbl, node, folder) for tbl, node in data_node.items()}
+    sources = {tbl: _data_sources(tbl, node, folder) for tbl, node in data_node.items()}
+    data = {tbl: group[0] for tbl, group in sources.items()}
     for tbl in ("communities", "survey"):
         if tbl not in data:
             msg = (f"{path}, line {data_node.line}: data.{tbl} is required "
@@ -185,6 +219,8 @@ def load_config(path: str | Path) -> StudyConfig:
         if (k := pv.get("pseudonym_key_env")) is not None:
             key_env = k.as_str()
 
+    waves = _waves(root.get("waves"))
+
     raw = root.to_python()
     raw["_lines"] = {k: v.line for k, v in root.items()}
     return StudyConfig(
@@ -202,6 +238,8 @@ def load_config(path: str | Path) -> StudyConfig:
         min_items_answered=min_items,
         pseudonym_key_env=key_env,
         raw=raw,
+        sources=sources,
+        waves=waves,
     )
 
 
@@ -226,12 +264,110 @@ def _existing_file(node: Node, folder: Path) -> Path:
     return p
 
 
-def _data_source(table: str, node: Node, folder: Path) -> DataSource:
+def _data_sources(table: str, node: Node, folder: Path) -> tuple[DataSource, ...]:
+    """``survey: a.csv``, ``survey: {path: …}``, ``survey: [a.csv, {path: b.xlsx, wave: 2}]`` or
+    ``survey: {files: [...], columns: {…}}`` (columns shared by every file)."""
     if table not in TABLES:
         raise node.error(f"unknown table '{table}'", f"Tables: {', '.join(TABLES)}")
+    shared: dict[str, str] = {}
+    shared_line = 0
+    files = [node]
+    if isinstance(node.value, dict) and "files" in node.value:
+        node.check_keys({"files", "columns"})
+        if (cn := node.get("columns")) is not None:
+            shared, shared_line = _column_map(cn), cn.line
+        files = node.require("files").as_list()
+    elif isinstance(node.value, list):
+        files = node.as_list()
+    if not files:
+        raise node.error(f"no files listed for table '{table}'", "List at least one file")
+    out = tuple(_data_source(table, f, folder, shared, shared_line) for f in files)
+    if len(out) > 1 and table != "survey":
+        raise node.error(f"several files are listed for table '{table}'",
+                         "Only the survey may come in several files (one per wave or district); "
+                         "combine the others into one file")
+    seen: dict[Path, int] = {}
+    for src in out:
+        if src.path in seen:
+            msg = (f"{node.file}, line {src.line}: file '{src.path.name}' is listed twice for "
+                   f"table '{table}' (also line {seen[src.path]}); list each file once")
+            raise ConfigError(msg)
+        seen[src.path] = src.line
+    return out
+
+
+def _column_map(node: Node) -> dict[str, str]:
+    """``{source header: canonical column}``; canonical names are checked against the model at load."""
+    out: dict[str, str] = {}
+    targets: dict[str, str] = {}
+    for header, target in node.items():
+        name = target.as_str().strip()
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise target.error(
+                f"'{name}' is not a canonical column name",
+                "Map the file's header (left) to an English column name (right), e.g. "
+                "社区编号: community_id",
+            )
+        if name in targets:
+            raise target.error(f"headers '{targets[name]}' and '{header}' are both mapped to '{name}'",
+                               "Map one header to each column")
+        targets[name] = header
+        out[header] = name
+    return out
+
+
+def _waves(node: Node | None) -> tuple[WaveWindow, ...]:
+    """``waves: {1: [2020-09-01, 2020-12-31], 2: {from: 2021-09-01, to: 2021-12-31}, 3: 2022}``
+    (a bare year is the whole calendar year)."""
+    if node is None:
+        return ()
+    out: list[WaveWindow] = []
+    for key, win in node.items():
+        try:
+            wave = int(key)
+        except ValueError:
+            raise win.error(f"wave '{key}' is not a whole number", "Number waves 1, 2, 3 …") from None
+        if isinstance(win.value, str):
+            year = win.as_int()
+            if not 1990 <= year <= 2100:
+                raise win.error(f"wave {wave}: '{year}' is not a survey year",
+                                "Give a year (2021) or a window [2021-09-01, 2021-12-31]")
+            start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        elif isinstance(win.value, list):
+            bounds = win.as_list()
+            if len(bounds) != 2:
+                raise win.error("a wave window is [first day, last day]", "e.g. 1: [2020-09-01, 2020-12-31]")
+            start, end = bounds[0].as_date(), bounds[1].as_date()
+        else:
+            win.check_keys({"from", "to"})
+            start, end = win.require("from").as_date(), win.require("to").as_date()
+        if end < start:
+            raise win.error(f"wave {wave} ends ({end}) before it starts ({start})", "Swap the dates")
+        for other in out:
+            if start <= other.end and other.start <= end:
+                raise win.error(f"wave {wave} overlaps wave {other.wave} (line {other.line})",
+                                "Wave windows must not overlap; an interview date must name one wave")
+        out.append(WaveWindow(wave, start, end, win.line))
+    return tuple(sorted(out, key=lambda w: w.start))
+
+
+def _data_source(table: str, node: Node, folder: Path, shared: Mapping[str, str] | None = None,
+                 shared_line: int = 0) -> DataSource:
     sheet = encoding = None
+    columns = dict(shared or {})
+    columns_line = shared_line
+    wave = None
     if isinstance(node.value, dict):
-        node.check_keys({"path", "sheet", "encoding", "format"})
+        node.check_keys(_SOURCE_KEYS)
+        if (cn := node.get("columns")) is not None:
+            columns.update(_column_map(cn))
+            columns_line = cn.line
+        if (wn := node.get("wave")) is not None:
+            if table != "survey":
+                raise wn.error("only survey files have a wave", "Remove wave: here")
+            wave = wn.as_int()
+            if not 1 <= wave <= 100:
+                raise wn.error(f"wave must be 1–100, found {wave}")
         path_node = node.require("path")
         sheet = node.get("sheet").as_str() if node.get("sheet") else None
         if (en := node.get("encoding")) is not None:
@@ -250,7 +386,7 @@ def _data_source(table: str, node: Node, folder: Path) -> DataSource:
             f"cannot tell the format of '{path.name}'",
             f"Supported endings: {', '.join(sorted(_FORMATS))}; or add format: csv",
         )
-    return DataSource(table, path, fmt, sheet, encoding, node.line)
+    return DataSource(table, path, fmt, sheet, encoding, node.line, columns, wave, columns_line)
 
 
 def _pilot(node: Node) -> Pilot:

@@ -19,7 +19,7 @@ from attrs import frozen
 
 ColumnKind = Literal["id", "str", "int", "float", "date", "datetime", "bool", "category"]
 
-__all__ = ["ColumnSpec", "TableSpec", "TABLES", "PROGRAMMES", "table_spec"]
+__all__ = ["ColumnSpec", "TableSpec", "TABLES", "PROGRAMMES", "ANALYSES", "table_spec"]
 
 #: Programme codes and their Chinese names. ``other`` covers local variants
 #: (全岗通, 家园中心 …) that a config names in ``programme_label``.
@@ -27,6 +27,22 @@ PROGRAMMES: dict[str, str] = {
     "sanshe": "三社联动",
     "wushe": "五社联动",
     "other": "其他",
+}
+
+
+#: Analyses a column may be needed by (reason codes; ``ColumnSpec.needed_by``). Reports
+#: turn them into words; intake names them when a column is missing or unavailable.
+ANALYSES: dict[str, tuple[str, str]] = {
+    "all": ("所有分析", "every analysis"),
+    "raking_margin": ("加权（raking 边际）", "weighting (raking margin)"),
+    "subgroup": ("分组分析", "subgroup analysis"),
+    "balance": ("基线均衡表", "baseline balance table"),
+    "impact_year": ("成效估计（调查年份）", "impact estimation (survey year)"),
+    "date_checks": ("日期核查", "date checks"),
+    "age_derivation": ("由出生年份推算年龄", "age from birth year"),
+    "wave_derivation": ("由访问日期推算轮次", "wave from interview date"),
+    "report_context": ("报告中的社区概况", "community context in reports"),
+    "weighting": ("加权（人口边际）", "weighting (population margins)"),
 }
 
 
@@ -44,6 +60,9 @@ class ColumnSpec:
     min_value: float | None = None
     max_value: float | None = None
     unique: bool = False
+    #: analyses that need this column (codes of :data:`ANALYSES`); an optional column that is
+    #: absent or empty makes them leave it out (``Study.unavailable``)
+    needed_by: tuple[str, ...] = ()
 
 
 @frozen
@@ -80,11 +99,16 @@ COMMUNITIES = TableSpec(
     columns=(
         C("community_id", "id", "社区编码", "community id", unique=True),
         C("community_name", "str", "社区名称", "community name"),
-        C("district", "str", "区（县）", "district"),
-        C("street", "str", "街道（乡镇）", "street / township"),
-        C("urban_rural", "category", "城乡类型", "urban or rural", allowed=("urban", "rural")),
-        C("population", "int", "常住人口", "resident population", min_value=0),
-        C("households", "int", "户数", "households", min_value=0),
+        C("district", "str", "区（县）", "district", required=False, nullable=True,
+          needed_by=("report_context",)),
+        C("street", "str", "街道（乡镇）", "street / township", required=False, nullable=True,
+          needed_by=("report_context",)),
+        C("urban_rural", "category", "城乡类型", "urban or rural", allowed=("urban", "rural"),
+          required=False, nullable=True, needed_by=("report_context",)),
+        C("population", "int", "常住人口", "resident population", min_value=0, required=False,
+          nullable=True, needed_by=("report_context",)),
+        C("households", "int", "户数", "households", min_value=0, required=False, nullable=True,
+          needed_by=("report_context",)),
         C("migrant_share", "float", "流动人口占比", "migrant share", min_value=0, max_value=1,
           required=False, nullable=True),
     ),
@@ -116,9 +140,11 @@ POPULATION_MARGINS = TableSpec(
     columns=(
         C("community_id", "id", "社区编码", "community id"),
         C("age_band", "category", "年龄段", "age band",
-          allowed=("18-34", "35-59", "60+")),
-        C("gender", "category", "性别", "gender", allowed=("male", "female")),
-        C("hukou", "category", "户籍", "hukou", allowed=("local", "migrant")),
+          allowed=("18-34", "35-59", "60+"), required=False, needed_by=("raking_margin",)),
+        C("gender", "category", "性别", "gender", allowed=("male", "female"), required=False,
+          needed_by=("raking_margin",)),
+        C("hukou", "category", "户籍", "hukou", allowed=("local", "migrant"), required=False,
+          needed_by=("raking_margin",)),
         C("population", "int", "人口数", "population", min_value=0),
     ),
 )
@@ -145,13 +171,23 @@ SURVEY = TableSpec(
     key=("respondent_id",),
     open_columns=True,
     columns=(
-        C("respondent_id", "id", "问卷编号", "respondent id", unique=True),
-        C("community_id", "id", "社区编码", "community id"),
-        C("wave", "int", "调查轮次", "survey wave", min_value=1, max_value=100),
-        C("interview_date", "date", "访问日期", "interview date"),
-        C("gender", "category", "性别", "gender", allowed=("male", "female"), nullable=True),
-        C("age", "int", "年龄", "age", min_value=14, max_value=110, nullable=True),
-        C("hukou", "category", "户籍", "hukou", allowed=("local", "migrant"), nullable=True),
+        C("respondent_id", "id", "问卷编号", "respondent id", unique=True, needed_by=("all",)),
+        C("community_id", "id", "社区编码", "community id", needed_by=("all",)),
+        C("wave", "int", "调查轮次", "survey wave", min_value=1, max_value=100, needed_by=("all",)),
+        C("interview_date", "date", "访问日期", "interview date", required=False,
+          needed_by=("impact_year", "date_checks", "age_derivation", "wave_derivation")),
+        C("gender", "category", "性别", "gender", allowed=("male", "female"), nullable=True,
+          required=False, needed_by=("raking_margin", "subgroup", "balance")),
+        C("age", "int", "年龄", "age", min_value=14, max_value=110, nullable=True, required=False,
+          needed_by=("raking_margin", "subgroup", "balance")),
+        C("birth_year", "int", "出生年份", "birth year", min_value=1900, max_value=2100,
+          required=False, nullable=True, needed_by=("age_derivation",)),
+        C("birth_date", "date", "出生日期", "birth date", min_value=1900, required=False,
+          nullable=True, needed_by=("age_derivation",)),
+        C("age_band", "category", "年龄段", "age band", allowed=("18-34", "35-59", "60+"),
+          required=False, nullable=True, needed_by=("raking_margin", "subgroup")),
+        C("hukou", "category", "户籍", "hukou", allowed=("local", "migrant"), nullable=True,
+          required=False, needed_by=("raking_margin", "subgroup", "balance")),
         C("years_resident", "float", "居住年限", "years resident", min_value=0, max_value=110,
           required=False, nullable=True),
         C("education", "category", "受教育程度", "education",
@@ -241,6 +277,8 @@ def tables_markdown() -> str:
             req = "yes" if c.required else "optional"
             if c.nullable:
                 req += ", may be empty"
+            if not c.required and c.needed_by:
+                req += "; needed by " + ", ".join(ANALYSES[a][1] for a in c.needed_by)
             out.append(f"| `{c.name}` | {c.label_zh} | {c.kind} | {req} | {rule} | {c.label_en} |")
         out.append("")
     return "\n".join(out)

@@ -52,7 +52,10 @@ _BASELINE_VARS = {
 
 def _with_year(survey: pd.DataFrame) -> pd.DataFrame:
     out = survey.copy()
-    out["year"] = pd.to_datetime(out["interview_date"]).dt.year.astype(int)
+    if "survey_year" in out.columns and out["survey_year"].notna().all():
+        out["year"] = out["survey_year"].astype(int)  # intake's year (interview date or wave window)
+    else:
+        out["year"] = pd.to_datetime(out["interview_date"]).dt.year.astype(int)
     return out
 
 
@@ -101,8 +104,9 @@ def stacked_survey(scored: pd.DataFrame, study: Study) -> pd.DataFrame:
         part["post"] = (part["year"] >= g).astype(int)
         stacks.append(part)
     out = pd.concat(stacks, ignore_index=True)
-    out["age_band"] = pd.cut(out["age"].astype(float), [0, 59.5, 200],
-                             labels=["under_60", "60_plus"]).astype("string")
+    if "age" in out.columns:
+        out["age_band"] = pd.cut(out["age"].astype(float), [0, 59.5, 200],
+                                 labels=["under_60", "60_plus"]).astype("string")
     return out
 
 
@@ -117,8 +121,10 @@ def balance_table(scored: pd.DataFrame, study: Study, outcomes: Sequence[str],
     data["group"] = np.where(data["community_id"].isin(pilots), "pilot",
                              np.where(data["community_id"].isin(comparison), "comparison", "other"))
     data = data[data["group"] != "other"]
-    data["female"] = (data["gender"] == "female").astype(float).where(data["gender"].notna())
-    data["migrant"] = (data["hukou"] == "migrant").astype(float).where(data["hukou"].notna())
+    if "gender" in data:  # optional columns: absent ones are left out of the table
+        data["female"] = (data["gender"] == "female").astype(float).where(data["gender"].notna())
+    if "hukou" in data:
+        data["migrant"] = (data["hukou"] == "migrant").astype(float).where(data["hukou"].notna())
     if "education" in data:
         data["college"] = (data["education"] == "college").astype(float).where(data["education"].notna())
     code = 0 if lang_code(lang) == "zh" else 1
@@ -258,6 +264,8 @@ def estimate_impact(
     stacked = stacked_survey(scored, study)
     subgroup_rows = []
     for by in ("age_band", "hukou", "gender"):
+        if by not in stacked.columns or stacked[by].notna().sum() == 0:
+            continue  # not asked in this survey (Study.unavailable); the limitations say so
         for outcome in outcomes:
             # residents with no score for this construct are left out (counted in the design notes)
             sg = subgroup_effects(stacked.dropna(subset=[outcome, by]), outcome=outcome, treat="treat", post="post", by=by,
@@ -280,7 +288,8 @@ def estimate_impact(
         balance=balance_table(scored, study, outcomes, lang),
         event_study=pd.concat(events, ignore_index=True),
         robustness=pd.DataFrame(robust),
-        subgroups=pd.DataFrame(subgroup_rows),
+        subgroups=pd.DataFrame(subgroup_rows, columns=["by", "outcome", "term", "estimate", "ci_lower",
+                                                       "ci_upper", "p_value", "p_equal_effects"]),
         many_outcomes=many.to_frame(),
         main_results=main,
     )
@@ -324,6 +333,11 @@ def _limitations(report: ImpactReport, study: Study, control: str) -> tuple[tupl
                   + "；双重差分只要求趋势平行，但差异提示试点并非随机选择。")
         en.append("At baseline pilots and comparisons differ (|SMD| > 0.1) in: " + ", ".join(imbalanced["variable"])
                   + "; DiD needs parallel trends only, but pilots were not chosen at random.")
+    absent = [c for c, codes in getattr(study, "unavailable", {}).items() if "subgroup" in codes]
+    if absent:
+        names_zh = {"hukou": "户籍", "gender": "性别", "age": "年龄", "age_band": "年龄段"}
+        zh.append("问卷未包含" + "、".join(names_zh.get(c, c) for c in absent) + "，相应的分组分析未做。")
+        en.append("The survey has no " + ", ".join(absent) + ": those subgroup analyses were not run.")
     zh.append("居民问卷为重复横截面，社区层面均值的变化也可能来自样本构成的变化。")
     en.append("The survey is a repeated cross-section: changes in community means may partly reflect "
               "changes in who was interviewed.")

@@ -50,6 +50,7 @@ from evalkit.scales.scoring import ScoreMethod, item_frame, score
 from evalkit.survey.estimates import SurveyEstimates, survey_means
 from evalkit.survey.icc import ICCResult, icc
 from evalkit.weighting.margins import age_band
+from evalkit.weighting.rake import DEFAULT_VARIABLES as MARGIN_VARIABLES
 from evalkit.weighting.rake import rake
 from evalkit.weighting.result import WeightingResult
 
@@ -266,9 +267,19 @@ def measure(
     if run_efa and len(names) >= 2:
         efa_result = _collect(notes, efa, data, codebook, constructs=names)
     weighting_result: WeightingResult | None = None
+    margins = [v for v in MARGIN_VARIABLES if v in scored.columns and scored[v].notna().any()
+               and (population is None or v in population.columns)]
+    if population is not None and len(margins) < len(MARGIN_VARIABLES):
+        # an optional column the survey lacks (e.g. no hukou question): rake on the others
+        left_out = [v for v in MARGIN_VARIABLES if v not in margins]
+        notes.append(f"raking margin(s) {', '.join(left_out)} left out: not in the survey")
+        if not margins:
+            notes.append("no raking margin left: estimates are unweighted")
+            population = None
     if population is not None:
         weighting_result = _collect(notes, rake, scored, population, by=[community, wave], weights=weights,
-                                    bounds=weight_bounds, on_missing="exclude", empty_cells="drop")
+                                    variables=margins, bounds=weight_bounds, on_missing="exclude",
+                                    empty_cells="drop")
         scored[WEIGHT_COLUMN] = weighting_result.weights
         weighting = "rake"
         notes += list(weighting_result.notes)

@@ -20,6 +20,7 @@ import yaml
 from attrs import frozen
 
 from evalkit.errors import ConfigError
+from evalkit.privacy import ID_NUMBER_RE, MOBILE_RE
 
 __all__ = ["Node", "load_yaml", "parse_yaml"]
 
@@ -148,7 +149,11 @@ class Node:
             return "a mapping"
         if isinstance(self.value, list):
             return "a list"
-        return f"'{self.value}'"
+        text = str(self.value)
+        # never echo a long value (a data file passed as the config) or anything personal
+        if len(text) > 40 or "\n" in text or ID_NUMBER_RE.search(text) or MOBILE_RE.search(text):
+            return f"a text of {len(text)} characters (not shown)"
+        return f"'{text}'"
 
 
 def parse_yaml(text: str, file: str, error_class: type[Exception] = ConfigError) -> Node:

@@ -1,12 +1,17 @@
 """Load a whole study: config → codebook → every table, validated together.
 
-:func:`load_study` is the one entry point notebooks call. It reads each
-configured file with :func:`~evalkit.intake.readers.read_raw`, conforms it to
-the data model (:func:`~evalkit.intake.validate.conform_table`), checks the
-tables against each other (every community in the registry, pilots known,
-comparison communities known and not pilots), and raises a single
-:class:`~evalkit.errors.DataValidationError` listing every error in every
-file. Warnings are kept on the returned :class:`Study` for the report.
+:func:`load_study` is the one entry point notebooks call; :func:`collect_study` does the
+same but returns every problem instead of raising (``evalkit validate``). For each
+configured file it reads the cells (:func:`~evalkit.intake.readers.read_raw`), maps the
+headers (the config's ``columns:``, normalisation, codebook; :mod:`.mapping`) and conforms
+the table to the data model (:func:`~evalkit.intake.validate.conform_table`); several files
+of the survey are stacked and checked against each other (:mod:`.multifile`); wave, survey
+year, age and age band are derived where missing (:mod:`.derive`); then the tables are
+checked against each other (every community in the registry, pilots known, comparison
+communities known and not pilots). Every error in every file is raised together as one
+:class:`~evalkit.errors.DataValidationError`. Warnings, notices, the derivations and the
+columns the study lacks (``Study.unavailable``) are kept on the returned :class:`Study`
+for the report.
 
 Raw files are only ever opened for reading.
 """
@@ -18,25 +23,34 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from attrs import field, frozen
 
 from evalkit.codebook import Codebook
-from evalkit.config import StudyConfig, check_outcomes, load_config
-from evalkit.datamodel import PROGRAMMES, TABLES
-from evalkit.errors import ConfigError
-from evalkit.intake.problems import Problem, ProblemLog, format_rows, format_values
-from evalkit.intake.readers import read_raw
+from evalkit.config import DataSource, StudyConfig, check_outcomes, load_config
+from evalkit.datamodel import ANALYSES, PROGRAMMES, TABLES, TableSpec
+from evalkit.errors import ConfigError, IntakeError
+from evalkit.intake.derive import Derivation, derive_survey, log_by_file
+from evalkit.intake.mapping import resolve_headers, suggest_headers
+from evalkit.intake.multifile import FilePart, check_label_conflicts, stack_files
+from evalkit.intake.problems import Problem, ProblemLog
+from evalkit.intake.readers import RawTable, read_raw
 from evalkit.intake.validate import conform_table
 from evalkit.privacy import pseudonym_key
 
-__all__ = ["Study", "load_study", "load_codebook"]
+__all__ = ["Study", "load_study", "collect_study", "load_codebook"]
 
 
 @frozen(eq=False)
 class Study:
-    """A loaded, validated study: typed tables free of personal data, plus what intake noticed."""
+    """A loaded, validated study: typed tables free of personal data, plus what intake noticed.
+
+    ``derivations`` lists every column intake filled from others (age from birth year …);
+    ``unavailable`` maps a column or table the study lacks to the analyses that leave it out
+    (reason codes of :data:`evalkit.datamodel.ANALYSES`), e.g. ``{"hukou": ("raking_margin",
+    "subgroup", "balance")}``; ``notices`` says what intake did on the user's behalf
+    (encodings detected, headers normalised, optional columns absent).
+    """
 
     config: StudyConfig
     codebook: Codebook
@@ -45,6 +59,9 @@ class Study:
     missing_codes: pd.DataFrame = field(factory=pd.DataFrame)  # table, item, code, label, count
     sources: pd.DataFrame = field(factory=pd.DataFrame)  # table, file, format, encoding, sheet, rows
     pseudonyms_stable: bool = False
+    derivations: tuple[Derivation, ...] = ()
+    unavailable: Mapping[str, tuple[str, ...]] = field(factory=dict)
+    notices: tuple[Problem, ...] = ()
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         # study.survey, study.communities …: the tables by name
@@ -75,6 +92,17 @@ class Study:
         log = ProblemLog(list(self.warnings))
         return log.to_frame()
 
+    def derivations_frame(self) -> pd.DataFrame:
+        """One row per derived column: table, column, method, sources, n_rows, n_missing, file."""
+        cols = ["table", "column", "method", "sources", "n_rows", "n_missing", "file"]
+        return pd.DataFrame([{**d.to_dict(), "sources": ", ".join(d.sources)} for d in self.derivations],
+                            columns=cols)
+
+    def unavailable_frame(self) -> pd.DataFrame:
+        """One row per missing column or table and analysis that leaves it out."""
+        return pd.DataFrame([{"column": c, "analysis": a} for c, codes in self.unavailable.items()
+                             for a in codes], columns=["column", "analysis"])
+
 
 def load_codebook(path: Path) -> Codebook:
     if path.suffix.lower() in {".yaml", ".yml"}:
@@ -87,6 +115,10 @@ def load_codebook(path: Path) -> Codebook:
     raise ConfigError(msg)
 
 
+#: survey columns intake may derive, so a file without them is not refused before derivation
+_DERIVABLE = {"survey": ("wave",)}
+
+
 def load_study(config: str | Path | StudyConfig) -> Study:
     """Read, conform and cross-check every table of a study.
 
@@ -97,46 +129,80 @@ def load_study(config: str | Path | StudyConfig) -> Study:
     DataValidationError
         One or more data problems; ``failure_cases`` lists all of them.
     """
+    study, log = collect_study(config)
+    log.raise_if_errors()
+    return study  # type: ignore[return-value]  # not None: there were no errors
+
+
+def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, ProblemLog]:
+    """Like :func:`load_study`, but return every problem instead of raising on data errors.
+
+    The study is None when there are errors. A file that cannot be read at all is one
+    problem (``unreadable_file``) and the other files are still checked. Config and codebook
+    mistakes raise (ConfigError, CodebookError): nothing can be checked past them.
+    """
     cfg = config if isinstance(config, StudyConfig) else load_config(config)
-    codebook = load_codebook(cfg.codebook)
+    declared = load_codebook(cfg.codebook)
+    codebook = declared
     key, stable = pseudonym_key(cfg.pseudonym_key_env)
     log = ProblemLog()
     tables: dict[str, pd.DataFrame] = {}
-    rows_of: dict[str, np.ndarray] = {}
-    files_of: dict[str, str] = {}
+    origins: dict[str, pd.DataFrame] = {}
     sources = []
     missing_counts: list[dict[str, object]] = []
+    derivations: list[Derivation] = []
+    config_file = cfg.path.name
 
-    for name, source in cfg.data.items():
+    for name, group in cfg.sources.items():
         spec = TABLES[name]
-        variables = codebook.for_table(name)
-        expected = [c.name for c in spec.columns] + [c.label_zh for c in spec.columns] + [
-            v.source_name for v in variables
-        ]
-        # a row whose key or community column says 合计/Total (or is empty at the end) is a totals row
-        id_specs = [spec.column(spec.key[0])]
-        if "community_id" in spec.column_names:
-            id_specs.append(spec.column("community_id"))
-        id_cols = [name for col in id_specs for name in (col.name, col.label_zh)]
-        raw = read_raw(source.path, format=source.format, sheet=source.sheet,
-                       encoding=source.encoding, expected_columns=tuple(expected),
-                       id_columns=tuple(dict.fromkeys(id_cols)))
-        if name == "survey" and raw.value_labels:
-            codebook = codebook.with_spss_metadata(raw.value_labels, raw.missing_codes)
-        frame, rows = conform_table(raw, spec, codebook, log, pseudonym_key=key,
-                                    missing_counts=missing_counts)
-        tables[name] = frame
-        rows_of[name] = rows
-        files_of[name] = raw.file
-        # relative to the config: reports show where a file sits in the study, not on a disk
-        sources.append({"table": name, "file": os.path.relpath(source.path, cfg.folder), "format": raw.format,
-                        "encoding": raw.encoding, "sheet": raw.sheet, "rows": len(frame)})
+        parts: list[FilePart] = []
+        for source in group:
+            variables = codebook.for_table(name)
+            try:
+                raw = _read(source, spec, variables)
+            except IntakeError as exc:  # unreadable: report it and check the other files
+                log.add(Problem(file=str(source.path), check="unreadable_file", message=str(exc)))
+                continue
+            _encoding_notice(raw, source, log)
+            if raw.value_labels:
+                codebook = codebook.with_spss_metadata(raw.value_labels, raw.missing_codes)
+            frame, rows = conform_table(raw, spec, codebook, log, pseudonym_key=key,
+                                        missing_counts=missing_counts, config_columns=source.columns,
+                                        optional=_DERIVABLE.get(name, ()))
+            resolution = resolve_headers(raw.frame.columns, spec=spec, variables=codebook.for_table(name),
+                                         config_columns=source.columns)
+            parts.append(FilePart(source, raw, frame, rows, resolution.mapping(), resolution.config_unmatched))
+            # relative to the config: reports show where a file sits in the study, not on a disk
+            sources.append({"table": name, "file": os.path.relpath(source.path, cfg.folder),
+                            "format": raw.format, "encoding": raw.encoding, "sheet": raw.sheet,
+                            "rows": len(frame)})
+        if not parts:
+            continue
+        _check_column_map(cfg, name, parts, codebook, log)
+        check_label_conflicts(parts, {v.name: v.value_labels for v in declared.for_table(name)},
+                              str(cfg.codebook.name), log)
+        frame, origin, facts = stack_files(parts, cfg.waves, log, config_file=config_file)
+        if name == "survey":
+            survey_parts = parts
+        tables[name], origins[name] = frame, origin
+        derivations += facts
 
-    check_outcomes(cfg, {c: codebook.constructs[c] for c in codebook.constructs_used()})
-    tables["pilots"] = _pilots_table(cfg, tables, rows_of, files_of, log)
-    _check_references(cfg, tables, rows_of, files_of, log)
-    log.raise_if_errors()
-    return Study(
+    if "survey" not in tables or "communities" not in tables:
+        return None, log  # an unreadable survey or registry is already reported
+    survey, facts = derive_survey(tables["survey"], origins["survey"], cfg.waves, log, config_file=config_file)
+    tables["survey"] = survey
+    derivations += facts
+    headers = [str(h) for p in survey_parts for h in p.raw.frame.columns]
+    unavailable = _unavailable(cfg, tables, origins, headers, log)
+    try:
+        check_outcomes(cfg, {c: codebook.constructs[c] for c in codebook.constructs_used()})
+    except ConfigError as exc:  # reported with the data problems, so one pass shows everything
+        log.add(Problem(file=str(cfg.path), check="ConfigError", message=str(exc)))
+    tables["pilots"] = _pilots_table(cfg, tables)
+    _check_references(cfg, tables, origins, log)
+    if log.errors:
+        return None, log
+    study = Study(
         config=cfg,
         codebook=codebook,
         tables=tables,
@@ -144,10 +210,117 @@ def load_study(config: str | Path | StudyConfig) -> Study:
         missing_codes=pd.DataFrame(missing_counts, columns=["table", "item", "code", "label", "count"]),
         sources=pd.DataFrame(sources),
         pseudonyms_stable=stable,
+        derivations=tuple(derivations),
+        unavailable=unavailable,
+        notices=tuple(log.notices),
     )
+    return study, log
 
 
-def _pilots_table(cfg: StudyConfig, tables, rows_of, files_of, log: ProblemLog) -> pd.DataFrame:
+def _read(source: DataSource, spec: TableSpec, variables) -> RawTable:
+    expected = [c.name for c in spec.columns] + [c.label_zh for c in spec.columns] + [
+        v.source_name for v in variables] + list(source.columns)
+    # a row whose key or community column says 合计/Total (or is empty at the end) is a totals row
+    id_targets = [spec.key[0]] + (["community_id"] if "community_id" in spec.column_names else [])
+    id_cols = [n for t in id_targets for n in (t, spec.column(t).label_zh)]
+    id_cols += [h for h, t in source.columns.items() if t in id_targets]
+    id_cols += [v.source_name for v in variables if v.name in id_targets]
+    return read_raw(source.path, format=source.format, sheet=source.sheet, encoding=source.encoding,
+                    expected_columns=tuple(expected), id_columns=tuple(dict.fromkeys(id_cols)))
+
+
+def _encoding_notice(raw: RawTable, source: DataSource, log: ProblemLog) -> None:
+    if raw.format != "csv" or raw.encoding is None or source.encoding is not None:
+        return
+    log.add(Problem(file=raw.file, check="encoding_detected", severity="notice", values=(raw.encoding,),
+                    message=(f"{raw.file}: text encoding detected as {raw.encoding}. If Chinese text "
+                             "looks wrong in the report, give encoding: in study.yaml")))
+
+
+def _check_column_map(cfg: StudyConfig, table: str, parts: list[FilePart], codebook: Codebook,
+                      log: ProblemLog) -> None:
+    """Every ``columns:`` entry names a known column and matches a header in some file."""
+    spec = TABLES[table]
+    known = set(spec.column_names) | {v.name for v in codebook.for_table(table)}
+    reported: set[str] = set()
+    for part in parts:
+        for header, target in part.source.columns.items():
+            line = part.source.columns_line or part.source.line
+            if target not in known and target not in reported:
+                reported.add(target)
+                log.add(Problem(
+                    file=str(cfg.path), check="unknown_target", column=target,
+                    message=(f"{cfg.path}, line {line}, data.{table}.columns: '{header}' is mapped to "
+                             f"'{target}', which is neither a column of the {table} table nor a "
+                             f"codebook variable. Columns: {', '.join(spec.column_names)}; declare other "
+                             f"columns in the codebook (with table: {table})"),
+                ))
+    for header in dict.fromkeys(h for p in parts for h in p.source.columns):
+        if all(header not in p.source.columns or header in p.config_unmatched for p in parts):
+            part = next(p for p in parts if header in p.source.columns)
+            found = ", ".join(repr(str(c)) for c in list(part.raw.frame.columns)[:30])
+            log.add(Problem(
+                file=str(cfg.path), check="mapped_header_absent", column=header,
+                message=(f"{cfg.path}, line {part.source.columns_line or part.source.line}, "
+                         f"data.{table}.columns: no file has the header '{header}' "
+                         f"(headers of {part.raw.file}: {found}). Copy the header exactly from the file"),
+            ))
+
+
+def _hint(target: str, headers: list[str]) -> str:
+    near = suggest_headers(target, headers)
+    return (f" The header {near[0]!r} may be it: if so, add `{near[0]}: {target}` under "
+            "data.survey.columns in study.yaml." if near else "")
+
+
+def _unavailable(cfg: StudyConfig, tables, origins, headers: list[str],
+                 log: ProblemLog) -> dict[str, tuple[str, ...]]:
+    """Optional columns and tables the study lacks → the analyses that leave them out (notices)."""
+    out: dict[str, tuple[str, ...]] = {}
+    survey = tables["survey"]
+    files = ", ".join(map(str, origins["survey"]["file"].unique()))
+    failed = {p.column for p in log.errors}  # present but refused: the error says what to do
+    for col in ("gender", "age", "hukou", "age_band", "interview_date"):
+        spec = TABLES["survey"].column(col)
+        if col in survey.columns and (survey[col].notna().any() or col in failed):
+            continue
+        codes = tuple(a for a in spec.needed_by if a not in {"age_derivation", "wave_derivation"})
+        if col == "interview_date" and "survey_year" in survey.columns:
+            codes = tuple(a for a in codes if a != "impact_year")
+        out[col] = codes
+        if "impact_year" in codes:
+            continue  # an error below, not a notice
+        what = ", ".join(ANALYSES[a][1] for a in codes)
+        log.add(Problem(file=files, check="optional_column_absent", column=col, severity="notice",
+                        message=(f"{files}: no {col} ({spec.label_zh}) column; {what} leave it out. "
+                                 f"Map the column in study.yaml if the survey asked it.{_hint(col, headers)}")))
+    if "impact_year" in out.get("interview_date", ()):
+        log.add(Problem(
+            file=files, check="missing_column", column="interview_date",
+            message=(f"{files}: no interview date and no wave windows, so the survey year is unknown "
+                     "(needed by impact estimation, which compares survey years with pilot start "
+                     "years). Map the interview-date column (data.survey.columns), or give each wave's "
+                     "year in study.yaml: waves: {1: 2020, 2: 2021}." + _hint("interview_date", headers)),
+        ))
+    reg = tables["communities"]
+    absent = [c.name for c in TABLES["communities"].columns if not c.required and c.name not in reg.columns]
+    if absent:
+        for c in absent:
+            out[c] = ("report_context",)
+        reg_file = ", ".join(map(str, origins["communities"]["file"].unique()))
+        log.add(Problem(file=reg_file, check="optional_column_absent", column=", ".join(absent),
+                        severity="notice",
+                        message=(f"{reg_file}: the community registry has no {', '.join(absent)}; "
+                                 "reports show communities by id and name only")))
+    if "population" not in tables:
+        out["population_margins"] = ("weighting",)
+        log.add(Problem(file=str(cfg.path), check="no_population_margins", severity="notice",
+                        message=("no population margins (data.population): estimates are unweighted "
+                                 "(equal weights), and the reports say so")))
+    return out
+
+
+def _pilots_table(cfg: StudyConfig, tables) -> pd.DataFrame:
     cols = ["community_id", "programme", "programme_zh", "start_date", "start_year"]
     if cfg.pilots is not None:
         frame = pd.DataFrame(
@@ -164,8 +337,11 @@ def _pilots_table(cfg: StudyConfig, tables, rows_of, files_of, log: ProblemLog) 
     return frame
 
 
-def _check_references(cfg: StudyConfig, tables, rows_of, files_of, log: ProblemLog) -> None:
+def _check_references(cfg: StudyConfig, tables, origins, log: ProblemLog) -> None:
+    if "community_id" not in tables["communities"].columns:
+        return  # the registry's missing id column is already reported
     registry = set(tables["communities"]["community_id"].dropna())
+    registry_file = ", ".join(map(str, origins["communities"]["file"].unique())) or "the community registry"
     for name, frame in tables.items():
         if name in {"communities"} or "community_id" not in frame.columns:
             continue
@@ -176,25 +352,22 @@ def _check_references(cfg: StudyConfig, tables, rows_of, files_of, log: ProblemL
                         file=str(cfg.path), check="unknown_community", column="pilots",
                         message=(f"{cfg.path}, line {p.line}, key 'pilots': community "
                                  f"'{p.community_id}' is not in the community registry "
-                                 f"({files_of['communities']}). Check the code (ids are text: "
+                                 f"({registry_file}). Check the code (ids are text: "
                                  "quote codes with leading zeros, e.g. '0012') or add the community"),
                     ))
             continue
-        unknown = frame["community_id"].notna() & ~frame["community_id"].isin(registry)
+        if name not in origins:
+            continue
+        unknown = (frame["community_id"].notna() & ~frame["community_id"].isin(registry)).to_numpy()
         if unknown.any():
-            rows = rows_of[name][unknown.to_numpy()]
-            vals = frame.loc[unknown, "community_id"].drop_duplicates().tolist()
+            vals = frame.loc[unknown, "community_id"].astype(str)
             hint = ""
-            if any(str(v).lstrip("0") in {r.lstrip("0") for r in registry} for v in vals):
+            if any(v.lstrip("0") in {r.lstrip("0") for r in registry} for v in vals.drop_duplicates()):
                 hint = " Some look like registry codes that lost their leading zeros (saved as numbers)."
-            log.add(Problem(
-                file=files_of[name], check="unknown_community", column="community_id",
-                rows=tuple(int(r) for r in rows[:50]), values=tuple(map(str, vals[:50])),
-                message=(f"{files_of[name]}, column community_id, {format_rows(rows)}: "
-                         f"{int(unknown.sum())} row(s) name communities not in the registry "
-                         f"(values: {format_values(vals)}).{hint} Add them to "
-                         f"{files_of['communities']} or correct the codes"),
-            ))
+            log_by_file(log, origins[name], unknown, check="unknown_community", column="community_id",
+                        what=f"{int(unknown.sum())} row(s) name communities not in the registry",
+                        values=frame["community_id"].astype("string").fillna(""),
+                        fix=f"{hint.strip()} Add them to {registry_file} or correct the codes".strip())
     if isinstance(cfg.comparison, tuple):
         pilots = set(tables["pilots"]["community_id"]) if "pilots" in tables else set()
         line = cfg.line_of("comparison")

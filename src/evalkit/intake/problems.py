@@ -20,9 +20,11 @@ from attrs import define, field, frozen
 
 from evalkit.errors import DataValidationError
 
-Severity = Literal["error", "warning"]
+#: error: the run stops; warning: the run goes on and the report says so; notice: what intake
+#: did on the user's behalf (encoding detected, headers normalised, columns derived)
+Severity = Literal["error", "warning", "notice"]
 
-__all__ = ["Problem", "ProblemLog", "format_rows"]
+__all__ = ["Problem", "ProblemLog", "Severity", "format_rows", "format_values"]
 
 #: how many row numbers / values a message lists before "…"
 _MAX_LISTED = 5
@@ -80,6 +82,10 @@ class ProblemLog:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def notices(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "notice"]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per problem: file, sheet, row(s), column, check, value(s), severity, message."""

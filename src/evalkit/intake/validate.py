@@ -19,18 +19,19 @@ frame.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from evalkit.codebook import Codebook, Variable
-from evalkit.datamodel import ColumnSpec, TableSpec
+from evalkit.datamodel import ANALYSES, ColumnSpec, TableSpec
+from evalkit.intake.mapping import NORMALISATIONS, HeaderResolution, resolve_headers, suggest_headers
 from evalkit.intake.problems import Problem, ProblemLog, format_rows, format_values
 from evalkit.intake.readers import RawTable
 from evalkit.privacy import looks_personal, mask, pseudonymise
 
-__all__ = ["conform_table", "CATEGORY_ALIASES"]
+__all__ = ["conform_table", "CATEGORY_ALIASES", "needed_by_text"]
 
 #: field spellings of category values → canonical codes (lower-cased keys)
 CATEGORY_ALIASES: dict[str, dict[str, str]] = {
@@ -69,6 +70,10 @@ _DATE_SEPARATORS = re.compile(r"[/.年月]")
 _EXCEL_SERIAL = (20000, 80000)
 
 
+#: columns whose values identify more than they should in a message (masked when quoted)
+_QUASI_PERSONAL = frozenset({"birth_date"})
+
+
 class _Ctx:
     """Where we are, for messages."""
 
@@ -80,6 +85,7 @@ class _Ctx:
 
     def add(self, check: str, column: str | None, rows: Sequence[int], values: Sequence[object],
             what: str, fix: str, *, severity: str = "error", personal: bool = False) -> None:
+        personal = personal or column in _QUASI_PERSONAL
         shown = [mask(v) if personal else v for v in values]
         col = f", column {column}" if column else ""
         rows_txt = f", {format_rows(rows)}" if len(rows) else ""
@@ -92,21 +98,27 @@ class _Ctx:
         ))
 
 
-def _header_map(raw: RawTable, spec: TableSpec, variables: Sequence[Variable]) -> dict[str, str]:
-    """Source header → canonical name, by canonical name, data-model Chinese label or codebook."""
-    by_source: dict[str, str] = {}
-    for col in spec.columns:
-        by_source[col.name] = col.name
-        by_source[col.label_zh] = col.name
-    for var in variables:
-        by_source[var.source_name] = var.name
-        by_source[var.name] = var.name
-    out: dict[str, str] = {}
-    for header in raw.frame.columns:
-        key = str(header).strip()
-        if key in by_source:
-            out[header] = by_source[key]
-    return out
+def _header_notices(resolution: HeaderResolution, ctx: _Ctx) -> None:
+    """One notice listing every header that matched only after normalisation."""
+    changed = [m for m in resolution.matches if m.normalised]
+    if not changed:
+        return
+    parts = [f"{m.source!r} → {m.target} ({', '.join(NORMALISATIONS[c][1] for c in m.normalised)})"
+             for m in changed]
+    ctx.log.add(Problem(
+        file=ctx.raw.file, check="header_normalised", severity="notice", sheet=ctx.raw.sheet,
+        column=", ".join(m.target for m in changed), values=tuple(m.source for m in changed),
+        message=(f"{ctx.where}: {len(changed)} header(s) matched after normalisation: "
+                 f"{'; '.join(parts)}. Nothing to do; rename the headers to silence this"),
+    ))
+
+
+def _mapping_hint(target: str, headers: Sequence[object], table: str) -> str:
+    near = suggest_headers(target, headers)
+    if not near:
+        return ""
+    return (f" The header {near[0]!r} may be it: if so, add `{near[0]}: {target}` under "
+            f"data.{table}.columns in study.yaml")
 
 
 def conform_table(
@@ -117,19 +129,26 @@ def conform_table(
     *,
     pseudonym_key: bytes,
     missing_counts: list[dict[str, object]] | None = None,
+    config_columns: Mapping[str, str] | None = None,
+    optional: Collection[str] = (),
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Return the table with canonical, typed columns and each row's source row number.
 
     Every problem found is logged.
 
-    Missing codes found in survey items (8 = 不知道 …) become NA; one record per
-    item and code (table, item, code, label, count) is appended to
-    ``missing_counts`` so the report can show them.
+    Headers are matched by :func:`evalkit.intake.mapping.resolve_headers` (the config's
+    ``columns:`` map first; normalisations reported as notices). Missing codes found in
+    survey items (8 = 不知道 …) become NA; one record per item and code (table, item, code,
+    label, count) is appended to ``missing_counts`` so the report can show them. Columns in
+    ``optional`` are not reported when missing (the caller derives or checks them).
     """
     ctx = _Ctx(raw, spec, log)
     log.extend(raw.problems)
     variables = codebook.for_table(spec.name)
-    header_map = _header_map(raw, spec, variables)
+    resolution = resolve_headers(raw.frame.columns, spec=spec, variables=variables,
+                                 config_columns=config_columns)
+    header_map = {m.source: m.target for m in resolution.matches}
+    _header_notices(resolution, ctx)
     frame = raw.frame
     rows = np.asarray(raw.row_numbers)
     label = f"the {spec.label_en} ({spec.label_zh}) file"
@@ -147,7 +166,7 @@ def conform_table(
         if len(srcs) > 1:
             ctx.add("duplicate_column", None, [], [],
                     f"columns {', '.join(repr(s) for s in srcs)} all mean '{dst}'",
-                    "Keep one of them")
+                    "Keep one of them, or map only one in data." + spec.name + ".columns")
 
     out = pd.DataFrame(index=frame.index)
     personal = {v.name: v for v in variables if v.is_personal}
@@ -167,36 +186,48 @@ def conform_table(
             ctx.add("personal_unknown_column", str(col), [], [],
                     f"column not in the codebook seems to hold {kind}; it was dropped",
                     "Mark it in the codebook with privacy: direct_identifier", severity="warning")
-        else:
-            ctx.add("extra_column", str(col), [], [],
-                    "column is not in the data model or the codebook and was dropped",
-                    "Add it to the codebook if it is needed (with table: "
-                    f"{spec.name}), or ignore this warning", severity="warning")
+            continue
+        maybe = [c.name for c in spec.columns if c.name not in out.columns
+                 and suggest_headers(c.name, [col])]
+        hint = (f" It may be '{maybe[0]}': if so, add `{col}: {maybe[0]}` under "
+                f"data.{spec.name}.columns in study.yaml" if maybe else "")
+        ctx.add("extra_column", str(col), [], [],
+                "column is not in the data model or the codebook and was dropped",
+                (hint.strip() + "; otherwise add it" if hint else "Add it")
+                + f" to the codebook if it is needed (with table: {spec.name}), or ignore this warning",
+                severity="warning")
 
-    missing = [c for c in spec.columns if c.required and c.name not in out.columns]
-    if missing:
-        found = ", ".join(repr(str(c)) for c in frame.columns[:30])
-        for col in missing:
+    headers = list(frame.columns)
+    for col in spec.columns:
+        if col.required and col.name not in out.columns and col.name not in optional:
+            found = ", ".join(repr(str(c)) for c in headers[:30])
+            need = needed_by_text(col)
             ctx.add("missing_column", col.name, [], [],
-                    f"required column '{col.name}' ({col.label_zh}) is missing; columns found: {found}",
-                    f"Rename the column to '{col.name}' or '{col.label_zh}', or map it in the codebook "
-                    f"(source_name, with table: {spec.name})")
+                    f"required column '{col.name}' ({col.label_zh}) is missing (needed by {need}); "
+                    f"columns found: {found}",
+                    f"Rename the column to '{col.name}' or '{col.label_zh}', or map it in study.yaml "
+                    f"(data.{spec.name}.columns: {{<header>: {col.name}}})."
+                    + _mapping_hint(col.name, headers, spec.name))
 
-    value_labels = raw.value_labels
+    var_of = {v.name: v for v in variables}
     src_of = {dst: src for src, dst in header_map.items()}
     for col in spec.columns:
         if col.name in out.columns:
-            labels = value_labels.get(str(src_of.get(col.name, col.name)), {})
+            var = var_of.get(col.name)
+            labels = dict(var.value_labels) if var is not None and var.value_labels else \
+                raw.value_labels.get(str(src_of.get(col.name, col.name)), {})
             out[col.name] = _coerce(out[col.name], col, rows, ctx, labels)
 
-    items = [v for v in variables if v.is_item or v.missing_codes]
-    for var in items:
-        if var.name in out.columns and var.name not in spec.column_names:
-            out[var.name] = _apply_item(out[var.name], var, rows, ctx, missing_counts)
-        elif var.is_item and var.name not in out.columns:
+    for var in variables:
+        if var.name in spec.column_names or var.is_personal:
+            continue
+        if var.name in out.columns:
+            out[var.name] = _check_declared(out[var.name], var, rows, ctx, missing_counts)
+        elif var.is_item:
             ctx.add("missing_column", var.name, [], [],
                     f"survey item '{var.name}' (source column '{var.source_name}') is missing",
-                    "Check the codebook's source_name against the file's headers")
+                    "Check the codebook's source_name against the file's headers, or map the header "
+                    f"in study.yaml (data.{spec.name}.columns: {{<header>: {var.name}}})")
 
     for key_col in spec.key if len(spec.key) == 1 else ():
         if key_col in out.columns:
@@ -208,6 +239,11 @@ def conform_table(
                     f"the combination {' + '.join(spec.key)} appears more than once",
                     "Each combination must appear once; remove or merge the duplicates")
     return out.reset_index(drop=True), rows
+
+
+def needed_by_text(col: ColumnSpec) -> str:
+    """``every analysis`` / ``weighting (raking margin), subgroup analysis`` (English, for messages)."""
+    return ", ".join(ANALYSES[a][1] for a in col.needed_by) or "every analysis"
 
 
 def _check_unique(series: pd.Series, rows: np.ndarray, ctx: _Ctx, col: str) -> None:
@@ -325,11 +361,13 @@ def _to_date(series, blank, col, rows, ctx) -> pd.Series:
                 f"{int(bad.sum())} value(s) are not valid {'date-times' if fmt_time else 'dates'}",
                 "Write dates as YYYY-MM-DD" + (" HH:MM:SS" if fmt_time else "")
                 + "; check for impossible days such as 2021-02-30")
-    implausible = parsed.notna() & ((parsed.dt.year < 1990) | (parsed > pd.Timestamp.now() + pd.Timedelta(days=366)))
+    first_year = int(col.min_value) if col.min_value is not None else 1990
+    implausible = parsed.notna() & ((parsed.dt.year < first_year)
+                                    | (parsed > pd.Timestamp.now() + pd.Timedelta(days=366)))
     if implausible.any():
         ctx.add("impossible_date", col.name, rows[implausible.to_numpy()],
                 parsed[implausible].dt.strftime("%Y-%m-%d").tolist(),
-                "date(s) before 1990 or in the future", f"Correct {col.label_zh} ({col.name})")
+                f"date(s) before {first_year} or in the future", f"Correct {col.label_zh} ({col.name})")
     parsed = parsed.where(~serial)
     if fmt_time:
         return parsed.astype("datetime64[ns]")
@@ -348,32 +386,80 @@ def _to_bool(series, blank, col, rows, ctx) -> pd.Series:
     return mapped
 
 
+def _labels_to_text(series: pd.Series, blank: pd.Series, labels: Mapping[float, str], col: str,
+                    rows: np.ndarray, ctx: _Ctx) -> pd.Series:
+    """Numeric codes (1, "1", 1.0) → their value labels; flags a column that mixes codes and labels."""
+    text = series.astype("string").str.strip()
+    nums = pd.to_numeric(text, errors="coerce")
+    is_code = nums.notna() & nums.isin([float(k) for k in labels])
+    as_label = nums.map(lambda v: labels.get(float(v)) if pd.notna(v) else None)
+    is_text = ~blank & nums.isna()
+    if is_code.any() and is_text.any():
+        _flag_mixed(col, is_code, is_text, text, rows, ctx)
+    return text.where(~is_code, as_label.astype("string"))
+
+
+def _flag_mixed(col: str, is_code: pd.Series, is_text: pd.Series, text: pd.Series, rows: np.ndarray,
+                ctx: _Ctx) -> None:
+    minority = is_text if int(is_text.sum()) <= int(is_code.sum()) else is_code
+    kind = "text labels" if minority is is_text else "numeric codes"
+    ctx.add("mixed_coding", col, rows[minority.to_numpy()], text[minority].drop_duplicates().tolist(),
+            f"the column mixes numeric codes ({int(is_code.sum())} rows) and text labels "
+            f"({int(is_text.sum())} rows); the rows listed hold {kind}. Both were read through the "
+            "codebook's value labels",
+            "Check these rows (often pasted from another export) and export the column one way",
+            severity="warning")
+
+
 def _to_category(series, blank, col, rows, ctx, labels: Mapping[float, str]) -> pd.Series:
     aliases = CATEGORY_ALIASES.get(col.name, {})
     allowed = set(col.allowed or ())
-    if labels and pd.api.types.is_numeric_dtype(series):
-        series = series.map(lambda v: labels.get(float(v), v) if pd.notna(v) else v)
+    if labels:
+        series = _labels_to_text(series, blank, labels, col.name, rows, ctx)
     text = series.astype("string").str.strip()
     if allowed:
         lowered = text.str.lower()
         mapped = lowered.map(lambda v: aliases.get(v, v) if pd.notna(v) else v)
         mapped = mapped.where(~blank)
+        if not mapped.notna().any():  # an all-empty column (pyarrow cannot test a null array)
+            return pd.Series(pd.NA, index=series.index, dtype="string")
         bad = mapped.notna() & ~mapped.isin(allowed)
         if bad.any():
-            ctx.add("bad_category", col.name, rows[bad.to_numpy()],
-                    series[bad].drop_duplicates().tolist(),
+            shown = series[bad].drop_duplicates().tolist()
+            codes = all(pd.notna(pd.to_numeric(str(v), errors="coerce")) for v in shown)
+            hint = (f" The values look like numeric codes: declare their meaning in the codebook, "
+                    f"e.g. {col.name}: {{source_name: <header>, value_labels: {{1: 男, 2: 女}}}}"
+                    if codes and not labels else "")
+            ctx.add("bad_category", col.name, rows[bad.to_numpy()], shown,
                     "value(s) not among the allowed ones",
                     f"Allowed: {', '.join(sorted(allowed))} (or their Chinese forms such as "
-                    f"{', '.join(list(k for k in aliases if not k.isascii())[:4])})")
+                    f"{', '.join(list(k for k in aliases if not k.isascii())[:4])}).{hint}")
             mapped = mapped.where(~bad)
         return mapped.astype("string")
     return text.where(~blank)
 
 
+def _check_declared(series: pd.Series, var: Variable, rows: np.ndarray, ctx: _Ctx,
+                    missing_counts: list[dict[str, object]] | None) -> pd.Series:
+    """Any column the codebook declares: converted and checked by its type, labels and range."""
+    vtype = var.value_type
+    if vtype is None:
+        return series  # declared without a type: kept as read
+    blank = _is_blank(series)
+    if vtype == "text":
+        return series.where(~blank).astype("string").str.strip()
+    if vtype == "date":
+        spec = ColumnSpec(var.name, "date", var.label_zh or var.name, var.label_en or var.name,
+                          required=False, nullable=True, min_value=var.scale_min)
+        return _to_date(series, blank, spec, rows, ctx)
+    return _apply_item(series, var, rows, ctx, missing_counts)
+
+
 def _apply_item(series: pd.Series, var: Variable, rows: np.ndarray, ctx: _Ctx,
                 missing_counts: list[dict[str, object]] | None) -> pd.Series:
-    """Survey item: numbers, missing codes → NA (counted), range check against the codebook."""
+    """Numeric column: value labels → codes, missing codes → NA (counted), type and range checks."""
     blank = _is_blank(series)
+    where = f"'{var.source_name}' ({var.name})"
     if pd.api.types.is_numeric_dtype(series):
         nums = pd.to_numeric(series, errors="coerce").astype("float64")
     else:
@@ -381,13 +467,18 @@ def _apply_item(series: pd.Series, var: Variable, rows: np.ndarray, ctx: _Ctx,
         nums = pd.to_numeric(text, errors="coerce")
         # text answers that are value labels (e.g. 非常同意) map back to codes
         inverse = {lab: code for code, lab in {**var.value_labels, **var.missing_codes}.items()}
-        from_label = text.map(lambda v: inverse.get(v, np.nan) if pd.notna(v) else np.nan)
-        nums = nums.fillna(pd.to_numeric(from_label, errors="coerce")).astype("float64")
+        from_label = pd.to_numeric(text.map(lambda v: inverse.get(v, np.nan) if pd.notna(v) else np.nan),
+                                   errors="coerce")
+        if nums.notna().any() and from_label.notna().any():
+            _flag_mixed(where, nums.notna(), from_label.notna(), text, rows, ctx)
+        nums = nums.fillna(from_label).astype("float64")
         bad = nums.isna() & ~blank
         if bad.any():
-            ctx.add("not_a_number", var.source_name + f" ({var.name})", rows[bad.to_numpy()],
-                    series[bad].tolist(), "answer(s) are neither codes nor value labels",
-                    "Use the numeric codes of the codebook")
+            ctx.add("not_a_number", f"{var.source_name} ({var.name})", rows[bad.to_numpy()],
+                    series[bad].drop_duplicates().tolist(),
+                    f"{int(bad.sum())} answer(s) are neither codes nor value labels of the codebook",
+                    "Use the numeric codes of the codebook, or add the text to value_labels of "
+                    f"'{var.name}'")
     is_missing_code = nums.isin(list(var.missing_codes))
     if missing_counts is not None:
         missing_counts.extend(
@@ -396,12 +487,17 @@ def _apply_item(series: pd.Series, var: Variable, rows: np.ndarray, ctx: _Ctx,
             for code, label in var.missing_codes.items()
         )
     nums = nums.where(~is_missing_code)
+    if var.value_type == "integer":
+        frac = nums.notna() & (nums % 1 != 0)
+        if frac.any():
+            ctx.add("not_whole", where, rows[frac.to_numpy()], [f"{v:g}" for v in nums[frac]],
+                    "value(s) are not whole numbers", f"The codebook declares '{var.name}' as integer")
     if var.scale_min is not None and var.scale_max is not None:
         outside = nums.notna() & ((nums < var.scale_min) | (nums > var.scale_max))
         if outside.any():
             vals = nums[outside].tolist()
             codes = sorted({v for v in vals})
-            ctx.add("out_of_range", f"'{var.source_name}' ({var.name})", rows[outside.to_numpy()],
+            ctx.add("out_of_range", where, rows[outside.to_numpy()],
                     [f"{v:g}" for v in vals],
                     f"{int(outside.sum())} row(s) outside {var.scale_min:g}–{var.scale_max:g}",
                     f"If {', '.join(f'{c:g}' for c in codes[:3])} mean \"don't know\"/\"refused\", add them "

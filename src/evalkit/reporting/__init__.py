@@ -76,3 +76,10 @@ from evalkit.reporting.power_display import power_curve, power_table, simulation
 from evalkit.reporting.synthetic_figures import gap_plot, trajectory_plot  # noqa: E402
 
 __all__ += ["gap_plot", "power_curve", "power_table", "simulation_curve", "simulation_table", "trajectory_plot"]
+from evalkit.reporting.validation_text import (  # noqa: E402
+    derivations_table,
+    show_intake_facts,
+    unavailable_table,
+)
+
+__all__ += ["derivations_table", "show_intake_facts", "unavailable_table"]

@@ -75,6 +75,11 @@ def measurement_table(m: Any, name: str, lang: str = "zh") -> pd.DataFrame:
 
 
 def show_measurement_table(m: Any, name: str, lang: str = "zh") -> None:
+    if name == "weights" and m.weighting is None:  # no population margins: say how it was weighted
+        from IPython.display import Markdown, display
+
+        display(Markdown(m._weighting_line(lang, 3)))
+        return
     show_table(measurement_table(m, name, lang))
 
 

@@ -167,6 +167,9 @@ def run_batch(
             else:
                 _run_locally(todo, workers or os.cpu_count() or 1, done)
         timings["reports"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        _mark_publishable(folder, jobs, records)
+        timings["audit"] = time.perf_counter() - t2
         ordered = [records[j.id] for j in jobs]
         _write_records(folder, records)
         _write_index(folder, study, pilots, ordered, lang)
@@ -335,6 +338,24 @@ def _progress_bar(total: int, skipped: int, *, enabled: bool) -> Iterator[Any]:
 # --------------------------------------------------------------------------- records and index
 
 
+def _mark_publishable(folder: Path, jobs: list[ReportJob], records: dict[str, dict[str, Any]]) -> None:
+    """Audit every report folder once (``evalkit audit``); a report with findings is not publishable."""
+    from evalkit.run.pipeline import publication_audit
+
+    for job in jobs:
+        record = records[job.id]
+        final = Path(job.final_dir)
+        if record["status"] == "failed" or not final.is_dir():
+            record["publishable"] = False
+            continue
+        if record["status"] == "skipped" and "publishable" in record:
+            continue  # unchanged outputs, unchanged verdict
+        verdict = publication_audit(final, exclude=("manifest.json",))
+        record["publishable"] = verdict["publishable"]
+        record["audit_findings"] = verdict["findings"]
+    _write_records(folder, records)
+
+
 def _read_records(folder: Path) -> dict[str, dict[str, Any]]:
     path = folder / "batch.json"
     if not path.is_file():
@@ -363,11 +384,12 @@ def _headline(folder: Path, record: dict[str, Any], outcome: str) -> dict[str, A
 _INDEX_TEXT = {
     "zh": {"title": "试点报告索引", "community": "社区", "programme": "试点类型", "effect": "{outcome}效应 [95% 区间]",
            "status": "状态", "report": "报告", "ok": "已生成", "failed": "失败", "skipped": "未变化（沿用）",
-           "programme_report": "试点项目总报告", "open": "打开", "synthetic": "合成演示数据：所有社区和数字均为虚构。",
+           "programme_report": "试点项目总报告", "not_publishable": "（未通过发布审查，勿公开）", "open": "打开", "synthetic": "合成演示数据：所有社区和数字均为虚构。",
            "failed_note": "失败的报告不影响其他报告；失败原因见 batch.json，部分结果保存在 failed/ 文件夹。"},
     "en": {"title": "Pilot reports", "community": "Community", "programme": "Programme",
            "effect": "Effect on {outcome} [95% interval]", "status": "Status", "report": "Report",
            "ok": "made", "failed": "failed", "skipped": "unchanged (kept)", "programme_report": "Programme report",
+           "not_publishable": " (failed the publication audit: do not publish)",
            "open": "open", "synthetic": "SYNTHETIC DEMO DATA: all communities and numbers are invented.",
            "failed_note": "A failed report does not affect the others; the reason is in batch.json and the "
                           "partial output in failed/."},
@@ -384,6 +406,7 @@ def _write_index(folder: Path, study: Any, pilots: list[str], records: list[dict
     reg = study.tables["communities"].set_index("community_id")
     prog = study.pilots.set_index("community_id")["programme"]
     status_word = {"succeeded": t["ok"], "skipped": t["skipped"], "failed": t["failed"]}
+    held = t["not_publishable"]
     rows = []
     for r in records:
         if r["id"] == "programme":
@@ -396,7 +419,9 @@ def _write_index(folder: Path, study: Any, pilots: list[str], records: list[dict
                 if r["status"] != "failed" else "—")
         rows.append(f"<tr><td>{html.escape(str(reg['community_name'].get(cid, cid)))}</td>"
                     f"<td>{html.escape(value_label(prog.get(cid, ''), lang))}</td><td>{effect}</td>"
-                    f"<td class='{r['status']}'>{status_word[r['status']]}</td><td>{link}</td></tr>")
+                    f"<td class='{r['status']}'>{status_word[r['status']]}"
+                    f"{'' if r.get('publishable', True) or r['status'] == 'failed' else held}</td>"
+                    f"<td>{link}</td></tr>")
     programme = next((r for r in records if r["id"] == "programme"), None)
     programme_link = (f"<p><a href='programme/programme.html'>{t['programme_report']}</a></p>"
                       if programme and programme["status"] != "failed" else

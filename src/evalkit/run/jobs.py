@@ -117,7 +117,7 @@ def _build(job: ReportJob) -> dict[str, str]:
     from evalkit.run.export import export_html
     from evalkit.run.manifest import build_manifest, output_hashes, relative_to, with_outputs
     from evalkit.run.paths import template_path
-    from evalkit.run.pipeline import html_postprocess, merge_results, reproduce_text
+    from evalkit.run.pipeline import html_postprocess, merge_results, publishable_notebook, reproduce_text
 
     template = Path(job.template)
     study_dir = Path(job.study_dir)
@@ -133,6 +133,7 @@ def _build(job: ReportJob) -> dict[str, str]:
         export_html(tmp / template.name, tmp / f"{template.stem}.html", lang=job.language,  # type: ignore[arg-type]
                     postprocess=html_postprocess())
         write_json_atomic(tmp / "results.json", merge_results(tmp))
+        publishable_notebook(tmp / template.name)
         manifest = build_manifest(
             run_id=job.run_id, kind=job.kind, study_dir=study_dir, config=job.config,
             inputs=_study_inputs(job.config), parameters={template.name: job.parameters}, seed=job.seed,

@@ -36,7 +36,8 @@ from evalkit.run.params import read_parameter_schema
 from evalkit.run.paths import demo_config, notebooks_dir, reports_dir, template_path
 from evalkit.run.study import CACHE_ENV, prepare_study
 
-__all__ = ["RunSummary", "report_templates", "run_study", "reproduce_text", "html_postprocess"]
+__all__ = ["RunSummary", "report_templates", "run_study", "reproduce_text", "html_postprocess",
+           "publication_audit", "publishable_notebook"]
 
 #: called with (template name, index from 1, how many) before each notebook starts
 Progress = Callable[[str, int, int], None]
@@ -50,6 +51,11 @@ class RunSummary:
     seconds: float
     results: dict[str, Any]
     timings: dict[str, float]
+    audit: dict[str, Any]
+
+    @property
+    def publishable(self) -> bool:
+        return bool(self.audit.get("publishable"))
 
 
 def report_templates(folder: Path | None = None) -> list[Path]:
@@ -150,6 +156,11 @@ def run_study(
             parameters_used[template.name] = {k: v for k, v in params.items() if k != "output_dir"}
             notebooks.append(_notebook_record(template, run))
         write_json_atomic(tmp / "results.json", merge_results(tmp))
+        for template in templates:
+            publishable_notebook(tmp / template.name)
+        t2 = time.perf_counter()
+        audit = publication_audit(tmp)
+        timings["audit"] = time.perf_counter() - t2
         timings["total"] = time.perf_counter() - started
         command = f"evalkit reproduce {relative_to(final_dir / 'manifest.json', study_dir)}"
         manifest = build_manifest(
@@ -158,7 +169,7 @@ def run_study(
             study={"name": cfg.name, "synthetic": cfg.synthetic,
                    "folder_from_report": relative_to(study_dir, final_dir)},
             notebooks=notebooks, timings=timings, reproduce=command,
-            repo_dir=Path(__file__).resolve().parents[3],
+            repo_dir=Path(__file__).resolve().parents[3], extra={"publication_audit": audit},
         )
         write_text_atomic(tmp / "REPRODUCE.md", reproduce_text(manifest, lang))
         write_json_atomic(tmp / "manifest.json", with_outputs(manifest, tmp))
@@ -172,6 +183,7 @@ def run_study(
         seconds=time.perf_counter() - started,
         results=results,
         timings=dict(timings),
+        audit=json.loads((final_dir / "manifest.json").read_text(encoding="utf-8"))["publication_audit"],
     )
 
 
@@ -183,6 +195,28 @@ def _notebook_record(template: Path, run: Any) -> dict[str, Any]:
         "seconds": round(run.seconds, 3),
         "cell_timings": [{"cell": t.cell, "seconds": round(t.seconds, 3)} for t in run.cell_timings],
     }
+
+
+def publishable_notebook(path: Path) -> None:
+    """Strip an executed notebook in place for publication: no papermill metadata, injected
+    parameters or absolute paths (the manifest keeps the parameters and timings)."""
+    from evalkit.audit import strip_for_publication
+
+    text = json.dumps(strip_for_publication(path), ensure_ascii=False, indent=1) + "\n"
+    write_text_atomic(path, text)
+
+
+def publication_audit(folder: Path, *, exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """Run ``evalkit audit`` on a finished report folder; the manifest records the verdict.
+
+    A report is publishable only if this passes; findings name file, location and kind,
+    never the value.
+    """
+    from evalkit.audit import audit_reports
+
+    result = audit_reports(folder, exclude=exclude)
+    return {"publishable": result.passed,
+            "findings": [{"file": f.file, "location": f.location, "kind": str(f.kind)} for f in result.findings]}
 
 
 def merge_results(folder: Path) -> dict[str, Any]:
