@@ -42,8 +42,9 @@ from evalkit.errors import DataValidationError
 from evalkit.estimators.coefficient_inference import coefficient_row, cr1_t
 from evalkit.estimators.did import DID_TERM, did
 from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
-from evalkit.estimators.guardrails import check_choice, count_clusters, decide_inference
-from evalkit.estimators.linear_model import (cluster_codes, design_matrix, fit_wls, vcov_cr1,
+from evalkit._checks import check_choice
+from evalkit.estimators.guardrails import count_clusters, decide_inference
+from evalkit.estimators.linear_model import (design_matrix, fit_wls, vcov_cr1,
                                              vcov_cr2)
 from evalkit.estimators.results import (ESTIMATE_COLUMNS, MultipleOutcomesResult, Spec,
                                         SubgroupResult)
@@ -266,36 +267,27 @@ def romano_wolf(t_obs: np.ndarray, t_boot: np.ndarray) -> np.ndarray:
 def _bootstrap_t(frames: list[tuple[np.ndarray, pd.DataFrame, np.ndarray | None]], cl: np.ndarray,
                  *, draws: int, seed: int, weight_type: str) -> tuple[np.ndarray, np.ndarray]:
     """Unrestricted wild cluster bootstrap t* of the DiD term for several outcomes, with the
-    same cluster draws for all outcomes (keeps their dependence)."""
-    codes = cluster_codes(cl)
-    G = int(codes.max()) + 1
-    rng = np.random.default_rng(seed)
-    if weight_type == "webb":
-        vals = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
-        V = vals[rng.integers(0, 6, size=(draws, G))]
-    else:
-        V = rng.choice([-1.0, 1.0], size=(draws, G))
+    same cluster draws for all outcomes (keeps their dependence).
+
+    Built on :func:`evalkit.inference.wild_bootstrap_t` (the one wild bootstrap). The draw of
+    the c-th cluster in order of first appearance is column c of the weights, mapped to the
+    sorted cluster order the bootstrap uses.
+    """
+    from evalkit.inference.clusters import cluster_codes
+    from evalkit.inference.draws import draw_weights
+    from evalkit.inference.wild_bootstrap import wild_bootstrap_t
+
+    appearance = cluster_codes(cl, order="appearance")
+    G = int(appearance.max()) + 1
+    V, _ = draw_weights(G, draws, weight_type, seed)
+    to_appearance = np.empty(G, dtype=np.intp)
+    to_appearance[cluster_codes(cl, order="sorted")] = appearance
+    V = V[:, to_appearance]
     t_obs, t_star = [], []
     for y, X, w in frames:
-        f = fit_wls(y, X, w)
-        j = f.index(DID_TERM)
-        v, _ = vcov_cr1(f, cl)
-        t_obs.append(f.coef[j] / np.sqrt(v[j, j]))
-        Xv = f.X
-        sw = np.ones(len(y)) if w is None else w
-        A = f.bread @ (Xv * sw[:, None]).T  # K × N
-        fitted = Xv @ f.coef
-        ts = np.empty(draws)
-        for b in range(draws):
-            ystar = fitted + f.resid * V[b, codes]
-            beta = A @ ystar
-            e = ystar - Xv @ beta
-            s = Xv * (sw * e)[:, None]
-            sums = np.zeros((G, s.shape[1]))
-            np.add.at(sums, codes, s)
-            n, k = Xv.shape
-            vb = f.bread @ (sums.T @ sums) @ f.bread * G / (G - 1) * (n - 1) / (n - k)
-            ts[b] = (beta[j] - f.coef[j]) / np.sqrt(vb[j, j])
+        t, ts = wild_bootstrap_t(y, X.to_numpy(dtype=float), cl, coef_index=X.columns.get_loc(DID_TERM),
+                                 weights=w, boot_weights=V, impose_null=False)
+        t_obs.append(t)
         t_star.append(ts)
     return np.array(t_obs), np.column_stack(t_star)
 

@@ -1,6 +1,9 @@
 """Cluster bookkeeping shared by the inference routines, and the few-clusters diagnosis.
 
-This module owns two things:
+This module owns three things:
+
+* :func:`cluster_codes` – the one way evalkit turns cluster (or unit) labels into integer
+  codes 0..G−1, in one of three documented orders.
 
 * :func:`diagnose_clusters` – decides, from the number of clusters and of treated
   clusters, whether plain cluster-robust (CRVE) inference can be reported and which
@@ -60,9 +63,12 @@ import numpy as np
 import pandas as pd
 from attrs import frozen
 
+from evalkit._checks import check_choice
 from evalkit.errors import DataValidationError
 
 __all__ = [
+    "ClusterOrder",
+    "cluster_codes",
     "CRVE_MIN_CLUSTERS",
     "CRVE_MIN_TREATED",
     "WILD_MIN_TREATED",
@@ -248,6 +254,61 @@ def _messages(
     )
 
 
+# ---- cluster codes ------------------------------------------------------------------------------
+
+ClusterOrder = Literal["appearance", "sorted", "string_sorted"]
+
+
+def cluster_codes(values: Any, *, order: ClusterOrder = "appearance") -> np.ndarray:
+    """Integer codes 0..G−1 of cluster labels, one per row.
+
+    ``order`` fixes which cluster gets which code (and so which bootstrap weight or
+    permuted label, when those are assigned by code):
+
+    * ``"appearance"`` – labels compared as strings (evalkit's convention: community ids are
+      strings, so ``1`` and ``"1"`` are one community), numbered in order of first
+      appearance. Numeric labels are factorised as they are (distinct numbers are distinct
+      strings) and a sorted integer column is numbered by its runs without hashing; other
+      labels are factorised first and only the distinct ones converted to strings.
+    * ``"sorted"`` – labels numbered in sorted order of their values (``pd.factorize(...,
+      sort=True)``); the order of the wild bootstrap and CR2.
+    * ``"string_sorted"`` – labels numbered in sorted order of their string forms; the order
+      of the staggered estimator's bootstrap and permutations.
+
+    Raises
+    ------
+    DataValidationError
+        A label is missing.
+    """
+    check_choice("order", order, ClusterOrder, where="cluster_codes")
+    ser = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    arr = ser.to_numpy()
+    if order == "sorted":
+        codes = pd.factorize(arr, sort=True)[0]
+    elif order == "appearance" and arr.dtype.kind in "iuf":
+        if len(arr) > 1 and arr.dtype.kind in "iu" and ser.is_monotonic_increasing:
+            codes = np.empty(len(arr), dtype=np.intp)
+            codes[0] = 0
+            np.cumsum(arr[1:] != arr[:-1], out=codes[1:])
+            return codes
+        codes = pd.factorize(arr)[0]
+    else:
+        codes, uniques = pd.factorize(ser)
+        if order == "appearance":
+            recode = pd.factorize(pd.Index(uniques).astype(str))[0]  # equal as strings: one code
+        elif uniques.dtype.kind in "iu":  # numpy formats integers as str() does, and sorts faster
+            recode = np.unique(np.asarray(uniques).astype(str), return_inverse=True)[1]
+        else:
+            recode = pd.factorize(pd.Index(uniques).astype(str), sort=True)[0]
+        codes = np.where(codes >= 0, recode[codes], -1)
+    if len(codes) and codes.min() < 0:
+        bad = np.flatnonzero(codes < 0)
+        msg = (f"cluster_codes: {bad.size} missing cluster labels (rows {_rows(bad)}, counted "
+               f"from 1); expected a label on every row. Drop those rows or fill in their id.")
+        raise DataValidationError(msg)
+    return codes.astype(np.intp, copy=False)
+
+
 # ---- grouping rows by cluster (private, shared by wild_bootstrap and cr2) ---------------------
 
 
@@ -286,7 +347,7 @@ def index_clusters(cluster: Any, n_rows: int, *, where: str) -> ClusterIndex:
             f"Pass the community id column of the estimation sample."
         )
         raise DataValidationError(msg)
-    codes, labels = pd.factorize(arr, sort=True, use_na_sentinel=True)
+    codes, labels = pd.factorize(arr, sort=True, use_na_sentinel=True)  # = cluster_codes(order="sorted")
     if n_rows and codes.min() < 0:
         bad = np.flatnonzero(codes < 0)
         msg = (
