@@ -68,8 +68,8 @@ from evalkit.estimators.results import ESTIMATE_COLUMNS, InferenceRecord, Spec, 
 from evalkit.estimators.staggered_aggregation import Aggregates, GroupTimeFit, aggregate
 from evalkit.estimators.staggered_inference import (PreTrendTest, cluster_sums, multiplier_bootstrap,
                                                     one_value_per_cluster, pretest_bootstrap,
-                                                    pretest_chi2, pretest_wald, randomization,
-                                                    relabel)
+                                                    pretest_chi2, pretest_randomization,
+                                                    pretest_wald, randomization, relabel)
 from evalkit.inference.clusters import cluster_codes as encode_clusters
 from evalkit.results import Provenance
 
@@ -416,8 +416,13 @@ def did_staggered(
             wt = decision.weight_type or "rademacher"
             inf = multiplier_bootstrap(att, psi, cluster_sorted[prep.unit_rows], n_c, se_a,
                                        draws=draws, seed=seed0, weight_type=wt, alpha=alpha)
-            Q_sorted = cluster_sums(fit.psi[fit.time < fit.group], cluster_sorted[prep.unit_rows], n_c)
-            pre = pretest_bootstrap(W_pre, Q_sorted, draws=draws, seed=seed0, weight_type=wt)
+            if ri_possible:  # the pre-test by randomisation: see staggered_inference
+                pre = pretest_randomization(prep, fit, cluster_sorted, draws=draws, seed=seed0,
+                                            pretest=(W_pre, Q_pre, unit_cluster, n_c))
+            else:
+                Q_sorted = cluster_sums(fit.psi[fit.time < fit.group],
+                                        cluster_sorted[prep.unit_rows], n_c)
+                pre = pretest_bootstrap(W_pre, Q_sorted, draws=draws, seed=seed0, weight_type=wt)
         else:
             head_idx = agg.terms.index(_HEAD_TERM[headline])
             inf, pre = randomization(prep, fit, agg, att, se_a, cluster_sorted, head=head_idx,
