@@ -50,7 +50,7 @@ from evalkit.estimators.results import (ESTIMATE_COLUMNS, MultipleOutcomesResult
                                         SubgroupResult)
 from evalkit.results import Provenance
 
-__all__ = ["subgroup_effects", "multiple_outcomes", "summary_index", "romano_wolf"]
+__all__ = ["subgroup_effects", "multiple_outcomes", "klk_index", "romano_wolf"]
 
 
 # ---- subgroups -------------------------------------------------------------------------------
@@ -219,11 +219,13 @@ def subgroup_effects(
 
 
 # ---- summary index ---------------------------------------------------------------------------
-def summary_index(data: pd.DataFrame, *, outcomes: Sequence[str], treat: str, post: str,
-                  weights: str | None = None, signs: Sequence[int] | None = None) -> pd.Series:
-    """Kling–Liebman–Katz summary index: mean of outcomes standardised by the comparison
-    group's baseline (treat = 0, post = 0) weighted mean and SD; ``signs`` flips outcomes where
-    lower is better. Rows with some outcomes missing average the available ones."""
+def klk_index(data: pd.DataFrame, *, outcomes: Sequence[str], treat: str, post: str,
+              weights: str | None = None, signs: Sequence[int] | None = None) -> pd.Series:
+    """Kling–Liebman–Katz (2007) summary index: the *equal-weight* mean of outcomes
+    standardised by the comparison group's baseline (treat = 0, post = 0) weighted mean and SD;
+    ``signs`` flips outcomes where lower is better. Rows with some outcomes missing average the
+    available ones. (Anderson's 2008 inverse-covariance weighted index is
+    :func:`evalkit.scales.anderson_index`.)"""
     base = (pd.to_numeric(data[treat]) == 0) & (pd.to_numeric(data[post]) == 0)
     w = np.ones(len(data)) if weights is None else pd.to_numeric(data[weights]).to_numpy(dtype=float)
     signs = list(signs) if signs is not None else [1] * len(outcomes)
@@ -234,13 +236,13 @@ def summary_index(data: pd.DataFrame, *, outcomes: Sequence[str], treat: str, po
         mu = np.average(v[m], weights=w[m])
         sd = np.sqrt(np.average((v[m] - mu) ** 2, weights=w[m]))
         if not sd > 0:
-            msg = f"summary_index(): outcome {o!r} has no variation in the comparison group at baseline."
+            msg = f"klk_index(): outcome {o!r} has no variation in the comparison group at baseline."
             raise DataValidationError(msg)
         z.append(s * (v - mu) / sd)
     Z = np.column_stack(z)
     with np.errstate(invalid="ignore"):
         idx = np.nanmean(np.where(np.isfinite(Z), Z, np.nan), axis=1) if np.isnan(Z).any() else Z.mean(axis=1)
-    return pd.Series(idx, index=data.index, name="summary_index")
+    return pd.Series(idx, index=data.index, name="klk_index")
 
 
 # ---- Romano–Wolf -----------------------------------------------------------------------------
@@ -314,7 +316,7 @@ def multiple_outcomes(
     Returns
     -------
     MultipleOutcomesResult
-        One row per outcome (and ``summary_index``); columns ``p_bh`` (Benjamini–Hochberg,
+        One row per outcome (and ``klk_index``, the Kling–Liebman–Katz index); columns ``p_bh`` (Benjamini–Hochberg,
         FDR) and ``p_romano_wolf`` (step-down FWER; needs ``cluster``) next to the per-outcome
         inference chosen by the few-clusters policy. The index row is not part of the
         adjusted family.
@@ -353,17 +355,18 @@ def multiple_outcomes(
                                          seed=seed if seed is not None else 0, weight_type=wt)
             frame["p_romano_wolf"] = romano_wolf(t_obs, t_star)
     if index:
-        idx = summary_index(sample, outcomes=outcomes, treat=treat, post=post, weights=weights,
-                            signs=signs)
-        r_idx = did(sample.assign(summary_index=idx), outcome="summary_index", treat=treat,
+        idx = klk_index(sample, outcomes=outcomes, treat=treat, post=post, weights=weights,
+                        signs=signs)
+        r_idx = did(sample.assign(klk_index=idx), outcome="klk_index", treat=treat,
                     post=post, covariates=covariates, weights=weights, cluster=cluster,
                     inference=inference, draws=draws, seed=seed, alpha=alpha)
-        frame = pd.concat([frame, r_idx.estimates.assign(term="summary_index")], ignore_index=True)
+        frame = pd.concat([frame, r_idx.estimates.assign(term="klk_index")], ignore_index=True)
     notes_zh = ["p_bh：Benjamini–Hochberg 校正（控制错误发现率）；p_romano_wolf：Romano–Wolf 逐步校正"
-                "（控制族错误率，基于共同的聚类自助抽样）；汇总指数按对照组基线标准化后取平均。"]
+                "（控制族错误率，基于共同的聚类自助抽样）；综合指数（Kling–Liebman–Katz 2007）按对照组基线标准化后等权平均。"]
     notes_en = ["p_bh: Benjamini–Hochberg (false discovery rate); p_romano_wolf: Romano–Wolf "
                 "step-down (family-wise error rate, joint cluster bootstrap); the summary index "
-                "averages outcomes standardised by the comparison group's baseline."]
+                "(Kling–Liebman–Katz 2007) is the equal-weight mean of outcomes standardised by the "
+                "comparison group's baseline."]
     if drop_note:
         notes_zh.append(drop_note[0])
         notes_en.append(drop_note[1])
