@@ -28,15 +28,19 @@ Conventions
 * **Design effect** (``deff``): design variance / variance of the same
   estimate under simple random sampling with replacement of the same size
   (``svymean(deff = "replace")``).
-* **Weights are treated as fixed**: SEs of raked / post-stratified weights do
-  not credit the calibration (conservative for outcomes related to the
-  calibration variables; R's ``rake`` designs give slightly smaller SEs).
+* **Calibrated weights** (``calibration=`` the :class:`~evalkit.weighting.WeightingResult`
+  of :func:`~evalkit.weighting.rake` or :func:`~evalkit.weighting.poststratify`): with
+  ``variance="calibrated"`` (default) the linearised values are residualised on the
+  calibration cells before the variance (:mod:`evalkit.survey.calibration`), as R
+  ``survey`` does after ``rake()`` / ``postStratify()``; ``variance="fixed_weights"``
+  treats the weights as fixed sampling weights (conservative for outcomes related to
+  the calibration variables). Without ``calibration`` the weights are taken as fixed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -46,7 +50,11 @@ from scipy import stats
 from evalkit.errors import DataValidationError
 from evalkit.results import Provenance, Result
 from evalkit._checks import as_list, check_choice, require_columns
-from evalkit.survey.design import SurveyDesign, design_arrays
+from evalkit.survey.calibration import VarianceKind, calibration_cells, residualise
+from evalkit.survey.design import SurveyDesign, design_arrays, linearised_variance
+
+if TYPE_CHECKING:
+    from evalkit.weighting.result import WeightingResult
 
 __all__ = ["SurveyEstimates", "survey_means", "survey_proportions"]
 
@@ -69,6 +77,7 @@ class SurveyEstimates(Result):
     level: float = 0.95
     ci_method: str = "t"
     within_cluster: bool = False
+    variance: str = "fixed_weights"
     labels: Mapping[str, Mapping[str, str]] = field(factory=dict)
     notes: tuple[str, ...] = field(default=(), converter=tuple)
 
@@ -91,6 +100,8 @@ class SurveyEstimates(Result):
         head = (f"{self.title(lang)}：{self.design.describe(lang)}；{self.level:.0%} 置信区间（{ci}，自由度 = PSU 数 − 层数）"
                 if zh else
                 f"{self.title(lang)}: {self.design.describe(lang)}; {self.level:.0%} CI ({ci}, df = PSUs − strata)")
+        if self.variance == "calibrated":
+            head += ("；标准误考虑权重校准" if zh else "; SEs account for the weight calibration")
         if self.within_cluster:
             head += ("；社区内估计以受访者为抽样单元" if zh else "; within-community estimates use respondents as PSUs")
         lines = [head, est[keep].round(decimals).to_string(index=False)]
@@ -101,7 +112,7 @@ class SurveyEstimates(Result):
         return {
             "statistic": self.statistic, "by": list(self.by), "design": self.design.to_dict(),
             "level": self.level, "ci_method": self.ci_method, "within_cluster": self.within_cluster,
-            "labels": {k: dict(v) for k, v in self.labels.items()}, "notes": list(self.notes),
+            "variance": self.variance, "labels": {k: dict(v) for k, v in self.labels.items()}, "notes": list(self.notes),
         }
 
     @classmethod
@@ -109,7 +120,7 @@ class SurveyEstimates(Result):
         return {
             "statistic": d["statistic"], "by": tuple(d["by"]), "design": SurveyDesign.from_dict(d["design"]),
             "level": float(d["level"]), "ci_method": d["ci_method"], "within_cluster": bool(d["within_cluster"]),
-            "labels": d.get("labels", {}), "notes": tuple(d.get("notes", ())),
+            "variance": d.get("variance", "fixed_weights"), "labels": d.get("labels", {}), "notes": tuple(d.get("notes", ())),
         }
 
     def plot(self, ax: Any = None, *, outcome: str | None = None, lang: str = "zh") -> Any:
@@ -135,6 +146,7 @@ def _ci(est: np.ndarray, se: np.ndarray, df: np.ndarray, level: float, method: s
 def _estimate(
     data: pd.DataFrame, y: pd.DataFrame, meta: pd.DataFrame, *, by: list[str], design: SurveyDesign,
     level: float, ci_method: str, statistic: str, labels: Mapping[str, Mapping[str, str]],
+    calibration: WeightingResult | None = None, variance: str = "fixed_weights",
 ) -> SurveyEstimates:
     n = len(data)
     within = design.cluster is not None and design.cluster in by
@@ -195,6 +207,12 @@ def _estimate(
     b = np.zeros((n_groups, m))
     np.add.at(b, s_g, (fac_h[s_h] / np.maximum(h[s_h], 1))[:, None] * s.to_numpy() ** 2)
     var = np.maximum(a - b, 0.0)
+    if variance == "calibrated":
+        # residualise each group's linearised values on the calibration cells (svyrecvar)
+        cells = calibration_cells(data, calibration)
+        for gi in range(n_groups):
+            zg = np.where((grp == gi)[:, None], z, 0.0)
+            var[gi] = linearised_variance(residualise(np.nan_to_num(zg), w, cells), arrays)
     pres = present.to_numpy()
     n_psu = np.zeros((n_groups, m))
     np.add.at(n_psu, g_idx, pres.astype(float))
@@ -232,7 +250,7 @@ def _estimate(
         notes.append(f"{int((frame.n_obs < 2).sum())} estimate(s) rest on one respondent: no SE")
     return SurveyEstimates(
         estimates=frame.reset_index(drop=True), statistic=statistic, by=tuple(by), design=design, level=level,
-        ci_method=ci_method, within_cluster=within, labels=dict(labels), notes=tuple(notes),
+        ci_method=ci_method, within_cluster=within, variance=variance, labels=dict(labels), notes=tuple(notes),
         provenance=Provenance.current(),
     )
 
@@ -243,6 +261,32 @@ def _check(data: pd.DataFrame, cols: list[str], by: list[str], design: SurveyDes
     if not 0 < level < 1:
         msg = f"level={level!r} must lie between 0 and 1, e.g. 0.95"
         raise ValueError(msg)
+
+
+def _variance_kind(data: pd.DataFrame, design: SurveyDesign, calibration: WeightingResult | None,
+                   variance: str) -> str:
+    """The variance actually computed; checks that ``calibration`` produced the weights used."""
+    check_choice("variance", variance, VarianceKind)
+    if calibration is None:
+        return "fixed_weights"
+    if design.weights is None:
+        msg = ("survey estimate: calibration= is given but weights= is not; add the calibrated weights "
+               "with calibration.apply(data) and pass weights='weight'.")
+        raise DataValidationError(msg)
+    cw = calibration.weights
+    if len(cw) != len(data) or not cw.index.isin(data.index).all():
+        msg = ("survey estimate: the data's rows differ from those the calibration weights were computed "
+               f"on ({len(data)} rows vs {len(cw)}); pass the same frame (e.g. calibration.apply(data)).")
+        raise DataValidationError(msg)
+    mine = pd.to_numeric(data[design.weights], errors="coerce").to_numpy(dtype=float)
+    theirs = cw.reindex(data.index).to_numpy(dtype=float)
+    same = np.isclose(mine, theirs, rtol=1e-9, atol=0.0) | (np.isnan(mine) & np.isnan(theirs))
+    if not same.all():
+        msg = (f"survey estimate: column '{design.weights}' differs from the calibrated weights in "
+               f"{int((~same).sum())} rows; pass the column calibration.apply(data) added, or drop "
+               f"calibration= to treat '{design.weights}' as fixed sampling weights.")
+        raise DataValidationError(msg)
+    return variance
 
 
 def survey_means(
@@ -256,6 +300,8 @@ def survey_means(
     fpc: str | None = None,
     level: float = 0.95,
     labels: Mapping[str, Mapping[str, str]] | None = None,
+    calibration: WeightingResult | None = None,
+    variance: VarianceKind = "calibrated",
 ) -> SurveyEstimates:
     """Weighted means of ``outcomes`` (overall or by groups) with design-based SEs.
 
@@ -274,6 +320,13 @@ def survey_means(
         Confidence level of the t intervals.
     labels
         Optional ``{outcome: {"zh": …, "en": …}}`` for summaries and figures.
+    calibration
+        The :class:`~evalkit.weighting.WeightingResult` that produced ``weights`` (from
+        ``rake`` or ``poststratify``); the data must hold its calibration columns.
+    variance
+        ``"calibrated"`` (default): SEs account for the calibration when ``calibration`` is
+        given (R ``survey`` after ``rake``/``postStratify``); ``"fixed_weights"``: the
+        weights are treated as fixed sampling weights.
 
     Returns
     -------
@@ -281,6 +334,10 @@ def survey_means(
 
     Examples
     --------
+    >>> raked = rake(scored, population, by="community_id")  # doctest: +SKIP
+    >>> survey_means(raked.apply(scored), outcomes="belonging", weights="weight",
+    ...              cluster="community_id", calibration=raked)  # doctest: +SKIP
+    >>> # R: svymean(~belonging, rake(svydesign(id = ~community_id, ...), ...))
     >>> survey_means(scored, outcomes=["belonging"], by="wave", weights="weight", cluster="community_id")  # doctest: +SKIP
     >>> # R: svyby(~belonging, ~wave, svydesign(id = ~community_id, weights = ~weight, data = d), svymean)
     """
@@ -294,8 +351,9 @@ def survey_means(
         msg = f"survey_means: column(s) {bad} hold non-numeric values; use survey_proportions for categories"
         raise DataValidationError(msg)
     meta = pd.DataFrame({"outcome": outcomes})
+    kind = _variance_kind(data, design, calibration, variance)
     return _estimate(data, y, meta, by=by_cols, design=design, level=level, ci_method="t", statistic="mean",
-                     labels=labels or {})
+                     labels=labels or {}, calibration=calibration, variance=kind)
 
 
 def survey_proportions(
@@ -310,11 +368,13 @@ def survey_proportions(
     level: float = 0.95,
     ci_method: Literal["logit", "wald"] = "logit",
     labels: Mapping[str, Mapping[str, str]] | None = None,
+    calibration: WeightingResult | None = None,
+    variance: VarianceKind = "calibrated",
 ) -> SurveyEstimates:
     """Weighted shares of every level of categorical ``variables``, with design-based SEs.
 
     Missing answers are left out (the shares of answered levels sum to 1).
-    See :func:`survey_means` for the design arguments.
+    See :func:`survey_means` for the design, ``calibration`` and ``variance`` arguments.
 
     Examples
     --------
@@ -335,5 +395,6 @@ def survey_proportions(
             meta_rows.append({"outcome": var, "level": str(lev)})
     y = pd.DataFrame(cols, index=data.index)
     meta = pd.DataFrame(meta_rows, columns=["outcome", "level"])
+    kind = _variance_kind(data, design, calibration, variance)
     return _estimate(data, y, meta, by=by_cols, design=design, level=level, ci_method=ci_method,
-                     statistic="proportion", labels=labels or {})
+                     statistic="proportion", labels=labels or {}, calibration=calibration, variance=kind)
