@@ -280,7 +280,8 @@ def measure(
         scored[WEIGHT_COLUMN] = 1.0
         weighting = "none"
     labels = {c: {"zh": codebook.construct_label(c, "zh"), "en": codebook.construct_label(c, "en")} for c in names}
-    design = {"weights": WEIGHT_COLUMN, "cluster": community, "level": level, "labels": labels}
+    design = {"weights": WEIGHT_COLUMN, "cluster": community, "level": level, "labels": labels,
+              "calibration": weighting_result}  # SEs account for the raking (survey_means)
     by_community = _collect(notes, survey_means, scored, outcomes=names, by=[community, wave], **design)
     by_wave = _collect(notes, survey_means, scored, outcomes=names, by=[wave], **design)
     overall = _collect(notes, survey_means, scored, outcomes=names, **design)

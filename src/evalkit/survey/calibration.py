@@ -54,11 +54,18 @@ _RAKE_SWEEPS = 10  # R survey's svyrecvar
 
 
 class CalibrationCells:
-    """Cell codes (one array per margin, -1 = not in any cell) and the calibration method."""
+    """Cell codes (one array per margin, -1 = not in any cell), the weighting group of every
+    row (cells never cross groups) and the calibration method."""
 
-    def __init__(self, method: str, codes: list[np.ndarray]) -> None:
+    def __init__(self, method: str, codes: list[np.ndarray], group: np.ndarray) -> None:
         self.method = method
         self.codes = codes
+        self.group = group
+
+    def rows_sharing_groups(self, mask: np.ndarray) -> np.ndarray:
+        """Rows in the weighting groups of the rows in ``mask``: the only rows whose adjusted
+        values can be non-zero when z is zero outside ``mask``."""
+        return np.isin(self.group, np.unique(self.group[mask]))
 
 
 def calibration_cells(data: pd.DataFrame, calibration: WeightingResult) -> CalibrationCells:
@@ -69,17 +76,24 @@ def calibration_cells(data: pd.DataFrame, calibration: WeightingResult) -> Calib
     require_columns(data, by + variables, what="survey estimate with calibration",
                     fix="Pass the data the weights were computed on (with the calibration columns).")
     margins = [variables] if spec.method == "poststratify" else [[v] for v in variables]
+    group = (data[by].astype(object).astype(str).groupby(by, sort=True).ngroup().to_numpy()
+             if by else np.zeros(len(data), dtype=np.intp))
     codes = []
     for cols in margins:
         keys = data[by + cols].astype(object).astype(str).where(data[by + cols].notna())
         codes.append(keys.groupby(by + cols, sort=True, dropna=True).ngroup().to_numpy())
-    return CalibrationCells(spec.method, codes)
+    return CalibrationCells(spec.method, codes, group)
 
 
-def residualise(z: np.ndarray, w: np.ndarray, cells: CalibrationCells) -> np.ndarray:
-    """Linearised values ``z`` (n × k) adjusted for the calibration (module docstring)."""
+def residualise(z: np.ndarray, w: np.ndarray, cells: CalibrationCells,
+                rows: np.ndarray | None = None) -> np.ndarray:
+    """Linearised values ``z`` (n × k) adjusted for the calibration (module docstring);
+    ``rows`` (a mask) limits the work to those rows when z is zero in every weighting group
+    outside them (see :meth:`CalibrationCells.rows_sharing_groups`)."""
     z = np.array(z, dtype=float, copy=True)
     ok = np.isfinite(w) & (w > 0)
+    if rows is not None:
+        ok &= rows
     for c in cells.codes:
         ok &= c >= 0
     idx = np.flatnonzero(ok)

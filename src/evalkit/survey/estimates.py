@@ -211,8 +211,10 @@ def _estimate(
         # residualise each group's linearised values on the calibration cells (svyrecvar)
         cells = calibration_cells(data, calibration)
         for gi in range(n_groups):
-            zg = np.where((grp == gi)[:, None], z, 0.0)
-            var[gi] = linearised_variance(residualise(np.nan_to_num(zg), w, cells), arrays)
+            in_g = grp == gi
+            zg = np.where(in_g[:, None], np.nan_to_num(z), 0.0)
+            var[gi] = linearised_variance(
+                residualise(zg, w, cells, rows=cells.rows_sharing_groups(in_g)), arrays)
     pres = present.to_numpy()
     n_psu = np.zeros((n_groups, m))
     np.add.at(n_psu, g_idx, pres.astype(float))
