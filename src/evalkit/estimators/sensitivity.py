@@ -100,6 +100,11 @@ class TrendSensitivityResult(Result):
     def summary(self, decimals: int = 3, lang: str = "zh") -> str:
         return f"{self.title(lang)}\n{self.estimates.round(decimals).to_string(index=False)}"
 
+    def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
+        from evalkit.reporting.inference_figures import sensitivity_plot
+
+        return sensitivity_plot(self, ax=ax, lang=lang)
+
     def _extra_to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _SCALARS}
 

@@ -101,6 +101,11 @@ class RIResult(Result):
             return f"Randomisation inference ({how_en})"
         return f"随机化推断（{how_zh}）"
 
+    def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
+        from evalkit.reporting.inference_figures import randomization_plot
+
+        return randomization_plot(self, ax=ax, lang=lang)
+
     def _extra_to_dict(self) -> dict[str, Any]:
         return {
             "observed": self.observed,

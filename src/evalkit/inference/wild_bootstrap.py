@@ -121,6 +121,11 @@ class WildBootstrapResult(Result):
             f"{'，完全枚举' if self.enumerated else ''}；{self.n_clusters} 个聚类）"
         )
 
+    def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
+        from evalkit.reporting.inference_figures import bootstrap_interval_plot
+
+        return bootstrap_interval_plot(self, ax=ax, lang=lang)
+
     def _extra_to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _SCALAR_FIELDS}
 
