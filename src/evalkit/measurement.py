@@ -48,7 +48,7 @@ from evalkit.scales.efa import EFAResult, efa
 from evalkit.scales.reliability import ReliabilityResult, reliability
 from evalkit.scales.scoring import ScoreMethod, item_frame, score
 from evalkit.survey.estimates import SurveyEstimates, survey_means
-from evalkit.survey.icc import ICCResult, icc
+from evalkit.survey.icc import ICCMethod, ICCResult, icc
 from evalkit.weighting.margins import age_band
 from evalkit.weighting.rake import rake
 from evalkit.weighting.result import WeightingResult
@@ -245,8 +245,8 @@ def measure(
     >>> report = measure(study.survey, study.codebook, population=study.population)  # doctest: +SKIP
     >>> report.summary(lang="zh")  # doctest: +SKIP
     """
-    check_choice("score_method", score_method, ("mean", "sum", "z"))
-    check_choice("icc_method", icc_method, ("anova", "reml"))
+    check_choice("score_method", score_method, ScoreMethod)
+    check_choice("icc_method", icc_method, ICCMethod)
     require_columns(survey, [wave, community], what="measure()")
     names = list(constructs) if constructs is not None else list(codebook.constructs_used())
     data = survey.copy()

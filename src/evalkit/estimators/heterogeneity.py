@@ -33,6 +33,7 @@ Kling, J. R., Liebman, J. B., & Katz, L. F. (2007). Experimental analysis of nei
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -43,12 +44,14 @@ from evalkit.estimators.coefficient_inference import coefficient_row, cr1_t
 from evalkit.estimators.did import DID_TERM, did
 from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
 from evalkit._checks import check_choice
-from evalkit.estimators.guardrails import count_clusters, decide_inference
+from evalkit.estimators.guardrails import InferenceRequest, count_clusters, decide_inference
 from evalkit.estimators.linear_model import (design_matrix, fit_wls, vcov_cr1,
                                              vcov_cr2)
 from evalkit.estimators.results import (ESTIMATE_COLUMNS, MultipleOutcomesResult, Spec,
                                         SubgroupResult)
 from evalkit.results import Provenance
+
+Adjustment = Literal["bh", "romano_wolf"]
 
 __all__ = ["subgroup_effects", "multiple_outcomes", "klk_index", "romano_wolf"]
 
@@ -85,7 +88,7 @@ def subgroup_effects(
     covariates: Sequence[str] = (),
     weights: str | None = None,
     cluster: str | None = None,
-    inference: str = "auto",
+    inference: InferenceRequest = "auto",
     draws: int = 9999,
     seed: int | None = None,
     alpha: float = 0.05,
@@ -303,8 +306,8 @@ def multiple_outcomes(
     covariates: Sequence[str] = (),
     weights: str | None = None,
     cluster: str | None = None,
-    inference: str = "auto",
-    adjust: Sequence[str] = ("bh", "romano_wolf"),
+    inference: InferenceRequest = "auto",
+    adjust: Sequence[Adjustment] = ("bh", "romano_wolf"),
     index: bool = True,
     signs: Sequence[int] | None = None,
     draws: int = 999,
@@ -325,7 +328,7 @@ def multiple_outcomes(
 
     where = "multiple_outcomes()"
     for a in adjust:
-        check_choice("adjust", a, ("bh", "romano_wolf"))
+        check_choice("adjust", a, Adjustment)
     if len(outcomes) < 2:
         msg = f"{where}: give at least two outcomes (got {list(outcomes)})."
         raise DataValidationError(msg)

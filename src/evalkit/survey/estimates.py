@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SurveyEstimates", "survey_means", "survey_proportions"]
 
+ProportionCI = Literal["logit", "wald"]
+
 _STAT_COLUMNS = ["estimate", "std_error", "ci_lower", "ci_upper", "df", "n_obs", "n_psu", "sum_weights", "deff"]
 
 
@@ -368,7 +370,7 @@ def survey_proportions(
     strata: str | None = None,
     fpc: str | None = None,
     level: float = 0.95,
-    ci_method: Literal["logit", "wald"] = "logit",
+    ci_method: ProportionCI = "logit",
     labels: Mapping[str, Mapping[str, str]] | None = None,
     calibration: WeightingResult | None = None,
     variance: VarianceKind = "calibrated",
@@ -383,7 +385,7 @@ def survey_proportions(
     >>> survey_proportions(survey, variables="hukou", by="wave", cluster="community_id")  # doctest: +SKIP
     >>> # R: svyby(~hukou, ~wave, design, svymean); svyciprop(~I(hukou == "local"), design, method = "logit")
     """
-    check_choice("ci_method", ci_method, ("logit", "wald"))
+    check_choice("ci_method", ci_method, ProportionCI)
     variables = as_list(variables)
     by_cols = as_list(by)
     design = SurveyDesign(weights=weights, cluster=cluster, strata=strata, fpc=fpc)
