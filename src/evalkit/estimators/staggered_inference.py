@@ -23,13 +23,15 @@ pre-trend test:
   within clusters (no assignment to permute) is W compared with its **wild (multiplier)
   bootstrap** distribution, re-studentised in every draw: a*_b = Σ_g v_bg S_g (S_g: cluster
   sums of the influence functions), V*_b = Σ_g (v_bg S_g − a*_b/G)(v_bg S_g − a*_b/G)',
-  W*_b = a*_b'V*_b⁻¹a*_b, p = (1 + #{W*_b ≥ W})/(B + 1). The simulation below found that
-  bootstrap far from nominal with 2 pilots per cohort (rejection 0.75 at 5 % with 12
-  communities, 4 pilots), which is why randomisation is preferred.
+  W*_b = a*_b'V*_b⁻¹a*_b, p = (1 + #{W*_b ≥ W})/(B + 1). In the size simulation below that
+  bootstrap was far from nominal with 2 pilots per cohort (it rejected in 15 of 20 null
+  panels at 5 % with 12 communities and 4 pilots), which is why randomisation is preferred.
 
   The simulation ``benchmarks/pretest_size.py`` (and the slow test
   ``tests/estimators/test_pretest_size.py``) measures the rejection rates under parallel
-  trends.
+  trends at 5 % (1,000 null panels each, 2026-12-06): 8 communities with 2 pilots 0.032 by
+  randomisation (exact test over 56 assignments; the χ² test rejected 0.794); 12 communities
+  with 4 pilots 0.048 (χ² 0.921).
 
 References
 ----------

@@ -145,6 +145,13 @@ def _ci(est: np.ndarray, se: np.ndarray, df: np.ndarray, level: float, method: s
         return est - t * se, est + t * se
 
 
+def _group_sums(index: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column sums of ``values`` (rows × m) by ``index`` (0..n_groups−1): one ``np.bincount``
+    per column, summed in row order like ``np.add.at`` but far faster."""
+    return np.column_stack([np.bincount(index, weights=values[:, j], minlength=n_groups)
+                            for j in range(values.shape[1])]).reshape(n_groups, values.shape[1])
+
+
 def _estimate(
     data: pd.DataFrame, y: pd.DataFrame, meta: pd.DataFrame, *, by: list[str], design: SurveyDesign,
     level: float, ci_method: str, statistic: str, labels: Mapping[str, Mapping[str, str]],
@@ -180,17 +187,13 @@ def _estimate(
     g = np.where(grp >= 0, grp, 0)
     wd = np.where(dom, w[:, None], 0.0)
     y0 = np.where(dom, yv, 0.0)
-    sw = np.zeros((n_groups, m))
-    swy = np.zeros((n_groups, m))
-    cnt = np.zeros((n_groups, m))
-    np.add.at(sw, g, wd)
-    np.add.at(swy, g, wd * y0)
-    np.add.at(cnt, g, dom.astype(float))
+    sw = _group_sums(g, wd, n_groups)
+    swy = _group_sums(g, wd * y0, n_groups)
+    cnt = _group_sums(g, dom.astype(float), n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         est = swy / sw
         z = np.where(dom, wd * (y0 - est[g]) / sw[g], 0.0)
-        ssd = np.zeros((n_groups, m))
-        np.add.at(ssd, g, wd * (y0 - np.nan_to_num(est[g])) ** 2)
+        ssd = _group_sums(g, wd * (y0 - np.nan_to_num(est[g])) ** 2, n_groups)
         svar = ssd / sw * cnt / (cnt - 1)
     # variance via sparse PSU × group totals: V = Σ_h f_h [Σ_c T² − (Σ_c T)² / n_h]
     h = arrays.n_psu_in_stratum.astype(float)
@@ -201,13 +204,11 @@ def _estimate(
     g_idx = tz.index.get_level_values(1).to_numpy()
     stratum_of = arrays.psu_stratum[psu_idx]
     tvals = tz.to_numpy()
-    a = np.zeros((n_groups, m))
-    np.add.at(a, g_idx, fac_h[stratum_of][:, None] * tvals**2)
+    a = _group_sums(g_idx, fac_h[stratum_of][:, None] * tvals**2, n_groups)
     s = pd.DataFrame(tvals).groupby([stratum_of, g_idx]).sum()
     s_h = s.index.get_level_values(0).to_numpy()
     s_g = s.index.get_level_values(1).to_numpy()
-    b = np.zeros((n_groups, m))
-    np.add.at(b, s_g, (fac_h[s_h] / np.maximum(h[s_h], 1))[:, None] * s.to_numpy() ** 2)
+    b = _group_sums(s_g, (fac_h[s_h] / np.maximum(h[s_h], 1))[:, None] * s.to_numpy() ** 2, n_groups)
     var = np.maximum(a - b, 0.0)
     if variance == "calibrated":
         # residualise each group's linearised values on the calibration cells (svyrecvar)
@@ -218,11 +219,10 @@ def _estimate(
             var[gi] = linearised_variance(
                 residualise(zg, w, cells, rows=cells.rows_sharing_groups(in_g)), arrays)
     pres = present.to_numpy()
-    n_psu = np.zeros((n_groups, m))
-    np.add.at(n_psu, g_idx, pres.astype(float))
+    n_psu = _group_sums(g_idx, pres.astype(float), n_groups)
     strata_present = pd.DataFrame(pres.astype(np.int64)).groupby([stratum_of, g_idx]).max()
-    n_str = np.zeros((n_groups, m))
-    np.add.at(n_str, strata_present.index.get_level_values(1).to_numpy(), strata_present.to_numpy().astype(float))
+    n_str = _group_sums(strata_present.index.get_level_values(1).to_numpy(),
+                        strata_present.to_numpy().astype(float), n_groups)
     lonely = h == 1
     if lonely.any() and not within:
         notes.append(f"{int(lonely.sum())} stratum/strata with a single PSU contribute no variance (certainty PSU)")
