@@ -23,7 +23,7 @@ from attrs import frozen
 
 from evalkit.errors import NotIdentifiedError
 from evalkit.inference.clusters import cluster_codes
-from evalkit.inference.covariance import covariance
+from evalkit.inference.covariance import vcov
 
 __all__ = ["LinearFit", "fit_wls", "design_matrix", "demean_within", "vcov_hc1", "vcov_cr1",
            "vcov_cr2", "cluster_codes"]
@@ -112,14 +112,14 @@ def fit_wls(y: np.ndarray, X: pd.DataFrame, weights: np.ndarray | None = None, *
 
 def vcov_hc1(fit: LinearFit) -> tuple[np.ndarray, float]:
     """HC1 covariance and its residual degrees of freedom (``inference.covariance("hc1")``)."""
-    cov = covariance("hc1", fit)
+    cov = vcov("hc1", fit)
     return cov.vcov, float(cov.df[0])
 
 
 def vcov_cr1(fit: LinearFit, cluster: np.ndarray, *, fe_nested: bool = True) -> tuple[np.ndarray, float]:
     """CR1 (Liang–Zeger with the Stata/fixest small-sample factor) and ``G-1`` dof
     (``inference.covariance("cr1")``)."""
-    cov = covariance("cr1", fit, cluster=cluster, fe_nested=fe_nested)
+    cov = vcov("cr1", fit, cluster=cluster, fe_nested=fe_nested)
     return cov.vcov, float(cov.df[0])
 
 
@@ -128,5 +128,5 @@ def vcov_cr2(fit: LinearFit, cluster: np.ndarray) -> tuple[np.ndarray, np.ndarra
     (``inference.covariance("cr2")``, i.e. :func:`evalkit.inference.cr2_vcov` with this fit's
     bread, weights and residuals: the absorbed design when unit fixed effects were swept out,
     as in Pustejovsky & Tipton 2018 for fixed effects nested in clusters)."""
-    cov = covariance("cr2", fit, cluster=cluster)
+    cov = vcov("cr2", fit, cluster=cluster)
     return cov.vcov, cov.df

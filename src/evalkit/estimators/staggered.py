@@ -31,15 +31,23 @@ What is wrapped and what is written here
 
   Cohort sizes use the sampling weights when given (weighted shares of units, or of
   respondents for repeated cross-sections).
-* **Pre-trend test**: the Wald statistic on all pre-treatment ATT(g,t) with the analytic
-  covariance (R's "P-value for pre-test of parallel trends assumption").
+* **Pre-trend test**: the Wald statistic on all pre-treatment ATT(g,t) with their
+  cluster-robust covariance, under the same guardrail as the main estimate: χ²(k) (R's
+  "P-value for pre-test of parallel trends assumption") only when analytic inference is
+  trusted, otherwise randomisation over cohort permutations
+  (:mod:`evalkit.estimators.staggered_inference`, which also states the measured size).
+  ``tables["event_vcov"]`` keeps the event-study covariance for sensitivity analyses
+  (:mod:`evalkit.estimators.sensitivity`).
 * **Inference** follows the few-clusters policy (:mod:`evalkit.estimators.guardrails`).
-  Clusters default to the panel unit. With enough clusters: analytic cluster-robust
-  influence-function SEs (factor G/(G−1), as diff-diff and Stata) with normal critical
-  values. Otherwise: a cluster multiplier (wild) bootstrap of the influence functions with
+  Clusters default to the panel unit. With enough clusters: analytic influence-function SEs
+  with normal critical values — exactly R ``did``'s (sqrt(Σψ²), no G/(G−1)) when every unit
+  is its own cluster, with the factor G/(G−1) (as Stata) when units are grouped into
+  clusters. Otherwise: a cluster multiplier (wild) bootstrap of the influence functions with
   Rademacher or Webb weights (symmetric percentile-t intervals, bootstrap SE from the
   interquartile range as in R), or randomisation inference that permutes cohort labels
-  across clusters (studentised statistic; p-values only).
+  across clusters (studentised statistic; p-values only); both studentise by the SEs with
+  the G/(G−1) factor. Aggregation lives in :mod:`evalkit.estimators.staggered_aggregation`,
+  the resampling routes in :mod:`evalkit.estimators.staggered_inference`.
 
 References
 ----------
@@ -316,9 +324,10 @@ def did_staggered(
     Notes
     -----
     Aggregation weights: cohort shares P(G=g) (weighted by sampling weights); cohort effects
-    average their post periods equally. Standard errors: influence functions, clustered with
-    the G/(G−1) factor; no t-distribution correction (none is defined for these estimators),
-    which is why the few-clusters policy routes small designs to resampling.
+    average their post periods equally. Standard errors: influence functions, R did's when
+    units are the clusters, clustered with the G/(G−1) factor otherwise; no t-distribution
+    correction (none is defined for these estimators), which is why the few-clusters policy
+    routes small designs to resampling.
 
     Examples
     --------

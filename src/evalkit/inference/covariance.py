@@ -2,7 +2,7 @@
 
 Owns the registry (as linearmodels' ``CovarianceManager``: option name → estimator) and
 the estimators evalkit ships: ``"hc1"``, ``"cr1"`` and ``"cr2"``. A caller asks for
-``covariance("cr2", fit, cluster=...)`` and gets a :class:`Covariance` (matrix, degrees
+``vcov("cr2", fit, cluster=...)`` and gets a :class:`Covariance` (matrix, degrees
 of freedom per coefficient, the option used); new options (HC0–HC3, CR0, two-way
 clustering …) are added with :func:`register_covariance` in one place, and every
 estimator that takes a ``vcov=`` option sees them.
@@ -37,11 +37,11 @@ from evalkit._checks import check_choice
 from evalkit.errors import DataValidationError
 from evalkit.inference.clusters import cluster_codes
 
-__all__ = ["Covariance", "CovarianceEstimator", "CovarianceKind", "FittedLinearModel",
-           "covariance", "covariance_kinds", "register_covariance", "cluster_score_sums"]
+__all__ = ["Covariance", "CovarianceEstimator", "VcovKind", "FittedLinearModel",
+           "vcov", "vcov_kinds", "register_covariance", "cluster_score_sums"]
 
-CovarianceKind = Literal["hc1", "cr1", "cr2"]
-"""The options evalkit ships; :func:`covariance_kinds` lists those registered now."""
+VcovKind = Literal["hc1", "cr1", "cr2"]
+"""The options evalkit ships; :func:`vcov_kinds` lists those registered now."""
 
 
 class FittedLinearModel(Protocol):
@@ -74,19 +74,19 @@ def register_covariance(name: str, estimator: CovarianceEstimator, *, clustered:
     _REGISTRY[name] = (estimator, clustered)
 
 
-def covariance_kinds() -> tuple[str, ...]:
+def vcov_kinds() -> tuple[str, ...]:
     """The registered option names."""
     return tuple(_REGISTRY)
 
 
-def covariance(kind: str, fit: FittedLinearModel, *, cluster: Any = None,
-               fe_nested: bool = True) -> Covariance:
+def vcov(kind: str, fit: FittedLinearModel, *, cluster: Any = None,
+         fe_nested: bool = True) -> Covariance:
     """The covariance of ``fit``'s coefficients under option ``kind``.
 
     Parameters
     ----------
     kind : str
-        A registered option (:func:`covariance_kinds`): ``"hc1"``, ``"cr1"``, ``"cr2"``, …
+        A registered option (:func:`vcov_kinds`): ``"hc1"``, ``"cr1"``, ``"cr2"``, …
     fit : FittedLinearModel
         The fitted model (design, residuals, weights, bread, absorbed levels).
     cluster : array-like, optional
@@ -101,7 +101,7 @@ def covariance(kind: str, fit: FittedLinearModel, *, cluster: Any = None,
     DataValidationError
         A clustered option without ``cluster``.
     """
-    check_choice("vcov", kind, covariance_kinds(), where="covariance")
+    check_choice("vcov", kind, vcov_kinds(), where="covariance")
     estimator, clustered = _REGISTRY[kind]
     if clustered and cluster is None:
         msg = (f"covariance: vcov={kind!r} is cluster-robust but no cluster was given; pass the "
