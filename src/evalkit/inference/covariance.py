@@ -101,10 +101,10 @@ def vcov(kind: str, fit: FittedLinearModel, *, cluster: Any = None,
     DataValidationError
         A clustered option without ``cluster``.
     """
-    check_choice("vcov", kind, vcov_kinds(), where="covariance")
+    check_choice("vcov", kind, vcov_kinds(), where="vcov()")
     estimator, clustered = _REGISTRY[kind]
     if clustered and cluster is None:
-        msg = (f"covariance: vcov={kind!r} is cluster-robust but no cluster was given; pass the "
+        msg = (f"vcov(): vcov={kind!r} is cluster-robust but no cluster was given; pass the "
                f"community id column as cluster, or use vcov='hc1'.")
         raise DataValidationError(msg)
     return estimator(fit, cluster=cluster, fe_nested=fe_nested)
