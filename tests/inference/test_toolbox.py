@@ -80,7 +80,7 @@ def test_cluster_codes_orders():
     np.testing.assert_array_equal(cluster_codes(ints, order="string_sorted"), [1, 2, 1, 0])
     # ids are compared as strings: 1 and "1" are the same community
     np.testing.assert_array_equal(cluster_codes(pd.Series([1, "1", "x"], dtype=object)), [0, 0, 1])
-    with pytest.raises(DataValidationError, match=r"1 missing cluster labels \(rows 2"):
+    with pytest.raises(DataValidationError, match=r"cluster has 1 missing labels \(rows 2"):
         cluster_codes(pd.Series(["a", None, "b"]))
 
 

@@ -259,7 +259,8 @@ def _messages(
 ClusterOrder = Literal["appearance", "sorted", "string_sorted"]
 
 
-def cluster_codes(values: Any, *, order: ClusterOrder = "appearance") -> np.ndarray:
+def cluster_codes(values: Any, *, order: ClusterOrder = "appearance",
+                  where: str = "cluster_codes") -> np.ndarray:
     """Integer codes 0..G−1 of cluster labels, one per row.
 
     ``order`` fixes which cluster gets which code (and so which bootstrap weight or
@@ -280,7 +281,7 @@ def cluster_codes(values: Any, *, order: ClusterOrder = "appearance") -> np.ndar
     DataValidationError
         A label is missing.
     """
-    check_choice("order", order, ClusterOrder, where="cluster_codes")
+    check_choice("order", order, ClusterOrder, where=where)
     ser = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     arr = ser.to_numpy()
     if order == "sorted":
@@ -303,8 +304,8 @@ def cluster_codes(values: Any, *, order: ClusterOrder = "appearance") -> np.ndar
         codes = np.where(codes >= 0, recode[codes], -1)
     if len(codes) and codes.min() < 0:
         bad = np.flatnonzero(codes < 0)
-        msg = (f"cluster_codes: {bad.size} missing cluster labels (rows {_rows(bad)}, counted "
-               f"from 1); expected a label on every row. Drop those rows or fill in their id.")
+        msg = (f"{where}: cluster has {bad.size} missing labels (rows {_rows(bad)}, counted from "
+               f"1); expected a label on every row. Drop those rows or fill in their community id.")
         raise DataValidationError(msg)
     return codes.astype(np.intp, copy=False)
 
@@ -316,18 +317,14 @@ def cluster_codes(values: Any, *, order: ClusterOrder = "appearance") -> np.ndar
 class ClusterIndex:
     """Rows grouped by cluster: ``order`` sorts rows by cluster, ``bounds[g]:bounds[g+1]``.
 
-    ``labels`` are the sorted distinct cluster labels; cluster g of every output is
-    ``labels[g]``, so results do not depend on row order.
+    Cluster g is the g-th distinct label in sorted order (:func:`cluster_codes` with
+    ``order="sorted"``), so results do not depend on row order.
     """
 
-    labels: np.ndarray
+    n_clusters: int
     codes: np.ndarray
     order: np.ndarray | None  # None when rows are already sorted by cluster
     bounds: np.ndarray
-
-    @property
-    def n_clusters(self) -> int:
-        return len(self.labels)
 
     def take(self, a: np.ndarray) -> np.ndarray:
         """``a`` (rows first) reordered so that each cluster's rows are contiguous."""
@@ -347,15 +344,8 @@ def index_clusters(cluster: Any, n_rows: int, *, where: str) -> ClusterIndex:
             f"Pass the community id column of the estimation sample."
         )
         raise DataValidationError(msg)
-    codes, labels = pd.factorize(arr, sort=True, use_na_sentinel=True)  # = cluster_codes(order="sorted")
-    if n_rows and codes.min() < 0:
-        bad = np.flatnonzero(codes < 0)
-        msg = (
-            f"{where}: cluster has {bad.size} missing labels (rows {_rows(bad)}, counted from 1); "
-            f"expected a label on every row. Drop those rows or fill in their community id."
-        )
-        raise DataValidationError(msg)
-    g = len(labels)
+    codes = cluster_codes(arr, order="sorted", where=where)
+    g = int(codes.max()) + 1 if n_rows else 0
     small = codes.astype(np.int16 if g < 2**15 else np.int32, copy=False)
     if n_rows < 2 or bool(np.all(small[1:] >= small[:-1])):
         order = None
@@ -364,7 +354,7 @@ def index_clusters(cluster: Any, n_rows: int, *, where: str) -> ClusterIndex:
         order = np.argsort(small, kind="stable")  # radix sort for 16-bit codes
         sorted_codes = small[order]
     bounds = np.searchsorted(sorted_codes, np.arange(g + 1), side="left")
-    return ClusterIndex(labels=np.asarray(labels), codes=codes, order=order, bounds=bounds)
+    return ClusterIndex(n_clusters=g, codes=codes, order=order, bounds=bounds)
 
 
 def _rows(idx: np.ndarray, limit: int = 5) -> str:
