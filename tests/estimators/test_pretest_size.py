@@ -46,3 +46,21 @@ def test_pretest_detects_a_real_pre_trend():
         pre = res.estimates[res.estimates["aggregation"] == "pretest"].iloc[0]
         hits += pre["p_value"] < 0.1
     assert hits >= 6
+
+
+def test_pretest_falls_back_to_the_bootstrap_when_cohorts_vary_within_clusters():
+    """12 communities in 8 districts, four of which hold a pilot and a comparison community:
+    no assignment of cohorts to districts to permute, so the re-studentised multiplier
+    bootstrap is used, and the result says it may over-reject."""
+    from evalkit.estimators import did_staggered
+    from evalkit.testing import make_community_panel
+
+    panel = make_community_panel(n_communities=12, cohorts=(2021,) * 3 + (2022,) * 3, seed=3)
+    code = panel["community_id"].str[1:].astype(int)
+    panel["district"] = np.where((code >= 6) & (code <= 9), code - 6, code)
+    res = did_staggered(panel, outcome="y", unit="community_id", time="year", cohort="cohort",
+                        cluster="district", draws=199, seed=1)
+    pre = res.estimates[res.estimates["aggregation"] == "pretest"].iloc[0]
+    assert pre["inference"] == "wald_multiplier_bootstrap"
+    assert 0 < pre["p_value"] <= 1 and pre["df"] == 5
+    assert any("over-reject" in n for n in res.notes("en"))

@@ -451,6 +451,12 @@ def did_staggered(
         notes_en.append(f"The parallel-trends pre-test rejects (Wald p = {p_pre:.3f}): treated and "
                         "comparison communities already diverged before the pilot; read the "
                         "estimates with care and inspect the event-study plot.")
+    if pre.method == "multiplier_bootstrap":
+        notes_zh.append("试点批次在聚类内不一致，无法置换分配，平行趋势预检验改用乘数自助法；"
+                        "处理组聚类很少时该检验可能过度拒绝。")
+        notes_en.append("Cohorts vary within clusters, so the pre-test cannot permute the assignment "
+                        "and uses the multiplier bootstrap, which can over-reject with few treated "
+                        "clusters.")
     never = fit.unit_group == 0
     n_never = (int(never.sum()) if panel and cluster_col == unit
                else int(np.unique(unit_cluster[never]).size))
