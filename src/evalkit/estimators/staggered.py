@@ -489,7 +489,11 @@ def _event_vcov(agg: Aggregates, unit_cluster: np.ndarray, n_clusters: int, fact
     rows = [i for i, a in enumerate(lab["aggregation"]) if a == "event"]
     if not rows:
         return pd.DataFrame({"event_time_i": [], "event_time_j": [], "cov": []})
-    Q = cluster_sums(agg.matrix()[rows], unit_cluster, n_clusters)
+    K, U = agg.fit.psi.shape
+    psi = np.empty((len(rows), U))
+    for out, i in zip(psi, rows, strict=True):  # event aggregates are sums of cells ("cells")
+        agg._row(i - K, out)
+    Q = cluster_sums(psi, unit_cluster, n_clusters)
     S = (Q @ Q.T) * factor
     e = np.array([lab["event_time"][i] for i in rows], dtype=float)
     return pd.DataFrame({"event_time_i": np.repeat(e, len(e)), "event_time_j": np.tile(e, len(e)),
