@@ -73,6 +73,26 @@ def test_report_round_trips_and_displays(report):
         zh, en = impact_table(report, name, "zh"), impact_table(report, name, "en")
         assert len(zh) == len(en) > 0
     assert "获得感" in impact_table(report, "main", "zh").iloc[:, 0].tolist()
+    many = impact_table(report, "many_outcomes", "en").iloc[:, 0].tolist()
+    assert "summary index (Kling–Liebman–Katz 2007, equal weights)" in many
+    assert not any("Anderson" in str(t) for t in many)
+
+
+def test_sensitivity_facts_are_reported(report):
+    """HonestDiD intervals widen with M̄ and contain the event-study average; the pre-test's
+    minimal detectable trend is positive; the display has one row per outcome."""
+    from evalkit.reporting.impact_display import sensitivity_table
+
+    power = report.pretrend_power.set_index("outcome")
+    assert set(power.index) == set(report.estimates["outcome"])
+    assert (power["mdv_80"] > power["mdv_50"]).all() and (power["mdv_50"] > 0).all()
+    for outcome, rows in report.sensitivity.groupby("outcome"):
+        rm = rows[rows["restriction"] == "relative_magnitude"].sort_values("m")
+        assert (np.diff((rm["ci_upper"] - rm["ci_lower"]).to_numpy()) >= -1e-12).all()
+        est = power.loc[outcome, "estimate"]
+        assert (rm["ci_lower"] <= est).all() and (est <= rm["ci_upper"]).all()
+    zh, en = sensitivity_table(report, "zh"), sensitivity_table(report, "en")
+    assert len(zh) == len(en) == len(report.estimates)
 
 
 def test_stacked_survey_definitions(study):

@@ -14,7 +14,7 @@ import pytest
 from evalkit.errors import DataQualityWarning
 from evalkit.measurement import MeasurementReport, measure
 from evalkit.results import Result
-from evalkit.scales import efa, reliability, score, summary_index
+from evalkit.scales import efa, reliability, score, anderson_index
 from evalkit.survey import icc, survey_means, survey_proportions
 from evalkit.testing import assert_result_close, make_likert_survey
 from evalkit.weighting import age_band, poststratify, rake
@@ -126,7 +126,7 @@ def _all_results(synth):
         return [
             reliability(s, synth.codebook, by="wave"),
             efa(s, synth.codebook),
-            summary_index(scored, outcomes=["gain", "belonging", "satisfaction"], reference={"wave": 1}),
+            anderson_index(scored, outcomes=["gain", "belonging", "satisfaction"], reference={"wave": 1}),
             rake(s, synth.population),
             poststratify(s, synth.population, cells=["age_band"]),
             survey_means(scored, outcomes=["gain"], by="wave", cluster="community_id"),

@@ -1,14 +1,16 @@
-"""Argument checks shared by ``scales``, ``weighting``, ``survey`` and ``measurement``.
+"""Argument checks shared by every package of evalkit.
 
-One validator for ``Literal`` options (the house style's "one validator that
-lists the allowed values") and one for required columns, so every message has
-the same shape: what, where, found versus expected, the fix.
+One validator for string options (:func:`check_choice`, the house style's "one
+validator that lists the allowed values"; it takes the option's ``Literal`` type
+itself, so the allowed values are written once, in the signature's type) and one
+for required columns, so every message has the same shape: what, where, found
+versus expected, the fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import pandas as pd
 
@@ -17,13 +19,32 @@ from evalkit.errors import MissingColumnError
 __all__ = ["check_choice", "require_columns", "as_list", "row_labels"]
 
 
-def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
-    """Raise ``ValueError`` naming the argument and listing the allowed values."""
-    allowed = tuple(allowed)
-    if value not in allowed:
-        listed = ", ".join(repr(a) for a in allowed)
-        msg = f"argument {name}={value!r} is not allowed; use one of {listed}"
+def choices(allowed: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal[...]`` type (nested Literals flattened), or of an iterable."""
+    if get_origin(allowed) is Literal:
+        out: list[Any] = []
+        for a in get_args(allowed):
+            out.extend(choices(a) if get_origin(a) is Literal else (a,))
+        return tuple(out)
+    if isinstance(allowed, str):
+        return (allowed,)
+    return tuple(allowed)
+
+
+def check_choice(name: str, value: Any, allowed: Any, *, where: str | None = None) -> Any:
+    """Return ``value`` if it is one of ``allowed``, else raise ``ValueError`` listing them.
+
+    ``allowed`` is the option's ``Literal`` type (preferred: ``check_choice("method",
+    method, Method)``) or an iterable of values; ``where`` names the function for the
+    message.
+    """
+    options = choices(allowed)
+    if value not in options:
+        listed = ", ".join(repr(a) for a in options)
+        head = f"{where}: " if where else ""
+        msg = f"{head}argument {name}={value!r} is not allowed; use one of {listed}"
         raise ValueError(msg)
+    return value
 
 
 def require_columns(data: pd.DataFrame, columns: Iterable[str], *, what: str, fix: str = "") -> None:

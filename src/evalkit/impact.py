@@ -11,10 +11,13 @@ that start in different years:
 * **Event study** of every outcome (ATT by years since the start, with pre-periods).
 * **Robustness**: the not-yet-treated comparison group, and two-way fixed effects with its
   Goodman-Bacon diagnostic (shown as the estimate naive tools give).
+* **Sensitivity to parallel trends**: HonestDiD relative-magnitude and smoothness intervals
+  for the average post-start event-study effect and the power of the pre-test (Roth 2022),
+  from a universal-base-period fit (:mod:`evalkit.estimators.sensitivity`).
 * **Heterogeneity**: a stacked 2×2 design (each cohort against never-treated communities,
   Cengiz et al. 2019) on resident-level scores, by age band, hukou and gender.
-* **Many outcomes**: Benjamini–Hochberg and Romano–Wolf adjusted p-values and the Anderson
-  (2008) summary index on the same stacked design.
+* **Many outcomes**: Benjamini–Hochberg and Romano–Wolf adjusted p-values and the
+  Kling–Liebman–Katz (2007) equal-weight summary index on the same stacked design.
 
 Every estimate carries its number of clusters and treated clusters and the inference the
 few-clusters guardrail chose (:mod:`evalkit.estimators.guardrails`); the limitations text is
@@ -32,6 +35,7 @@ import attrs
 from attrs import field, frozen
 
 from evalkit.estimators import did_staggered, multiple_outcomes, subgroup_effects, twfe
+from evalkit.estimators.sensitivity import parallel_trends_sensitivity
 from evalkit.estimators.results import StaggeredResult
 from evalkit.intake.load import Study
 from evalkit.reporting.text import lang_code
@@ -157,6 +161,11 @@ class ImpactReport(Result):
     robustness: pd.DataFrame = field(factory=pd.DataFrame)
     subgroups: pd.DataFrame = field(factory=pd.DataFrame)
     many_outcomes: pd.DataFrame = field(factory=pd.DataFrame)
+    #: HonestDiD intervals: outcome, label, restriction, m, lb, ub, ci_lower, ci_upper
+    sensitivity: pd.DataFrame = field(factory=pd.DataFrame)
+    #: per outcome: estimate (event-study average), original_se, breakdown_relative_magnitude,
+    #: breakdown_smoothness, mdv_50, mdv_80 (Roth 2022), reliable_covariance
+    pretrend_power: pd.DataFrame = field(factory=pd.DataFrame)
     limitations_zh: tuple[str, ...] = ()
     limitations_en: tuple[str, ...] = ()
     main_results: dict[str, StaggeredResult] = field(factory=dict)
@@ -185,7 +194,8 @@ class ImpactReport(Result):
         return f"{self.title(lang)}\n{body}\n" + "\n".join(self.limitations(lang))
 
     _FRAMES: ClassVar[tuple[str, ...]] = ("design", "balance", "event_study", "robustness",
-                                          "subgroups", "many_outcomes")
+                                          "subgroups", "many_outcomes", "sensitivity",
+                                          "pretrend_power")
 
     def _extra_to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: frame_to_records(getattr(self, name)) for name in self._FRAMES}
@@ -196,7 +206,7 @@ class ImpactReport(Result):
 
     @classmethod
     def _extra_from_dict(cls, d: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {name: frame_from_records(d[name]) for name in cls._FRAMES}
+        out: dict[str, Any] = {name: frame_from_records(d.get(name, [])) for name in cls._FRAMES}
         out["limitations_zh"] = tuple(d["limitations_zh"])
         out["limitations_en"] = tuple(d["limitations_en"])
         out["main_results"] = {k: Result.from_dict(v) for k, v in d["main_results"].items()}
@@ -233,7 +243,7 @@ def estimate_impact(
     panel = community_year_panel(scored, study, outcomes, weights=weights)
     control = "not_yet_treated" if study.config.comparison == "not_yet_treated" else "never_treated"
 
-    rows, events, robust = [], [], []
+    rows, events, robust, sens_rows, power_rows = [], [], [], [], []
     main: dict[str, StaggeredResult] = {}
     for outcome in outcomes:
         res = did_staggered(panel, outcome=outcome, unit="community_id", time="year", cohort="cohort",
@@ -255,6 +265,15 @@ def estimate_impact(
                             cluster="community_id", control=alt_control, seed=seed, draws=draws)
         tw = twfe(panel, outcome=outcome, unit="community_id", time="year", treat="treated_now",
                   cluster="community_id", seed=seed, draws=draws)
+        sens = _trend_sensitivity(panel, outcome, control=control, seed=seed, draws=draws)
+        if sens is not None:
+            sens_rows.append(sens.estimates.assign(outcome=outcome, label=label))
+            power_rows.append({"outcome": outcome, "label": label, "estimate": sens.original_estimate,
+                               "std_error": sens.original_se,
+                               "breakdown_relative_magnitude": sens.breakdown_relative_magnitude,
+                               "breakdown_smoothness": sens.breakdown_smoothness,
+                               "mdv_50": sens.mdv_50, "mdv_80": sens.mdv_80,
+                               "reliable_covariance": sens.reliable_covariance})
         for design, r in ((f"CS, {control}", res), (f"CS, {alt_control}", alt), ("TWFE", tw)):
             robust.append({"outcome": outcome, "label": label, "design": design,
                            "estimate": r.estimate, "ci_lower": r.estimates["ci_lower"].iloc[0],
@@ -291,10 +310,28 @@ def estimate_impact(
         subgroups=pd.DataFrame(subgroup_rows, columns=["by", "outcome", "term", "estimate", "ci_lower",
                                                        "ci_upper", "p_value", "p_equal_effects"]),
         many_outcomes=many.to_frame(),
+        sensitivity=pd.concat(sens_rows, ignore_index=True) if sens_rows else pd.DataFrame(),
+        pretrend_power=pd.DataFrame(power_rows),
         main_results=main,
     )
     zh, en = _limitations(report, study, control)
     return attrs.evolve(report, limitations_zh=zh, limitations_en=en)
+
+
+def _trend_sensitivity(panel: pd.DataFrame, outcome: str, *, control: str, seed: int | None,
+                       draws: int) -> Any:
+    """HonestDiD and pre-test power for one outcome from a universal-base-period fit; None
+    when the design has no pre-treatment event time besides the reference (a fact the
+    report shows as a missing row)."""
+    from evalkit.errors import NotIdentifiedError
+
+    uni = did_staggered(panel, outcome=outcome, unit="community_id", time="year", cohort="cohort",
+                        cluster="community_id", control=control, base_period="universal",
+                        headline="event", seed=seed, draws=draws)
+    try:
+        return parallel_trends_sensitivity(uni, relative_magnitudes=(0.0, 0.5, 1.0, 2.0))
+    except NotIdentifiedError:
+        return None
 
 
 def design_table(study: Study, panel: pd.DataFrame) -> pd.DataFrame:

@@ -48,7 +48,7 @@ from evalkit.scales.efa import EFAResult, efa
 from evalkit.scales.reliability import ReliabilityResult, reliability
 from evalkit.scales.scoring import ScoreMethod, item_frame, score
 from evalkit.survey.estimates import SurveyEstimates, survey_means
-from evalkit.survey.icc import ICCResult, icc
+from evalkit.survey.icc import ICCMethod, ICCResult, icc
 from evalkit.weighting.margins import age_band
 from evalkit.weighting.rake import DEFAULT_VARIABLES as MARGIN_VARIABLES
 from evalkit.weighting.rake import rake
@@ -246,8 +246,8 @@ def measure(
     >>> report = measure(study.survey, study.codebook, population=study.population)  # doctest: +SKIP
     >>> report.summary(lang="zh")  # doctest: +SKIP
     """
-    check_choice("score_method", score_method, ("mean", "sum", "z"))
-    check_choice("icc_method", icc_method, ("anova", "reml"))
+    check_choice("score_method", score_method, ScoreMethod)
+    check_choice("icc_method", icc_method, ICCMethod)
     require_columns(survey, [wave, community], what="measure()")
     names = list(constructs) if constructs is not None else list(codebook.constructs_used())
     data = survey.copy()
@@ -291,7 +291,8 @@ def measure(
         scored[WEIGHT_COLUMN] = 1.0
         weighting = "none"
     labels = {c: {"zh": codebook.construct_label(c, "zh"), "en": codebook.construct_label(c, "en")} for c in names}
-    design = {"weights": WEIGHT_COLUMN, "cluster": community, "level": level, "labels": labels}
+    design = {"weights": WEIGHT_COLUMN, "cluster": community, "level": level, "labels": labels,
+              "calibration": weighting_result}  # SEs account for the raking (survey_means)
     by_community = _collect(notes, survey_means, scored, outcomes=names, by=[community, wave], **design)
     by_wave = _collect(notes, survey_means, scored, outcomes=names, by=[wave], **design)
     overall = _collect(notes, survey_means, scored, outcomes=names, **design)

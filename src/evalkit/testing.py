@@ -270,3 +270,39 @@ def make_likert_survey(
     survey["wave"] = survey["wave"].astype("int64")
     return SyntheticSurvey(survey=survey, codebook=codebook, population=population,
                            true_icc={c: icc for c in _DEFAULT_CONSTRUCTS}, loadings=loadings)
+
+
+def make_community_panel(
+    *,
+    n_communities: int = 8,
+    cohorts: Sequence[int] = (2021, 2022),
+    years: Sequence[int] = (2018, 2019, 2020, 2021, 2022, 2023),
+    effect: float = 0.0,
+    trend_gap: float = 0.0,
+    seed: int,
+) -> pd.DataFrame:
+    """Community × year panel of construct means under parallel trends (or not).
+
+    ``cohorts`` lists the start year of each pilot (one community each); the other
+    communities are never treated (cohort 0). The outcome is a community level
+    (N(3.5, 0.3)), a common year shock (N(0, 0.1) per year), the treatment ``effect`` from
+    the start year on, ``trend_gap`` × (year − first year) for pilots only (a violation of
+    parallel trends when non-zero), and sampling noise of a community mean of about 60
+    residents with community-specific SD (N(0, (0.6 · U(0.7, 1.3))² / 60)), so noise is
+    heteroskedastic across communities as with real survey means.
+    """
+    rng = np.random.default_rng(seed)
+    yrs = np.asarray(years, dtype=int)
+    n_pilots = len(cohorts)
+    cohort = np.r_[np.asarray(cohorts, dtype=int), np.zeros(n_communities - n_pilots, dtype=int)]
+    level = rng.normal(3.5, 0.3, n_communities)
+    shock = rng.normal(0.0, 0.1, len(yrs))
+    sd = 0.6 * rng.uniform(0.7, 1.3, n_communities) / np.sqrt(60)
+    cid = np.repeat(np.arange(n_communities), len(yrs))
+    year = np.tile(yrs, n_communities)
+    c = cohort[cid]
+    treated_now = (c > 0) & (year >= c)
+    y = (level[cid] + np.tile(shock, n_communities) + effect * treated_now
+         + trend_gap * (c > 0) * (year - yrs[0]) + rng.normal(0.0, 1.0, len(cid)) * sd[cid])
+    return pd.DataFrame({"community_id": [f"c{k:02d}" for k in cid], "year": year, "cohort": c,
+                         "y": y})

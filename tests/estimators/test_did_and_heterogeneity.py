@@ -120,5 +120,5 @@ def test_multiple_outcomes_adjustments():
     assert est.loc[["y", "y2", "y3"], "p_bh"].to_numpy() == pytest.approx(
         multipletests(raw, method="fdr_bh")[1])
     assert (est.loc[["y", "y2", "y3"], "p_romano_wolf"] > 0).all()
-    assert "summary_index" in est.index
+    assert "klk_index" in est.index
     assert "Romano" in r.summary(lang="en")

@@ -136,35 +136,195 @@ def test_plot_in_chinese_embeds_no_missing_glyphs(result):
     plt.close("all")
 
 
-# ---- results that are not impact estimates: the same five members -------------------------
+# ---- every other result class ------------------------------------------------------------------
+# The same contract for the results outside the impact estimators: frozen, summary in both
+# languages, to_frame a copy, JSON round trip (assert_result_close), HTML and a plot. The last
+# test checks that every registered result kind has a case here, so a new class cannot skip it.
+
+
+def _synth():
+    from evalkit.testing import make_likert_survey
+    from evalkit.weighting import age_band
+
+    s = make_likert_survey(n_communities=6, n_per_community_wave=40, seed=3)
+    return attrs.evolve(s, survey=s.survey.assign(age_band=age_band(s.survey.age)))
+
+
+def _scored():
+    from evalkit.scales import score
+
+    s = _synth()
+    names = ["gain", "belonging", "satisfaction"]
+    return score(s.survey, s.codebook, constructs=names), names
+
+
+def _case_efa():
+    from evalkit.scales import efa
+
+    s = _synth()
+    return efa(s.survey, s.codebook)
+
+
+def _case_reliability():
+    from evalkit.scales import reliability
+
+    s = _synth()
+    return reliability(s.survey, s.codebook)
+
+
+def _case_anderson():
+    from evalkit.scales import anderson_index
+
+    scored, names = _scored()
+    return anderson_index(scored, outcomes=names)
+
+
+def _case_icc():
+    from evalkit.survey import icc
+
+    scored, names = _scored()
+    return icc(scored, outcomes=names, cluster="community_id")
+
+
+def _case_survey():
+    from evalkit.survey import survey_means
+    from evalkit.weighting import rake
+
+    scored, names = _scored()
+    s = _synth()
+    cal = rake(scored, s.population, by=["community_id", "wave"])
+    return survey_means(cal.apply(scored), outcomes=names, by="wave", weights="weight",
+                        cluster="community_id", calibration=cal)
+
+
+def _case_weighting():
+    from evalkit.weighting import rake
+
+    s = _synth()
+    return rake(s.survey, s.population, by=["community_id", "wave"])
+
+
+def _case_ri():
+    from evalkit.inference import permute_cohorts, randomization_inference
+
+    y = np.array([3.1, 2.9, 3.4, 1.2, 0.8, 1.1, 0.9, 1.3])
+    a = np.array([1, 1, 1, 0, 0, 0, 0, 0])
+    return randomization_inference(lambda x: y[x == 1].mean() - y[x == 0].mean(), a,
+                                   permute=permute_cohorts(a), seed=1)
+
+
+def _case_wild():
+    from evalkit.inference import wild_cluster_bootstrap
+
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(12), 20)
+    d = (g < 4).astype(float)
+    y = 0.5 * d + rng.normal(size=12)[g] + rng.normal(size=g.size)
+    return wild_cluster_bootstrap(y, np.column_stack([np.ones_like(d), d]), g, coef_index=1, seed=7,
+                                  draws=999)
+
+
+def _case_sensitivity():
+    from evalkit.estimators.sensitivity import parallel_trends_sensitivity
+
+    fit = ek.did_staggered(_mp(), outcome="lemp", unit="countyreal", time="year",
+                           cohort="first_treat", base_period="universal")
+    return parallel_trends_sensitivity(fit, relative_magnitudes=(0.0, 1.0), smoothness=(0.0,))
+
+
+def _case_measurement():
+    from evalkit.measurement import measure
+
+    s = _synth()
+    return measure(s.survey, s.codebook, population=s.population, run_efa=False)
+
+
+def _demo_study(tmp_path_factory):
+    from evalkit.intake.load import load_study
+    from evalkit.run.paths import demo_config
+
+    return load_study(demo_config(tmp_path_factory.mktemp("demo_contract")))
+
+
 OTHER_CASES = {
-    "power_means": lambda: power.power_two_means(effect=[0.2, 0.4], sd=1.0, power=0.8),
-    "power_cluster": lambda: power.power_cluster(n_clusters=[10, 20, 40], cluster_size=[10, 20], icc=0.05,
-                                                 power=0.8),
+    "efa": _case_efa,
+    "reliability": _case_reliability,
+    "anderson_index": _case_anderson,
+    "icc": _case_icc,
+    "survey_estimates": _case_survey,
+    "weighting": _case_weighting,
+    "randomization_inference": _case_ri,
+    "wild_cluster_bootstrap": _case_wild,
+    "trend_sensitivity": _case_sensitivity,
+    "measurement": _case_measurement,
+    "power": lambda: power.power_cluster(n_clusters=[10, 20, 40], cluster_size=[10, 20], icc=0.05, power=0.8),
     "power_simulation": lambda: power.simulate_power_staggered(
         _mp(), outcome="lemp", unit="countyreal", time="year", cohort="first_treat", effects=[0.0, 0.1],
         n_pilots=5, draws=2, seed=1),
 }
+#: built from the demo study (slow): kind -> function of the loaded study
+STUDY_CASES = {
+    "data_quality": lambda study: __import__("evalkit.profiling", fromlist=["x"]).profile_study(study),
+    "impact_report": lambda study: __import__("evalkit.impact", fromlist=["x"]).estimate_impact(
+        study, draws=99),
+    "community_effects": lambda study: __import__("evalkit.community", fromlist=["x"]).community_effects(study),
+}
+#: abstract bases, not results of any function
+ABSTRACT_KINDS = {"result", "impact", "design"}
 
 
-@pytest.fixture(scope="module", params=sorted(OTHER_CASES))
-def other(request) -> Result:
-    return OTHER_CASES[request.param]()
-
-
-def test_other_contract(other):
+def _other_contract(result) -> None:
     import matplotlib.pyplot as plt
 
+    from evalkit.testing import assert_result_close
+
+    assert isinstance(result, Result)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        other.estimates = pd.DataFrame()  # type: ignore[misc]
-    assert other.to_frame() is not other.estimates
-    back = Result.from_dict(json.loads(json.dumps(other.to_dict())))
-    assert type(back) is type(other)
-    pd.testing.assert_frame_equal(back.estimates, other.estimates, check_dtype=False)
-    zh, en = other.summary(lang="zh"), other.summary(decimals=2, lang="en")
-    assert zh != en and other.title("zh") in zh and other.title("en") in en
-    assert "<table" in other._repr_html_()
-    ax = other.plot(lang="zh")
-    ax.figure.canvas.draw()  # missing glyphs warn → error under filterwarnings
-    assert ax.get_xlabel() and ax.get_ylabel()
+        result.estimates = pd.DataFrame()  # type: ignore[misc]
+    assert isinstance(result.estimates, pd.DataFrame) and not result.estimates.empty
+    frame = result.to_frame()
+    assert frame is not result.estimates
+    pd.testing.assert_frame_equal(frame, result.estimates)
+    d = result.to_dict()
+    back = Result.from_dict(json.loads(json.dumps(d)))
+    assert type(back) is type(result)
+    assert_result_close(back, result)
+    zh, en = result.summary(lang="zh"), result.summary(decimals=2, lang="en")
+    assert isinstance(zh, str) and isinstance(en, str) and zh and en
+    assert str(result) == result.summary()
+    assert "<" in result._repr_html_()
+    ax = result.plot()  # the contract: plot(ax=None) -> Axes
+    assert hasattr(ax, "figure")
     plt.close("all")
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_CASES))
+def test_other_results_honour_the_contract(kind):
+    result = OTHER_CASES[kind]()
+    assert result.kind == kind
+    _other_contract(result)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(STUDY_CASES))
+def test_study_results_honour_the_contract(kind, tmp_path_factory):
+    result = STUDY_CASES[kind](_demo_study(tmp_path_factory))
+    assert result.kind == kind
+    _other_contract(result)
+
+
+def test_every_result_kind_is_covered():
+    import evalkit  # noqa: F401 - registers every result class
+    import evalkit.estimators.sensitivity  # noqa: F401
+    import evalkit.impact  # noqa: F401
+    import evalkit.measurement  # noqa: F401
+    import evalkit.profiling  # noqa: F401
+
+    impact_kinds = {c.kind for c in Result._registry.values() if issubclass(c, ImpactResult)}
+    covered = (set(OTHER_CASES) | set(STUDY_CASES) | ABSTRACT_KINDS
+               | {CASES_KIND.get(k, k) for k in CASES})
+    assert set(Result._registry) - covered == set(), "add a contract case for these result kinds"
+    assert impact_kinds <= covered
+
+
+CASES_KIND = {"multiple": "multiple_outcomes", "ipw": "design_weighting", "entropy": "design_weighting"}

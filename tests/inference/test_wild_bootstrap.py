@@ -19,7 +19,7 @@ import pytest
 
 from evalkit.errors import DataValidationError, EstimationError, NotIdentifiedError
 from evalkit.inference import WildBootstrapResult, wild_cluster_bootstrap
-from evalkit.inference.wild_bootstrap import _draw_weights
+from evalkit.inference.draws import draw_weights
 from evalkit.results import Result
 
 REF = Path(__file__).parents[1] / "reference" / "inference"
@@ -149,14 +149,14 @@ def test_wcu_interval_is_studentized_percentile():
 def test_webb_draws_match_brute_force_with_the_same_weights():
     y, X, g, w = _data(13, G=20, weighted=True)
     res = wild_cluster_bootstrap(y, X, g, coef_index=1, weights=w, draws=399, weight_type="webb", seed=42, ci=False)
-    V, enumerated = _draw_weights(20, 399, "webb", 42)
+    V, enumerated = draw_weights(20, 399, "webb", 42, enumerate_rademacher=True)
     assert not enumerated and not res.enumerated and res.draws == 399
     p_bf, _ = brute_force_p(y, X, g, 1, weights=w, V=V)
     assert res.p_value == pytest.approx(p_bf, abs=1e-12)
 
 
 def test_webb_weights_are_the_six_point_distribution():
-    V, _ = _draw_weights(50, 20000, "webb", 1)
+    V, _ = draw_weights(50, 20000, "webb", 1, enumerate_rademacher=True)
     support = np.sort(np.unique(V))
     expected = np.array([-np.sqrt(1.5), -1, -np.sqrt(0.5), np.sqrt(0.5), 1, np.sqrt(1.5)])
     np.testing.assert_allclose(support, expected)

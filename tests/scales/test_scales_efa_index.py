@@ -10,7 +10,7 @@ import pytest
 
 from evalkit.errors import DataQualityWarning, DataValidationError
 from evalkit.results import Result
-from evalkit.scales import EFAResult, SummaryIndexResult, efa, summary_index
+from evalkit.scales import EFAResult, AndersonIndexResult, efa, anderson_index
 from evalkit.testing import assert_result_close, make_likert_survey
 
 
@@ -55,7 +55,7 @@ def _outcomes(n: int, corr: float, seed: int) -> pd.DataFrame:
 
 def test_index_weights_are_inverse_covariance_row_sums() -> None:
     d = _outcomes(3000, 0.3, seed=21)
-    fit = summary_index(d, outcomes=["a", "b", "c"], reference=d.control, restandardise=False)
+    fit = anderson_index(d, outcomes=["a", "b", "c"], reference=d.control, restandardise=False)
     z = (d[["a", "b", "c"]] - d.loc[d.control, ["a", "b", "c"]].mean()) / d.loc[d.control, ["a", "b", "c"]].std()
     w = np.linalg.inv(np.cov(z.to_numpy(), rowvar=False)).sum(axis=1)
     assert fit.estimates.weight.to_numpy() == pytest.approx(w, rel=1e-10)
@@ -65,17 +65,17 @@ def test_index_weights_are_inverse_covariance_row_sums() -> None:
 
 def test_index_with_independent_outcomes_is_mean_of_z_scores() -> None:
     d = _outcomes(50_000, 0.0, seed=22)
-    fit = summary_index(d, outcomes=["a", "b", "c"], restandardise=False)
+    fit = anderson_index(d, outcomes=["a", "b", "c"], restandardise=False)
     assert fit.estimates.weight_share.to_numpy() == pytest.approx([1 / 3] * 3, abs=0.02)
 
 
 def test_index_restandardised_to_reference_and_negative_outcomes_flip() -> None:
     d = _outcomes(2000, 0.4, seed=23)
-    fit = summary_index(d, outcomes=["a", "b", "c"], reference=d.control)
+    fit = anderson_index(d, outcomes=["a", "b", "c"], reference=d.control)
     idx = fit.transform(d)
     assert idx[d.control].mean() == pytest.approx(0.0, abs=1e-12)
     assert idx[d.control].std() == pytest.approx(1.0, rel=1e-12)
-    flipped = summary_index(d.assign(c=-d.c), outcomes=["a", "b", "c"], reference=d.control, negative=["c"])
+    flipped = anderson_index(d.assign(c=-d.c), outcomes=["a", "b", "c"], reference=d.control, negative=["c"])
     assert flipped.transform(d.assign(c=-d.c)).to_numpy() == pytest.approx(idx.to_numpy(), rel=1e-9)
 
 
@@ -83,11 +83,11 @@ def test_index_uses_available_outcomes_and_round_trips() -> None:
     d = _outcomes(500, 0.3, seed=24)
     d.loc[0, "a"] = np.nan
     d.loc[1, ["a", "b", "c"]] = np.nan
-    fit = summary_index(d, outcomes=["a", "b", "c"], reference={"control": True})
+    fit = anderson_index(d, outcomes=["a", "b", "c"], reference={"control": True})
     idx = fit.transform(d)
     assert np.isfinite(idx.iloc[0]) and np.isnan(idx.iloc[1])
     back = Result.from_dict(json.loads(json.dumps(fit.to_dict())))
-    assert isinstance(back, SummaryIndexResult)
+    assert isinstance(back, AndersonIndexResult)
     assert_result_close(back, fit)
     assert back.transform(d).equals(idx)
 
@@ -95,4 +95,4 @@ def test_index_uses_available_outcomes_and_round_trips() -> None:
 def test_index_refuses_constant_outcome() -> None:
     d = _outcomes(100, 0.3, seed=25).assign(c=1.0)
     with pytest.raises(DataValidationError, match="outcome\\(s\\) c have no variance"):
-        summary_index(d, outcomes=["a", "b", "c"])
+        anderson_index(d, outcomes=["a", "b", "c"])

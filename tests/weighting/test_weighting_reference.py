@@ -50,10 +50,15 @@ def test_rake_matches_survey_rake(ref, clus1) -> None:
     assert bool(r.estimates.converged.iloc[0])
     est = survey_means(r.apply(clus1), outcomes="api00", weights="weight", cluster="dnum").estimates.iloc[0]
     assert est.estimate == pytest.approx(ref.get("rake_clus1", "estimate", "api00"), rel=1e-10)
-    # evalkit treats calibrated weights as fixed: compare with svydesign(weights = ~w_raked)
+    # without calibration= the weights are fixed sampling weights: svydesign(weights = ~w_raked)
+    # (the calibration-aware SEs are tested in tests/survey/test_calibrated_variance.py)
     assert est.std_error == pytest.approx(ref.get("rake_clus1", "std_error_fixed_weights", "api00"), rel=RTOL_SE)
-    # ... which is conservative against survey's calibration-aware SE (stated in the docs)
+    # ... which for api00 is conservative against survey's calibration-aware SE
     assert est.std_error > ref.get("rake_clus1", "std_error_calibrated", "api00")
+    cal = survey_means(r.apply(clus1), outcomes="api00", weights="weight", cluster="dnum",
+                       calibration=r).estimates.iloc[0]
+    assert cal.std_error == pytest.approx(ref.get("rake_clus1", "std_error_calibrated", "api00"),
+                                          rel=RTOL_SE)
 
 
 def test_poststratify_matches_survey_poststratify(ref, clus1) -> None:
@@ -62,6 +67,10 @@ def test_poststratify_matches_survey_poststratify(ref, clus1) -> None:
     np.testing.assert_allclose(r.weights.to_numpy(), clus1.w_poststratified.to_numpy(), rtol=1e-12)
     est = survey_means(r.apply(clus1), outcomes="api00", weights="weight", cluster="dnum").estimates.iloc[0]
     assert est.estimate == pytest.approx(ref.get("poststratify_clus1", "estimate", "api00"), rel=1e-10)
+    cal = survey_means(r.apply(clus1), outcomes="api00", weights="weight", cluster="dnum",
+                       calibration=r).estimates.iloc[0]
+    assert cal.std_error == pytest.approx(ref.get("poststratify_clus1", "std_error_calibrated", "api00"),
+                                          rel=RTOL_SE)
 
 
 def test_trim_matches_survey_trimweights(clus1) -> None:

@@ -85,7 +85,7 @@ def pre_post(
     name = vcov if vcov is not None else ("cr2" if cluster is not None else "hc1")
     cov = covariance(name, fit.X, fit.resid, weights=w, bread=fit.bread,
                      cluster=None if cluster is None else sample[cluster].to_numpy())
-    n_c = cov.n_clusters[0] if cov.n_clusters else None
+    n_c = cov.cluster_counts[0] if cov.cluster_counts else None
     table = coefficient_table(fit.names, fit.coef, cov, alpha=alpha, n_clusters=n_c)
     keep = table["term"].isin([post, *covariates])
     estimates = table[keep].reset_index(drop=True)

@@ -97,9 +97,9 @@ def linear_regression(
     cov = covariance(vcov, fit.X, fit.resid, weights=w, bread=fit.bread,
                      cluster=None if cluster is None else sample[cluster].to_numpy(),
                      cluster2=None if cluster2 is None else sample[cluster2].to_numpy())
-    n_c = cov.n_clusters[0] if cov.n_clusters else None
+    n_c = cov.cluster_counts[0] if cov.cluster_counts else None
     estimates = coefficient_table(fit.names, fit.coef, cov, alpha=alpha, n_clusters=n_c)
-    caveats = (DesignCaveat.FEW_CLUSTERS.value,) if n_c is not None and min(cov.n_clusters) < 30 else ()
+    caveats = (DesignCaveat.FEW_CLUSTERS.value,) if n_c is not None and min(cov.cluster_counts) < 30 else ()
     notes = ((note[0],), (note[1],)) if note else ((), ())
     spec = Spec("linear_regression", columns={"outcome": outcome, "regressors": list(regressors),
                                               "categorical": list(categorical), "weights": weights,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from evalkit.estimators.did import did
 from evalkit.estimators.guardrails import decide_inference
-from evalkit.estimators.heterogeneity import multiple_outcomes, romano_wolf, subgroup_effects, summary_index
+from evalkit.estimators.heterogeneity import klk_index, multiple_outcomes, romano_wolf, subgroup_effects
+from evalkit.estimators.sensitivity import TrendSensitivityResult, parallel_trends_sensitivity
 from evalkit.estimators.ordinal import ordered_logit_did
 from evalkit.estimators.results import (DiDResult, ImpactResult, InferenceRecord,
                                         MultipleOutcomesResult, OrdinalResult, Spec,
@@ -25,7 +26,9 @@ __all__ = [
     "first_treated_period",
     "subgroup_effects",
     "multiple_outcomes",
-    "summary_index",
+    "klk_index",
+    "parallel_trends_sensitivity",
+    "TrendSensitivityResult",
     "romano_wolf",
     "ordered_logit_did",
     "decide_inference",

@@ -37,7 +37,7 @@ import pandas as pd
 from evalkit.errors import DataValidationError
 from evalkit.estimators.coefficient_inference import coefficient_row, cr1_t
 from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
-from evalkit.estimators.guardrails import count_clusters, decide_inference
+from evalkit.estimators.guardrails import InferenceRequest, count_clusters, decide_inference
 from evalkit.estimators.linear_model import demean_within, design_matrix, fit_wls, vcov_cr1, vcov_hc1
 from evalkit.estimators.results import ESTIMATE_COLUMNS, DiDResult, InferenceRecord, Spec
 from evalkit.results import Provenance
@@ -84,7 +84,7 @@ def did(
     unit: str | None = None,
     weights: str | None = None,
     cluster: str | None = None,
-    inference: str = "auto",
+    inference: InferenceRequest = "auto",
     draws: int = 9999,
     seed: int | None = None,
     alpha: float = 0.05,

@@ -22,28 +22,21 @@ This module owns the decision and its wording only; the inference itself lives i
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
+from evalkit._checks import check_choice
 from evalkit.errors import DataValidationError, SmallSampleWarning
 from evalkit.estimators.results import InferenceRecord
 
 __all__ = ["InferenceRequest", "INFERENCE_REQUESTS", "count_clusters", "decide_inference"]
 
 InferenceRequest = Literal["auto", "cr2", "cr1", "wild_bootstrap", "randomization"]
-INFERENCE_REQUESTS: tuple[str, ...] = ("auto", "cr2", "cr1", "wild_bootstrap", "randomization")
+INFERENCE_REQUESTS: tuple[str, ...] = get_args(InferenceRequest)
 
 _CRVE = ("cr2", "cr1")
-
-
-def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    """Validate a string option; the message lists the allowed values."""
-    if value not in allowed:
-        msg = f"{name}={value!r} is not allowed; choose one of: {', '.join(map(repr, allowed))}"
-        raise ValueError(msg)
-    return value
 
 
 def count_clusters(cluster: pd.Series, treated: pd.Series) -> tuple[int, int]:
@@ -105,7 +98,7 @@ def decide_inference(n_clusters: int, n_treated_clusters: int, requested: str = 
     InferenceRecord
         The method used, the counts, and a message in Chinese and English.
     """
-    check_choice("inference", requested, INFERENCE_REQUESTS)
+    check_choice("inference", requested, InferenceRequest)
     if n_clusters < 2:
         msg = (f"only {n_clusters} cluster(s): no cluster-robust inference is possible. "
                "Check the cluster column (it should be the community id).")

@@ -33,6 +33,7 @@ Kling, J. R., Liebman, J. B., & Katz, L. F. (2007). Experimental analysis of nei
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -42,14 +43,17 @@ from evalkit.errors import DataValidationError
 from evalkit.estimators.coefficient_inference import coefficient_row, cr1_t
 from evalkit.estimators.did import DID_TERM, did
 from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
-from evalkit.estimators.guardrails import check_choice, count_clusters, decide_inference
-from evalkit.estimators.linear_model import (cluster_codes, design_matrix, fit_wls, vcov_cr1,
+from evalkit._checks import check_choice
+from evalkit.estimators.guardrails import InferenceRequest, count_clusters, decide_inference
+from evalkit.estimators.linear_model import (design_matrix, fit_wls, vcov_cr1,
                                              vcov_cr2)
 from evalkit.estimators.results import (ESTIMATE_COLUMNS, MultipleOutcomesResult, Spec,
                                         SubgroupResult)
 from evalkit.results import Provenance
 
-__all__ = ["subgroup_effects", "multiple_outcomes", "summary_index", "romano_wolf"]
+Adjustment = Literal["bh", "romano_wolf"]
+
+__all__ = ["subgroup_effects", "multiple_outcomes", "klk_index", "romano_wolf"]
 
 
 # ---- subgroups -------------------------------------------------------------------------------
@@ -84,7 +88,7 @@ def subgroup_effects(
     covariates: Sequence[str] = (),
     weights: str | None = None,
     cluster: str | None = None,
-    inference: str = "auto",
+    inference: InferenceRequest = "auto",
     draws: int = 9999,
     seed: int | None = None,
     alpha: float = 0.05,
@@ -218,11 +222,13 @@ def subgroup_effects(
 
 
 # ---- summary index ---------------------------------------------------------------------------
-def summary_index(data: pd.DataFrame, *, outcomes: Sequence[str], treat: str, post: str,
-                  weights: str | None = None, signs: Sequence[int] | None = None) -> pd.Series:
-    """Kling–Liebman–Katz summary index: mean of outcomes standardised by the comparison
-    group's baseline (treat = 0, post = 0) weighted mean and SD; ``signs`` flips outcomes where
-    lower is better. Rows with some outcomes missing average the available ones."""
+def klk_index(data: pd.DataFrame, *, outcomes: Sequence[str], treat: str, post: str,
+              weights: str | None = None, signs: Sequence[int] | None = None) -> pd.Series:
+    """Kling–Liebman–Katz (2007) summary index: the *equal-weight* mean of outcomes
+    standardised by the comparison group's baseline (treat = 0, post = 0) weighted mean and SD;
+    ``signs`` flips outcomes where lower is better. Rows with some outcomes missing average the
+    available ones. (Anderson's 2008 inverse-covariance weighted index is
+    :func:`evalkit.scales.anderson_index`.)"""
     base = (pd.to_numeric(data[treat]) == 0) & (pd.to_numeric(data[post]) == 0)
     w = np.ones(len(data)) if weights is None else pd.to_numeric(data[weights]).to_numpy(dtype=float)
     signs = list(signs) if signs is not None else [1] * len(outcomes)
@@ -233,13 +239,13 @@ def summary_index(data: pd.DataFrame, *, outcomes: Sequence[str], treat: str, po
         mu = np.average(v[m], weights=w[m])
         sd = np.sqrt(np.average((v[m] - mu) ** 2, weights=w[m]))
         if not sd > 0:
-            msg = f"summary_index(): outcome {o!r} has no variation in the comparison group at baseline."
+            msg = f"klk_index(): outcome {o!r} has no variation in the comparison group at baseline."
             raise DataValidationError(msg)
         z.append(s * (v - mu) / sd)
     Z = np.column_stack(z)
     with np.errstate(invalid="ignore"):
         idx = np.nanmean(np.where(np.isfinite(Z), Z, np.nan), axis=1) if np.isnan(Z).any() else Z.mean(axis=1)
-    return pd.Series(idx, index=data.index, name="summary_index")
+    return pd.Series(idx, index=data.index, name="klk_index")
 
 
 # ---- Romano–Wolf -----------------------------------------------------------------------------
@@ -266,36 +272,27 @@ def romano_wolf(t_obs: np.ndarray, t_boot: np.ndarray) -> np.ndarray:
 def _bootstrap_t(frames: list[tuple[np.ndarray, pd.DataFrame, np.ndarray | None]], cl: np.ndarray,
                  *, draws: int, seed: int, weight_type: str) -> tuple[np.ndarray, np.ndarray]:
     """Unrestricted wild cluster bootstrap t* of the DiD term for several outcomes, with the
-    same cluster draws for all outcomes (keeps their dependence)."""
-    codes = cluster_codes(cl)
-    G = int(codes.max()) + 1
-    rng = np.random.default_rng(seed)
-    if weight_type == "webb":
-        vals = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
-        V = vals[rng.integers(0, 6, size=(draws, G))]
-    else:
-        V = rng.choice([-1.0, 1.0], size=(draws, G))
+    same cluster draws for all outcomes (keeps their dependence).
+
+    Built on :func:`evalkit.inference.wild_bootstrap_t` (the one wild bootstrap). The draw of
+    the c-th cluster in order of first appearance is column c of the weights, mapped to the
+    sorted cluster order the bootstrap uses.
+    """
+    from evalkit.inference.clusters import cluster_codes
+    from evalkit.inference.draws import draw_weights
+    from evalkit.inference.wild_bootstrap import wild_bootstrap_t
+
+    appearance = cluster_codes(cl, order="appearance")
+    G = int(appearance.max()) + 1
+    V, _ = draw_weights(G, draws, weight_type, seed)
+    to_appearance = np.empty(G, dtype=np.intp)
+    to_appearance[cluster_codes(cl, order="sorted")] = appearance
+    V = V[:, to_appearance]
     t_obs, t_star = [], []
     for y, X, w in frames:
-        f = fit_wls(y, X, w)
-        j = f.index(DID_TERM)
-        v, _ = vcov_cr1(f, cl)
-        t_obs.append(f.coef[j] / np.sqrt(v[j, j]))
-        Xv = f.X
-        sw = np.ones(len(y)) if w is None else w
-        A = f.bread @ (Xv * sw[:, None]).T  # K × N
-        fitted = Xv @ f.coef
-        ts = np.empty(draws)
-        for b in range(draws):
-            ystar = fitted + f.resid * V[b, codes]
-            beta = A @ ystar
-            e = ystar - Xv @ beta
-            s = Xv * (sw * e)[:, None]
-            sums = np.zeros((G, s.shape[1]))
-            np.add.at(sums, codes, s)
-            n, k = Xv.shape
-            vb = f.bread @ (sums.T @ sums) @ f.bread * G / (G - 1) * (n - 1) / (n - k)
-            ts[b] = (beta[j] - f.coef[j]) / np.sqrt(vb[j, j])
+        t, ts = wild_bootstrap_t(y, X.to_numpy(dtype=float), cl, coef_index=X.columns.get_loc(DID_TERM),
+                                 weights=w, boot_weights=V, impose_null=False)
+        t_obs.append(t)
         t_star.append(ts)
     return np.array(t_obs), np.column_stack(t_star)
 
@@ -309,8 +306,8 @@ def multiple_outcomes(
     covariates: Sequence[str] = (),
     weights: str | None = None,
     cluster: str | None = None,
-    inference: str = "auto",
-    adjust: Sequence[str] = ("bh", "romano_wolf"),
+    inference: InferenceRequest = "auto",
+    adjust: Sequence[Adjustment] = ("bh", "romano_wolf"),
     index: bool = True,
     signs: Sequence[int] | None = None,
     draws: int = 999,
@@ -322,7 +319,7 @@ def multiple_outcomes(
     Returns
     -------
     MultipleOutcomesResult
-        One row per outcome (and ``summary_index``); columns ``p_bh`` (Benjamini–Hochberg,
+        One row per outcome (and ``klk_index``, the Kling–Liebman–Katz index); columns ``p_bh`` (Benjamini–Hochberg,
         FDR) and ``p_romano_wolf`` (step-down FWER; needs ``cluster``) next to the per-outcome
         inference chosen by the few-clusters policy. The index row is not part of the
         adjusted family.
@@ -331,7 +328,7 @@ def multiple_outcomes(
 
     where = "multiple_outcomes()"
     for a in adjust:
-        check_choice("adjust", a, ("bh", "romano_wolf"))
+        check_choice("adjust", a, Adjustment)
     if len(outcomes) < 2:
         msg = f"{where}: give at least two outcomes (got {list(outcomes)})."
         raise DataValidationError(msg)
@@ -361,17 +358,18 @@ def multiple_outcomes(
                                          seed=seed if seed is not None else 0, weight_type=wt)
             frame["p_romano_wolf"] = romano_wolf(t_obs, t_star)
     if index:
-        idx = summary_index(sample, outcomes=outcomes, treat=treat, post=post, weights=weights,
-                            signs=signs)
-        r_idx = did(sample.assign(summary_index=idx), outcome="summary_index", treat=treat,
+        idx = klk_index(sample, outcomes=outcomes, treat=treat, post=post, weights=weights,
+                        signs=signs)
+        r_idx = did(sample.assign(klk_index=idx), outcome="klk_index", treat=treat,
                     post=post, covariates=covariates, weights=weights, cluster=cluster,
                     inference=inference, draws=draws, seed=seed, alpha=alpha)
-        frame = pd.concat([frame, r_idx.estimates.assign(term="summary_index")], ignore_index=True)
+        frame = pd.concat([frame, r_idx.estimates.assign(term="klk_index")], ignore_index=True)
     notes_zh = ["p_bh：Benjamini–Hochberg 校正（控制错误发现率）；p_romano_wolf：Romano–Wolf 逐步校正"
-                "（控制族错误率，基于共同的聚类自助抽样）；汇总指数按对照组基线标准化后取平均。"]
+                "（控制族错误率，基于共同的聚类自助抽样）；综合指数（Kling–Liebman–Katz 2007）按对照组基线标准化后等权平均。"]
     notes_en = ["p_bh: Benjamini–Hochberg (false discovery rate); p_romano_wolf: Romano–Wolf "
                 "step-down (family-wise error rate, joint cluster bootstrap); the summary index "
-                "averages outcomes standardised by the comparison group's baseline."]
+                "(Kling–Liebman–Katz 2007) is the equal-weight mean of outcomes standardised by the "
+                "comparison group's baseline."]
     if drop_note:
         notes_zh.append(drop_note[0])
         notes_en.append(drop_note[1])

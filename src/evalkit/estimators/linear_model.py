@@ -1,5 +1,6 @@
-"""Weighted least squares with unit fixed effects absorbed, and the variance estimators the
-impact regressions use (HC1, CR1, CR2 via :mod:`evalkit.inference`).
+"""Weighted least squares with unit fixed effects absorbed; the variance estimators the impact
+regressions use (HC1, CR1, CR2) are those of the registry :mod:`evalkit.inference.covariance`,
+reached through the thin ``vcov_*`` wrappers below.
 
 Why by hand: statsmodels' WLS does not absorb fixed effects, and linearmodels / pyfixest
 do not offer CR2 with Bell–McCaffrey degrees of freedom together with weights and the
@@ -7,14 +8,9 @@ wild-bootstrap hook the few-clusters policy needs. The algebra is a few lines of
 is checked against statsmodels, linearmodels and R (``lm`` + ``sandwich`` / ``clubSandwich``)
 in ``tests/estimators``.
 
-Conventions
------------
-* Weights are analytic / sampling weights: the estimator minimises ``Σ wᵢ eᵢ²``; multiplying
-  every weight by a constant changes nothing.
-* CR1 uses the Stata / fixest small-sample factor ``G/(G-1) · (N-1)/(N-K)`` with ``K``
-  counting the absorbed unit fixed effects only when they are *not* nested in the clusters,
-  and ``G-1`` degrees of freedom.
-* HC1 uses ``N/(N-K)`` and ``N-K`` degrees of freedom.
+Weights are analytic / sampling weights: the estimator minimises ``Σ wᵢ eᵢ²``; multiplying
+every weight by a constant changes nothing. The small-sample conventions of HC1/CR1/CR2 are
+stated in :mod:`evalkit.inference.covariance`.
 """
 
 from __future__ import annotations
@@ -26,6 +22,8 @@ import pandas as pd
 from attrs import frozen
 
 from evalkit.errors import NotIdentifiedError
+from evalkit.inference.clusters import cluster_codes
+from evalkit.inference.covariance import vcov
 
 __all__ = ["LinearFit", "fit_wls", "design_matrix", "demean_within", "vcov_hc1", "vcov_cr1",
            "vcov_cr2", "cluster_codes"]
@@ -54,12 +52,6 @@ class LinearFit:
         except ValueError:
             msg = f"no coefficient {name!r}; coefficients are {', '.join(self.names)}"
             raise KeyError(msg) from None
-
-
-def cluster_codes(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Integer codes 0..G-1 of cluster labels (order of first appearance)."""
-    codes, _ = pd.factorize(pd.Series(values), sort=False)
-    return codes.astype(np.int64)
 
 
 def demean_within(frame: pd.DataFrame, group: np.ndarray, weights: np.ndarray | None) -> pd.DataFrame:
@@ -118,41 +110,23 @@ def fit_wls(y: np.ndarray, X: pd.DataFrame, weights: np.ndarray | None = None, *
     return LinearFit(tuple(map(str, X.columns)), coef, Xv, yv, resid, w, bread, n_absorbed)
 
 
-def _scores(fit: LinearFit) -> np.ndarray:
-    w = np.ones(fit.n_obs) if fit.weights is None else fit.weights
-    return fit.X * (w * fit.resid)[:, None]
-
-
 def vcov_hc1(fit: LinearFit) -> tuple[np.ndarray, float]:
-    """HC1 covariance and its residual degrees of freedom."""
-    s = _scores(fit)
-    n, k = fit.X.shape
-    k_total = k + fit.n_absorbed
-    meat = s.T @ s
-    return fit.bread @ meat @ fit.bread * n / (n - k_total), float(n - k_total)
+    """HC1 covariance and its residual degrees of freedom (``inference.covariance("hc1")``)."""
+    cov = vcov("hc1", fit)
+    return cov.vcov, float(cov.df[0])
 
 
 def vcov_cr1(fit: LinearFit, cluster: np.ndarray, *, fe_nested: bool = True) -> tuple[np.ndarray, float]:
-    """CR1 (Liang–Zeger with the Stata/fixest small-sample factor) and ``G-1`` dof."""
-    codes = cluster_codes(cluster)
-    g = int(codes.max()) + 1
-    s = _scores(fit)
-    sums = np.zeros((g, s.shape[1]))
-    np.add.at(sums, codes, s)
-    meat = sums.T @ sums
-    n, k = fit.X.shape
-    k_total = k + (0 if fe_nested else fit.n_absorbed)
-    factor = g / (g - 1) * (n - 1) / (n - k_total)
-    return fit.bread @ meat @ fit.bread * factor, float(g - 1)
+    """CR1 (Liang–Zeger with the Stata/fixest small-sample factor) and ``G-1`` dof
+    (``inference.covariance("cr1")``)."""
+    cov = vcov("cr1", fit, cluster=cluster, fe_nested=fe_nested)
+    return cov.vcov, float(cov.df[0])
 
 
 def vcov_cr2(fit: LinearFit, cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CR2 covariance and Bell–McCaffrey degrees of freedom per coefficient.
-
-    Delegates to :func:`evalkit.inference.cr2_vcov` with this fit's bread, weights and
-    residuals (the absorbed design when unit fixed effects were swept out, as in
-    Pustejovsky & Tipton 2018 for fixed effects nested in clusters).
-    """
-    from evalkit.inference import cr2_vcov
-
-    return cr2_vcov(fit.X, fit.resid, np.asarray(cluster), weights=fit.weights, bread=fit.bread)
+    """CR2 covariance and Bell–McCaffrey degrees of freedom per coefficient
+    (``inference.covariance("cr2")``, i.e. :func:`evalkit.inference.cr2_vcov` with this fit's
+    bread, weights and residuals: the absorbed design when unit fixed effects were swept out,
+    as in Pustejovsky & Tipton 2018 for fixed effects nested in clusters)."""
+    cov = vcov("cr2", fit, cluster=cluster)
+    return cov.vcov, cov.df

@@ -28,8 +28,8 @@ from scipy import stats
 
 from evalkit.errors import ConvergenceError, DataValidationError
 from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
-from evalkit.estimators.guardrails import count_clusters, decide_inference
-from evalkit.estimators.linear_model import cluster_codes
+from evalkit.estimators.guardrails import InferenceRequest, count_clusters, decide_inference
+from evalkit.inference.clusters import cluster_codes
 from evalkit.estimators.results import ESTIMATE_COLUMNS, InferenceRecord, OrdinalResult, Spec
 from evalkit.results import Provenance
 
@@ -92,7 +92,7 @@ def ordered_logit_did(
     covariates: Sequence[str] = (),
     cluster: str | None = None,
     weights: str | None = None,
-    inference: str = "auto",
+    inference: InferenceRequest = "auto",
     draws: int = 199,
     seed: int | None = None,
     alpha: float = 0.05,

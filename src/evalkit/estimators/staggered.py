@@ -31,15 +31,23 @@ What is wrapped and what is written here
 
   Cohort sizes use the sampling weights when given (weighted shares of units, or of
   respondents for repeated cross-sections).
-* **Pre-trend test**: the Wald statistic on all pre-treatment ATT(g,t) with the analytic
-  covariance (R's "P-value for pre-test of parallel trends assumption").
+* **Pre-trend test**: the Wald statistic on all pre-treatment ATT(g,t) with their
+  cluster-robust covariance, under the same guardrail as the main estimate: χ²(k) (R's
+  "P-value for pre-test of parallel trends assumption") only when analytic inference is
+  trusted, otherwise randomisation over cohort permutations
+  (:mod:`evalkit.estimators.staggered_inference`, which also states the measured size).
+  ``tables["event_vcov"]`` keeps the event-study covariance for sensitivity analyses
+  (:mod:`evalkit.estimators.sensitivity`).
 * **Inference** follows the few-clusters policy (:mod:`evalkit.estimators.guardrails`).
-  Clusters default to the panel unit. With enough clusters: analytic cluster-robust
-  influence-function SEs (factor G/(G−1), as diff-diff and Stata) with normal critical
-  values. Otherwise: a cluster multiplier (wild) bootstrap of the influence functions with
+  Clusters default to the panel unit. With enough clusters: analytic influence-function SEs
+  with normal critical values — exactly R ``did``'s (sqrt(Σψ²), no G/(G−1)) when every unit
+  is its own cluster, with the factor G/(G−1) (as Stata) when units are grouped into
+  clusters. Otherwise: a cluster multiplier (wild) bootstrap of the influence functions with
   Rademacher or Webb weights (symmetric percentile-t intervals, bootstrap SE from the
   interquartile range as in R), or randomisation inference that permutes cohort labels
-  across clusters (studentised statistic; p-values only).
+  across clusters (studentised statistic; p-values only); both studentise by the SEs with
+  the G/(G−1) factor. Aggregation lives in :mod:`evalkit.estimators.staggered_aggregation`,
+  the resampling routes in :mod:`evalkit.estimators.staggered_inference`.
 
 References
 ----------
@@ -51,11 +59,9 @@ Sant'Anna, P. H. C., & Zhao, J. (2020). Doubly robust difference-in-differences 
 
 from __future__ import annotations
 
-import re
-
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -64,8 +70,15 @@ from scipy import stats
 from evalkit.errors import DataValidationError, EstimationError, NotIdentifiedError
 from evalkit.estimators.estimation_sample import check_weights, select_sample
 from evalkit.estimators.group_time import Unsupported, group_time_effects, wide_panel
-from evalkit.estimators.guardrails import check_choice, decide_inference
+from evalkit._checks import check_choice
+from evalkit.estimators.guardrails import InferenceRequest, decide_inference
 from evalkit.estimators.results import ESTIMATE_COLUMNS, InferenceRecord, Spec, StaggeredResult
+from evalkit.estimators.staggered_aggregation import Aggregates, GroupTimeFit, aggregate
+from evalkit.estimators.staggered_inference import (PreTrendTest, cluster_sums, multiplier_bootstrap,
+                                                    one_value_per_cluster, pretest_bootstrap,
+                                                    pretest_chi2, pretest_randomization,
+                                                    pretest_wald, randomization, relabel)
+from evalkit.inference.clusters import cluster_codes as encode_clusters
 from evalkit.results import Provenance
 
 __all__ = ["did_staggered", "STAGGERED_COLUMNS"]
@@ -73,27 +86,16 @@ __all__ = ["did_staggered", "STAGGERED_COLUMNS"]
 #: ``estimates`` columns of a staggered result, after the canonical ones.
 STAGGERED_COLUMNS: tuple[str, ...] = (*ESTIMATE_COLUMNS, "aggregation", "group", "time", "event_time")
 
-_CONTROLS = ("never_treated", "not_yet_treated")
-_METHODS = ("dr", "ipw", "reg")
-_HEADLINES = ("group", "simple", "event", "calendar")
+Control = Literal["never_treated", "not_yet_treated"]
+Method = Literal["dr", "ipw", "reg"]
+Headline = Literal["group", "simple", "event", "calendar"]
+BasePeriod = Literal["varying", "universal"]
 _HEAD_TERM = {"group": "ATT (group)", "simple": "ATT (simple)", "event": "ATT (event)",
               "calendar": "ATT (calendar)"}
 
 
-# ---- fitting one CS model ------------------------------------------------------------------
-class _Fit:
-    """ATT(g,t), their influence functions (``psi``: cells × units, in unit-code order) and
-    the unit bookkeeping."""
-
-    def __init__(self, att: np.ndarray, group: np.ndarray, time: np.ndarray, psi: np.ndarray,
-                 unit_group: np.ndarray, unit_weight: np.ndarray, n_obs: int, caught: list[str]):
-        self.att, self.group, self.time, self.psi = att, group, time, psi
-        self.unit_group, self.unit_weight = unit_group, unit_weight
-        self.n_obs, self.caught = n_obs, caught
-
-
 def _fit_cs(df: pd.DataFrame, *, covariates: Sequence[str], control: str, method: str, panel: bool,
-            weighted: bool, anticipation: int, base_period: str, check: bool) -> _Fit:
+            weighted: bool, anticipation: int, base_period: str, check: bool) -> GroupTimeFit:
     """The ATT(g,t) from ``diff_diff.CallawaySantAnna`` (for what :mod:`group_time` does not cover)."""
     from diff_diff import CallawaySantAnna, SurveyDesign
 
@@ -141,14 +143,14 @@ def _fit_cs(df: pd.DataFrame, *, covariates: Sequence[str], control: str, method
                    "its standard errors; the installed diff-diff does not match the version evalkit "
                    "pins. Install the pinned version.")
             raise EstimationError(msg)
-    return _Fit(att=att, group=np.array([k[0] for k in keys], dtype=float),
+    return GroupTimeFit(att=att, group=np.array([k[0] for k in keys], dtype=float),
                 time=np.array([k[1] for k in keys], dtype=float), psi=psi,
                 unit_group=df["first_treat"].to_numpy()[rows].astype(float),
                 unit_weight=df["w"].to_numpy()[rows].astype(float), n_obs=len(df),
                 caught=messages)
 
 
-class _Data:
+class StaggeredData:
     """The estimation sample of one call, prepared once: row arrays, unit bookkeeping, the wide
     layout for the hand-written ATT(g,t) (:mod:`evalkit.estimators.group_time`) and, only when
     diff-diff has to be used, the frame it reads."""
@@ -189,7 +191,7 @@ class _Data:
                 self._wide = (wp.periods, wp.wide(self.y), X)
         return None if self._wide[0] is None else self._wide
 
-    def fit(self, cohort: np.ndarray | None = None, *, check: bool = True) -> _Fit:
+    def fit(self, cohort: np.ndarray | None = None, *, check: bool = True) -> GroupTimeFit:
         """ATT(g,t) with the observed cohorts, or with ``cohort`` (one per row) for a permutation:
         the hand-written path where it applies, diff-diff otherwise."""
         rows = self.cohort if cohort is None else cohort
@@ -205,7 +207,7 @@ class _Data:
             except Unsupported:
                 pass
             else:
-                return _Fit(att=gt.att, group=gt.group, time=gt.time, psi=gt.psi,
+                return GroupTimeFit(att=gt.att, group=gt.group, time=gt.time, psi=gt.psi,
                             unit_group=unit_group, unit_weight=self.unit_weight, n_obs=self.n,
                             caught=[])
         df = self.frame() if cohort is None else self.frame().assign(first_treat=cohort)
@@ -219,357 +221,15 @@ def _unit_rows(codes: np.ndarray) -> np.ndarray:
     return rows
 
 
-def _first_seen_codes(values: pd.Series) -> np.ndarray:
-    """Integer codes of the ids ``values.astype(str)``, numbered in order of first appearance
-    (``pd.factorize(values.astype(str))[0]``).
-
-    Ids are compared as strings (evalkit's convention: community ids are strings). Numbers
-    that differ are different strings, so numeric ids are factorised as they are (and a column
-    sorted by id numbered by its runs, without hashing); other ids are factorised first and
-    only the distinct ids converted. Numbering in order of appearance keeps a panel sorted by
-    unit sorted by code, which spares diff-diff a reordering of the panel.
-    """
-    arr = values.to_numpy()
-    if arr.dtype.kind in "iuf":
-        if len(arr) > 1 and arr.dtype.kind in "iu" and values.is_monotonic_increasing:
-            codes = np.empty(len(arr), dtype=np.intp)
-            codes[0] = 0
-            np.cumsum(arr[1:] != arr[:-1], out=codes[1:])
-            return codes
-        return pd.factorize(arr)[0]
-    codes, uniques = pd.factorize(values)
-    first_seen = pd.factorize(pd.Index(uniques).astype(str))[0]  # ids equal as strings share a code
-    return first_seen[codes]
-
-
-def _sorted_codes(values: pd.Series) -> np.ndarray:
-    """``pd.factorize(values.astype(str), sort=True)[0]``: ids numbered in string order, which
-    fixes the order in which bootstrap weights and permutations are assigned to clusters. Only
-    the distinct ids are converted to strings."""
-    codes, uniques = pd.factorize(values)
-    if uniques.dtype.kind in "iu":  # numpy formats integers as str() does, and sorts faster
-        sorted_codes = np.unique(np.asarray(uniques).astype(str), return_inverse=True)[1]
-    else:
-        sorted_codes = pd.factorize(pd.Index(uniques).astype(str), sort=True)[0]
-    return sorted_codes[codes]
-
-
-# ---- aggregation (R did::aggte) --------------------------------------------------------------
-class _Agg:
-    """Estimates (group-time cells first, then the aggregates), their labels and how to form
-    their influence functions.
-
-    An aggregate's influence function is a weighted sum of rows — cells' (``"cells"``) or earlier
-    aggregates' (``"rows"``, for the overall summaries) — plus R's weight influence function
-    ``wif_i = w_i·c[G_i] + c0`` (see :class:`_Cohorts`); ``specs`` holds (kind, which, weights,
-    c, c0) per aggregate. The rows themselves are formed one at a time when standard errors are
-    computed (:meth:`se`), or all at once for the bootstrap (:meth:`matrix`): large temporary
-    arrays are what costs most on a busy machine (fresh memory is paid in page faults), so the
-    aggregates × units matrix is built only when needed.
-    """
-
-    def __init__(self, fit: _Fit, coh: _Cohorts | None) -> None:
-        self.fit, self.coh = fit, coh
-        self.att: list[float] = []
-        self.labels: dict[str, list[Any]] = {c: [] for c in
-                                              ("term", "aggregation", "group", "time", "event_time")}
-        self.specs: list[tuple[str, Any, np.ndarray, np.ndarray | None, float]] = []
-
-    def add(self, att: float, term: str, aggregation: str, group: float = np.nan,
-            time: float = np.nan, event_time: float = np.nan) -> None:
-        self.att.append(float(att))
-        lab = self.labels
-        lab["term"].append(term)
-        lab["aggregation"].append(aggregation)
-        lab["group"].append(group)
-        lab["time"].append(time)
-        lab["event_time"].append(event_time)
-
-    @property
-    def terms(self) -> list[str]:
-        return self.labels["term"]
-
-    def _row(self, r: int, out: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Influence function of aggregate ``r`` (0 = the first after the cells) into ``out``;
-        ``rows``: the influence functions of its component aggregates (kind "rows")."""
-        kind, which, a, c, c0 = self.specs[r]
-        if kind == "cells":
-            psi = self.fit.psi
-            if which[-1] - which[0] + 1 == which.size:  # consecutive cells: a view, no copy
-                rows = psi[which[0]:which[-1] + 1]
-            else:
-                rows = psi[which]
-        # einsum's single-threaded loop: on a machine whose cores are busy, threaded BLAS on
-        # such thin products stalls
-        np.einsum("k,ki->i", a, rows, out=out)
-        if c is not None:
-            coh = self.coh
-            if coh.unweighted:
-                out += np.take(c + c0, coh.unit)
-            else:
-                out += np.take(c, coh.unit) * coh.w
-                out += c0
-        return out
-
-    def se(self, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
-        """Cluster-robust standard errors of the cells and the aggregates (``cluster``: each
-        unit's cluster as a code 0..n_clusters−1)."""
-        U = self.fit.psi.shape[1]
-        # rows that later aggregates combine are kept (a few per overall summary)
-        parts = {r: np.empty((len(spec[1]), U)) for r, spec in enumerate(self.specs)
-                 if spec[0] == "rows"}
-        home = {j: (r, pos) for r in parts for pos, j in enumerate(self.specs[r][1])}
-        buf = np.empty(U)
-        ss_agg = np.empty(len(self.specs))
-        for r in range(len(self.specs)):
-            out = parts[home[r][0]][home[r][1]] if r in home else buf
-            self._row(r, out, parts.pop(r, None))
-            ss_agg[r] = _sum_sq(out[None, :], cluster, n_clusters)[0]
-        ss = np.r_[_sum_sq(self.fit.psi, cluster, n_clusters), ss_agg]
-        return np.sqrt(ss * n_clusters / (n_clusters - 1))
-
-    def matrix(self) -> np.ndarray:
-        """Influence functions of all estimates, estimates × units."""
-        K, U = self.fit.psi.shape
-        out = np.empty((K + len(self.specs), U))
-        out[:K] = self.fit.psi
-        agg = out[K:]
-        for r, spec in enumerate(self.specs):
-            self._row(r, agg[r], agg[spec[1]] if spec[0] == "rows" else None)
-        return out
-
-
-class _Cohorts:
-    """Cohort membership of units and cells, for R did's weight influence function (``wif``).
-
-    R builds an n × K matrix of cohort indicators for every aggregate; only its product with
-    the K cell effects is needed, and that depends on a unit only through its cohort and its
-    weight: ``wif_i = w_i·c[G_i] + c0``, with K + 1 numbers per aggregate (the matrices
-    dominated evalkit's own time on large panels).
-    """
-
-    def __init__(self, fit: _Fit):
-        self.w = fit.unit_weight / fit.unit_weight.mean()  # normalised sampling weights
-        self.unweighted = bool((self.w == 1.0).all())
-        self.n = len(self.w)
-        self.cohorts = np.unique(fit.group)
-        nc = len(self.cohorts)
-        self.nc = nc
-        self.cell = np.searchsorted(self.cohorts, fit.group)
-        pos = np.minimum(np.searchsorted(self.cohorts, fit.unit_group), nc - 1)
-        self.unit = np.where(self.cohorts[pos] == fit.unit_group, pos, nc)  # nc: no cohort cell
-        self.pg = np.bincount(self.unit, weights=self.w, minlength=nc + 1)[:nc] / self.n  # P(G=g)
-
-    def wif_coef(self, cohort_idx: np.ndarray, pgk: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, float]:
-        """(c, c0) of ``wif @ a`` for weights ∝ ``pgk`` on entries of cohorts ``cohort_idx``:
-        ((ind − pgk)/s − rowsum(ind − pgk)·pgk'/s²) @ a / n with ind[i,k] = w_i·1{G_i = g_k},
-        i.e. w_i·(Σ_{k: g_k = G_i} a_k / s − #{k: g_k = G_i}·pa/s²)/n + (−pa/s + s·pa/s²)/n."""
-        s = pgk.sum()
-        pa = float(pgk @ a)
-        per_a = np.bincount(cohort_idx, weights=a, minlength=self.nc + 1)
-        per_n = np.bincount(cohort_idx, minlength=self.nc + 1).astype(float)
-        per_a[self.nc] = per_n[self.nc] = 0.0
-        return (per_a / s - per_n * (pa / s ** 2)) / self.n, (-pa / s + s * (pa / s ** 2)) / self.n
-
-
-class _Builder:
-    """Adds aggregates to an :class:`_Agg`: of cells (:meth:`cells`), or of earlier aggregates
-    (:meth:`rows`, the overall summaries, formed from their components' influence functions as
-    R does)."""
-
-    def __init__(self, fit: _Fit, coh: _Cohorts, agg: _Agg, with_psi: bool):
-        self.fit, self.coh, self.agg, self.with_psi = fit, coh, agg, with_psi
-
-    def __len__(self) -> int:
-        return len(self.agg.att) - len(self.fit.att)
-
-    def cells(self, keep: np.ndarray, pg_cells: np.ndarray, *, estimated_weights: bool,
-              **labels: Any) -> float:
-        fit = self.fit
-        wts = pg_cells[keep] / pg_cells[keep].sum()
-        att = float(fit.att[keep] @ wts)
-        if self.with_psi:
-            if estimated_weights:
-                c, c0 = self.coh.wif_coef(self.coh.cell[keep], pg_cells[keep], fit.att[keep])
-            else:
-                c, c0 = None, 0.0
-            self.agg.specs.append(("cells", keep, wts, c, c0))
-        self.agg.add(att, **labels)
-        return att
-
-    def rows(self, idx: list[int], wts: np.ndarray, att: float, wif: tuple | None = None,
-             **labels: Any) -> None:
-        """An aggregate of earlier aggregates ``idx`` with weights ``wts``, plus its own ``wif``
-        (cohort_idx, pgk, a) if given."""
-        if self.with_psi:
-            c, c0 = self.coh.wif_coef(*wif) if wif is not None else (None, 0.0)
-            self.agg.specs.append(("rows", np.array(idx, dtype=np.intp), wts, c, c0))
-        self.agg.add(att, **labels)
-
-
-def _aggregate(fit: _Fit, *, balance_e: int | None, min_e: float, max_e: float,
-               with_psi: bool = True) -> _Agg:
-    coh = _Cohorts(fit)
-    glist = coh.cohorts
-    pg_by_group = dict(zip(glist, coh.pg, strict=True))
-    pg = coh.pg[coh.cell]
-    e = fit.time - fit.group
-    post = (fit.group <= fit.time) & (fit.time <= fit.group + max_e)
-    out = _Agg(fit, coh)
-    b = _Builder(fit, coh, out, with_psi)
-
-    # group-time cells themselves
-    for k in range(len(fit.att)):
-        out.add(fit.att[k], aggregation="group_time", group=fit.group[k], time=fit.time[k],
-                event_time=e[k], term=f"ATT({_lab(fit.group[k])},{_lab(fit.time[k])})")
-
-    # simple
-    keep = np.flatnonzero(post)
-    if keep.size == 0:
-        msg = "did_staggered(): no post-treatment group-time cell can be estimated."
-        raise NotIdentifiedError(msg)
-    b.cells(keep, pg, estimated_weights=True, aggregation="simple", term="ATT (simple)")
-
-    # group
-    g_att, g_pos, g_pg, g_idx = [], [], [], []
-    ones = np.ones(len(fit.att))
-    for c, g in enumerate(glist):
-        keep_g = np.flatnonzero((fit.group == g) & post)
-        if keep_g.size == 0:
-            continue
-        g_pos.append(len(b))
-        g_att.append(b.cells(keep_g, ones, estimated_weights=False, aggregation="group", group=g,
-                             term=f"group {_lab(g)}"))
-        g_pg.append(pg_by_group[g])
-        g_idx.append(c)
-    g_att_a, g_pg_a = np.array(g_att), np.array(g_pg)
-    wts = g_pg_a / g_pg_a.sum()
-    b.rows(g_pos, wts, float(g_att_a @ wts), (np.array(g_idx, dtype=np.intp), g_pg_a, g_att_a),
-           aggregation="overall_group", term="ATT (group)")
-
-    # calendar
-    tlist = np.unique(fit.time[post])
-    c_att, c_pos = [], []
-    for t in tlist:
-        keep_t = np.flatnonzero(post & (fit.time == t))
-        c_pos.append(len(b))
-        c_att.append(b.cells(keep_t, pg, estimated_weights=True, aggregation="calendar", time=t,
-                             term=f"time {_lab(t)}"))
-    b.rows(c_pos, np.full(len(c_pos), 1 / len(c_pos)), float(np.mean(c_att)),
-           aggregation="overall_calendar", term="ATT (calendar)")
-
-    # event study
-    cells = np.ones(len(fit.att), dtype=bool)
-    if balance_e is not None:
-        max_t, min_t = fit.time.max(), fit.time.min()
-        cells = (max_t - fit.group) >= balance_e
-        eseq = np.unique(e[cells])
-        eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - max_t + min_t)]
-    else:
-        eseq = np.unique(e)
-    eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
-    d_att, d_pos = [], []
-    for ev in eseq:
-        keep_e = np.flatnonzero(cells & (e == ev))
-        if keep_e.size == 0:
-            continue
-        pos = len(b)
-        att_e = b.cells(keep_e, pg, estimated_weights=True, aggregation="event", event_time=ev,
-                        term=f"e={int(ev)}")
-        if ev >= 0:
-            d_att.append(att_e)
-            d_pos.append(pos)
-    if d_att:
-        b.rows(d_pos, np.full(len(d_pos), 1 / len(d_pos)), float(np.mean(d_att)),
-               aggregation="overall_event", term="ATT (event)")
-    return out
-
-
-def _one_value_per_cluster(values: np.ndarray, cluster: np.ndarray, n_clusters: int) -> bool:
-    """Whether ``values`` (one per unit) are constant within each cluster (codes 0..G−1)."""
-    first = np.empty(n_clusters)
-    first[cluster] = values  # the value of some unit of each cluster
-    return bool((first[cluster] == values).all())
-
-
-def _lab(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-def _pretest(fit: _Fit) -> tuple[float, int, float]:
-    pre = np.flatnonzero(fit.time < fit.group)
-    if pre.size == 0:
-        return np.nan, 0, np.nan
-    a = fit.att[pre]
-    # einsum's single-threaded loop, not BLAS: on a machine whose cores are busy, threaded
-    # BLAS on this thin (cells × units) product stalled for up to a second per call (measured
-    # on 30,000 units); the loop costs a few milliseconds
-    Q = fit.psi[pre]
-    V = np.empty((pre.size, pre.size))
-    for k in range(pre.size):  # upper triangle, row by row (half the work of the full product)
-        V[k, k:] = np.einsum("li,i->l", Q[k:], Q[k])
-        V[k:, k] = V[k, k:]
-    try:
-        W = float(a @ np.linalg.solve(V, a))
-    except np.linalg.LinAlgError:
-        W = float(a @ np.linalg.pinv(V) @ a)
-    return W, int(pre.size), float(stats.chi2.sf(W, pre.size))
-
-
-# ---- inference -------------------------------------------------------------------------------
-def _cluster_sums(psi: np.ndarray, cluster: np.ndarray) -> np.ndarray:
-    """Sums of the rows of ``psi`` (estimates × units) within clusters; clusters × estimates,
-    rows in sorted cluster order. One ``bincount`` per estimate."""
-    codes, _ = pd.factorize(pd.Series(cluster), sort=True)
-    G = int(codes.max()) + 1
-    return np.vstack([np.bincount(codes, weights=row, minlength=G) for row in psi]).T
-
-
-def _sum_sq(psi: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Σ over clusters of (Σ of the row within the cluster)², for each row of ``psi``
-    (estimates × units); ``cluster``: each unit's cluster as a code 0..n_clusters−1."""
-    if n_clusters == psi.shape[1]:  # one unit per cluster (the panel default): the rows themselves
-        return np.einsum("ki,ki->k", psi, psi)
-    out = np.empty(len(psi))
-    for k, row in enumerate(psi):
-        S = np.bincount(cluster, weights=row, minlength=n_clusters)
-        out[k] = S @ S
-    return out
-
-
-def _webb(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
-    vals = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
-    return vals[rng.integers(0, 6, size=size)]
-
-
-def _multiplier_bootstrap(att: np.ndarray, psi: np.ndarray, cluster: np.ndarray, se_a: np.ndarray,
-                          *, draws: int, seed: int, weight_type: str, alpha: float
-                          ) -> dict[str, np.ndarray]:
-    S = _cluster_sums(psi, cluster)
-    G = S.shape[0]
-    rng = np.random.default_rng(seed)
-    V = _webb(rng, (draws, G)) if weight_type == "webb" else rng.choice([-1.0, 1.0], size=(draws, G))
-    boot = V @ S * np.sqrt(G / (G - 1))  # draws × K perturbations of the estimates
-    q75, q25 = np.quantile(boot, [0.75, 0.25], axis=0)
-    se_b = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_obs = att / se_a
-        t_star = np.abs(boot / se_a)
-    p = (1 + (t_star >= np.abs(t_obs)[None, :]).sum(axis=0)) / (draws + 1)
-    crit = np.quantile(t_star, 1 - alpha, axis=0)
-    return {"std_error": se_b, "statistic": t_obs, "p_value": p,
-            "ci_lower": att - crit * se_a, "ci_upper": att + crit * se_a}
-
-
 _OVERALL = {"overall_group": "overall", "overall_event": "overall", "overall_calendar": "overall",
             "simple": "overall"}
 
 
-def _tidy(agg: _Agg, decision: InferenceRecord, inf: dict[str, np.ndarray],
-          pretest: tuple[float, int, float], head_term: str) -> pd.DataFrame:
+def _tidy(agg: Aggregates, decision: InferenceRecord, inf: dict[str, np.ndarray],
+          pretest: PreTrendTest, head_term: str) -> pd.DataFrame:
     """The ``estimates`` frame: the headline row first, then the others in order, the pre-trend
     Wald test last."""
-    W, k, p_pre = pretest
+    W, k, p_pre = pretest.statistic, pretest.df, pretest.p_value
     lab = agg.labels
     terms = [*lab["term"], "pre-trend Wald"]
     n = len(terms)
@@ -583,7 +243,7 @@ def _tidy(agg: _Agg, decision: InferenceRecord, inf: dict[str, np.ndarray],
         "ci_lower": np.r_[inf["ci_lower"], nan1],
         "ci_upper": np.r_[inf["ci_upper"], nan1],
         "df": np.r_[np.full(n - 1, np.nan), float(k)],
-        "inference": [decision.method] * (n - 1) + ["influence_function"],
+        "inference": [decision.method] * (n - 1) + [f"wald_{pretest.method}"],
         "n_clusters": np.full(n, decision.n_clusters),
         "n_treated_clusters": np.full(n, decision.n_treated_clusters),
         "aggregation": [_OVERALL.get(a, a) for a in lab["aggregation"]] + ["pretest"],
@@ -608,18 +268,18 @@ def did_staggered(
     time: str,
     cohort: str,
     covariates: Sequence[str] = (),
-    control: str = "never_treated",
-    method: str = "dr",
+    control: Control = "never_treated",
+    method: Method = "dr",
     panel: bool = True,
     weights: str | None = None,
     cluster: str | None = None,
     anticipation: int = 0,
-    base_period: str = "varying",
-    headline: str = "group",
+    base_period: BasePeriod = "varying",
+    headline: Headline = "group",
     balance_e: int | None = None,
     min_e: float = -np.inf,
     max_e: float = np.inf,
-    inference: str = "auto",
+    inference: InferenceRequest = "auto",
     draws: int = 999,
     seed: int | None = None,
     alpha: float = 0.05,
@@ -664,9 +324,10 @@ def did_staggered(
     Notes
     -----
     Aggregation weights: cohort shares P(G=g) (weighted by sampling weights); cohort effects
-    average their post periods equally. Standard errors: influence functions, clustered with
-    the G/(G−1) factor; no t-distribution correction (none is defined for these estimators),
-    which is why the few-clusters policy routes small designs to resampling.
+    average their post periods equally. Standard errors: influence functions, R did's when
+    units are the clusters, clustered with the G/(G−1) factor otherwise; no t-distribution
+    correction (none is defined for these estimators), which is why the few-clusters policy
+    routes small designs to resampling.
 
     Examples
     --------
@@ -676,10 +337,10 @@ def did_staggered(
     >>> #                  cohort="first_treat")  # doctest: +SKIP
     """
     where = "did_staggered()"
-    check_choice("control", control, _CONTROLS)
-    check_choice("method", method, _METHODS)
-    check_choice("headline", headline, _HEADLINES)
-    check_choice("base_period", base_period, ("varying", "universal"))
+    check_choice("control", control, Control, where=where)
+    check_choice("method", method, Method, where=where)
+    check_choice("headline", headline, Headline, where=where)
+    check_choice("base_period", base_period, BasePeriod, where=where)
     cluster_col = cluster if cluster is not None else unit
     required = [outcome, unit, time, *covariates, weights, cluster_col]
     # a missing cohort means never treated (below), so it drops no row
@@ -690,13 +351,14 @@ def did_staggered(
     coh = np.where(np.isfinite(coh), coh, 0.0)  # 0, NaN, ±inf: never treated
     w = np.ones(len(sample)) if weights is None else check_weights(sample[weights], where=where)
     # units and clusters as integer codes of their string labels, numbered in order of first
-    # appearance (see _first_seen_codes); clusters are only counted and summed over here, and
+    # appearance (numbering in order of appearance keeps a panel sorted by unit sorted by code,
+    # which spares diff-diff a reordering); clusters are only counted and summed over here, and
     # get their string-sorted numbering only when a bootstrap or permutation needs an order
-    unit_codes = _first_seen_codes(sample[unit]) if panel else np.arange(len(sample))
+    unit_codes = encode_clusters(sample[unit]) if panel else np.arange(len(sample))
     if panel and cluster_col == unit:
         cluster_codes = unit_codes
     else:
-        cluster_codes = _first_seen_codes(sample[cluster_col])
+        cluster_codes = encode_clusters(sample[cluster_col])
     time_values = pd.to_numeric(sample[time]).to_numpy()
     y = pd.to_numeric(sample[outcome]).to_numpy(dtype=float)
     cov_values = {c: pd.to_numeric(sample[c]).to_numpy(dtype=float) for c in covariates}
@@ -720,10 +382,10 @@ def did_staggered(
 
     opts = dict(control=control, method=method, panel=panel, weighted=weights is not None,
                 anticipation=anticipation, base_period=base_period)
-    prep = _Data(y=y, unit=unit_codes, time=time_values, cohort=coh, w=w, cluster=cluster_codes,
+    prep = StaggeredData(y=y, unit=unit_codes, time=time_values, cohort=coh, w=w, cluster=cluster_codes,
                  covariates=cov_values, opts=opts, unit_rows=unit_rows)
     fit = prep.fit()
-    agg = _aggregate(fit, balance_e=balance_e, min_e=min_e, max_e=max_e)
+    agg = aggregate(fit, balance_e=balance_e, min_e=min_e, max_e=max_e)
     att = np.array(agg.att)
 
     # clusters and the decision
@@ -734,34 +396,50 @@ def did_staggered(
     else:
         n_c = int(unit_cluster.max()) + 1
         n_t = int(np.count_nonzero(np.bincount(unit_cluster, weights=treated, minlength=n_c)))
-        ri_possible = _one_value_per_cluster(fit.unit_group, unit_cluster, n_c)
+        ri_possible = one_value_per_cluster(fit.unit_group, unit_cluster, n_c)
     decision = decide_inference(n_c, n_t, inference, draws=draws, seed=seed,
                                 randomization_possible=ri_possible)
-    se_a = agg.se(unit_cluster, n_c)
+    # R did's analytic SEs when every unit is its own cluster; G/(G−1) for real clusters (and
+    # for the resampling routes, whose statistics are studentised by the same SEs as before)
+    own = panel and cluster_col == unit
+    small_sample = np.sqrt(n_c / (n_c - 1))
+    se_raw = agg.se(unit_cluster, n_c, small_sample=False)
+    se_a = se_raw * small_sample
+    W_pre, Q_pre = pretest_wald(fit, unit_cluster, n_c)
+    seed0 = seed if seed is not None else 0
     if decision.method in ("cr1", "cr2"):
-        decision = _relabel(decision, "influence_function")
+        decision = relabel(decision, "influence_function")
+        se_a = se_raw if own else se_a
         z = stats.norm.ppf(1 - alpha / 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             tstat = att / se_a
         inf = {"std_error": se_a, "statistic": tstat, "p_value": 2 * stats.norm.sf(np.abs(tstat)),
                "ci_lower": att - z * se_a, "ci_upper": att + z * se_a}
+        pre = pretest_chi2(W_pre, Q_pre.shape[0])
     else:
         # string-sorted cluster numbers fix the order of bootstrap weights and permutations
-        cluster_sorted = _sorted_codes(sample[cluster_col])
+        cluster_sorted = encode_clusters(sample[cluster_col], order="string_sorted")
         if decision.method == "wild_bootstrap":
-            decision = _relabel(decision, "multiplier_bootstrap")
+            decision = relabel(decision, "multiplier_bootstrap")
             psi = agg.matrix()  # estimates × units
-            inf = _multiplier_bootstrap(att, psi, cluster_sorted[prep.unit_rows], se_a,
-                                        draws=draws, seed=seed if seed is not None else 0,
-                                        weight_type=decision.weight_type or "rademacher",
-                                        alpha=alpha)
+            wt = decision.weight_type or "rademacher"
+            inf = multiplier_bootstrap(att, psi, cluster_sorted[prep.unit_rows], n_c, se_a,
+                                       draws=draws, seed=seed0, weight_type=wt, alpha=alpha)
+            if ri_possible:  # the pre-test by randomisation: see staggered_inference
+                pre = pretest_randomization(prep, fit, cluster_sorted, draws=draws, seed=seed0,
+                                            pretest=(W_pre, Q_pre, unit_cluster, n_c))
+            else:
+                Q_sorted = cluster_sums(fit.psi[fit.time < fit.group],
+                                        cluster_sorted[prep.unit_rows], n_c)
+                pre = pretest_bootstrap(W_pre, Q_sorted, draws=draws, seed=seed0, weight_type=wt)
         else:
             head_idx = agg.terms.index(_HEAD_TERM[headline])
-            inf = _randomization(prep, fit, agg, att, se_a, cluster_sorted, head=head_idx,
-                                 balance_e=balance_e, min_e=min_e, max_e=max_e, draws=draws,
-                                 seed=seed if seed is not None else 0)
-    p_pre = (pre := _pretest(fit))[2]
+            inf, pre = randomization(prep, fit, agg, att, se_a, cluster_sorted, head=head_idx,
+                                     balance_e=balance_e, min_e=min_e, max_e=max_e, draws=draws,
+                                     seed=seed0, pretest=(W_pre, Q_pre, unit_cluster, n_c))
+    p_pre = pre.p_value
     frame = _tidy(agg, decision, inf, pre, _HEAD_TERM[headline])
+    tables = {"event_vcov": _event_vcov(agg, unit_cluster, n_c, 1.0 if own else n_c / (n_c - 1))}
 
     notes_zh, notes_en = [], []
     if drop_note:
@@ -773,6 +451,12 @@ def did_staggered(
         notes_en.append(f"The parallel-trends pre-test rejects (Wald p = {p_pre:.3f}): treated and "
                         "comparison communities already diverged before the pilot; read the "
                         "estimates with care and inspect the event-study plot.")
+    if pre.method == "multiplier_bootstrap":
+        notes_zh.append("试点批次在聚类内不一致，无法置换分配，平行趋势预检验改用乘数自助法；"
+                        "处理组聚类很少时该检验可能过度拒绝。")
+        notes_en.append("Cohorts vary within clusters, so the pre-test cannot permute the assignment "
+                        "and uses the multiplier bootstrap, which can over-reject with few treated "
+                        "clusters.")
     never = fit.unit_group == 0
     n_never = (int(never.sum()) if panel and cluster_col == unit
                else int(np.unique(unit_cluster[never]).size))
@@ -793,73 +477,25 @@ def did_staggered(
                  "inference": inference, "draws": draws, "seed": seed, "alpha": alpha})
     return StaggeredResult(estimates=frame, provenance=Provenance.current(seed=seed), spec=spec,
                            n_obs=fit.n_obs, inference=decision, notes_zh=tuple(notes_zh),
-                           notes_en=tuple(notes_en))
+                           notes_en=tuple(notes_en), tables=tables)
 
 
-#: what the Callaway–Sant'Anna estimator actually does when the guardrail routes to a bootstrap
-_MULTIPLIER_NOTE = (
-    "对交错启动估计，采用对影响函数按社区聚类的乘数自助法（Rademacher 权重，与 R did 包相同）"
-    "计算 p 值和置信区间。",
-    "For the staggered estimator, p-values and confidence intervals come from a cluster multiplier "
-    "bootstrap of the influence functions (Rademacher weights, as in R's did package).",
-)
+def _event_vcov(agg: Aggregates, unit_cluster: np.ndarray, n_clusters: int, factor: float
+                ) -> pd.DataFrame:
+    """Covariance of the event-study estimates (long: event_time_i, event_time_j, cov) from
+    their influence functions summed within clusters, with the SEs' small-sample factor; what
+    sensitivity analyses (HonestDiD, pre-trend power) read."""
+    lab = agg.labels
+    rows = [i for i, a in enumerate(lab["aggregation"]) if a == "event"]
+    if not rows:
+        return pd.DataFrame({"event_time_i": [], "event_time_j": [], "cov": []})
+    K, U = agg.fit.psi.shape
+    psi = np.empty((len(rows), U))
+    for out, i in zip(psi, rows, strict=True):  # event aggregates are sums of cells ("cells")
+        agg._row(i - K, out)
+    Q = cluster_sums(psi, unit_cluster, n_clusters)
+    S = (Q @ Q.T) * factor
+    e = np.array([lab["event_time"][i] for i in rows], dtype=float)
+    return pd.DataFrame({"event_time_i": np.repeat(e, len(e)), "event_time_j": np.tile(e, len(e)),
+                         "cov": S.ravel()})
 
-
-def _relabel(decision: InferenceRecord, method: str) -> InferenceRecord:
-    """Name the inference the staggered estimator really uses, and say so in the messages."""
-    import attrs
-
-    if method != "multiplier_bootstrap":
-        return attrs.evolve(decision, method=method)
-    zh = re.sub(r"改用施加原假设的野聚类自助法（WCR，[^）]*）计算 p 值和置信区间。", "", decision.message_zh)
-    en = re.sub(r"; p-values and confidence intervals come from\s+the restricted wild cluster bootstrap "
-                r"\(WCR, [^)]*\)\.", ".", decision.message_en)
-    return attrs.evolve(decision, method=method, weight_type="rademacher",
-                        message_zh=zh + _MULTIPLIER_NOTE[0], message_en=f"{en} {_MULTIPLIER_NOTE[1]}")
-
-
-def _randomization(prep: _Data, fit: _Fit, agg: _Agg, att: np.ndarray, se_a: np.ndarray,
-                   cluster_rows: np.ndarray, *, head: int, balance_e: int | None, min_e: float,
-                   max_e: float, draws: int, seed: int) -> dict[str, np.ndarray]:
-    """Permute cohorts across clusters; studentised statistic for every row; p-values only.
-
-    ``cluster_rows``: each row's cluster, numbered in string order (which fixes the order of the
-    permuted assignment). :func:`evalkit.inference.randomization_inference` drives the
-    permutations on the headline row; the other rows reuse the same permutations (collected as
-    the statistic is evaluated). Each permutation is estimated like the data (hand-written
-    ATT(g,t) where it applies, diff-diff otherwise), estimates only.
-    """
-    from evalkit.inference import permute_cohorts, randomization_inference
-
-    clusters = pd.Series(fit.unit_group).groupby(cluster_rows[prep.unit_rows]).first()
-    assignment = clusters.to_numpy()
-    row_pos = pd.Index(clusters.index.to_numpy()).get_indexer(cluster_rows)
-    terms = agg.terms
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_obs = att / se_a
-    null: list[np.ndarray] = []
-
-    def statistic(assign: np.ndarray) -> float:
-        assign = np.asarray(assign, dtype=float)
-        if np.array_equal(assign, assignment):
-            return float(abs(t_obs[head]))
-        try:
-            f = prep.fit(assign[row_pos], check=False)
-            est = _aggregate(f, balance_e=balance_e, min_e=min_e, max_e=max_e, with_psi=False)
-            got = dict(zip(est.terms, est.att, strict=True))
-            t = np.array([got.get(term, np.nan) for term in terms], dtype=float) / se_a
-        except (NotIdentifiedError, EstimationError):
-            t = np.full(att.size, np.nan)
-        null.append(t)
-        return float(abs(t[head])) if np.isfinite(t[head]) else 0.0
-
-    ri = randomization_inference(statistic, assignment,
-                                 permute=permute_cohorts(assignment),
-                                 draws=draws, seed=seed)
-    N = np.vstack(null) if null else np.empty((0, att.size))
-    finite = np.isfinite(N)
-    exceed = (np.abs(np.where(finite, N, 0.0)) >= np.abs(t_obs)[None, :] - 1e-12) & finite
-    p = (1 + exceed.sum(axis=0)) / (1 + finite.sum(axis=0))
-    p[head] = float(ri.p_value)
-    nan = np.full(att.size, np.nan)
-    return {"std_error": se_a, "statistic": t_obs, "p_value": p, "ci_lower": nan, "ci_upper": nan}

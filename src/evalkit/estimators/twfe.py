@@ -40,7 +40,7 @@ import pandas as pd
 from evalkit.errors import DataValidationError, NotIdentifiedError, TreatmentReversalWarning
 from evalkit.estimators.coefficient_inference import coefficient_row, cr1_t
 from evalkit.estimators.estimation_sample import as_indicator, check_weights, select_sample
-from evalkit.estimators.guardrails import count_clusters, decide_inference
+from evalkit.estimators.guardrails import InferenceRequest, count_clusters, decide_inference
 from evalkit.estimators.linear_model import demean_within, design_matrix, fit_wls
 from evalkit.estimators.results import ESTIMATE_COLUMNS, Spec, TWFEResult
 from evalkit.results import Provenance
@@ -96,7 +96,7 @@ def twfe(
     covariates: Sequence[str] = (),
     weights: str | None = None,
     cluster: str | None = None,
-    inference: str = "auto",
+    inference: InferenceRequest = "auto",
     bacon: bool = True,
     draws: int = 9999,
     seed: int | None = None,

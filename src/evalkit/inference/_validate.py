@@ -6,14 +6,13 @@ versus expected, and the fix.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from evalkit.errors import DataValidationError, NotIdentifiedError
 
-__all__ = ["as_matrix", "as_vector", "as_weights", "check_choice", "solve_gram"]
+__all__ = ["as_matrix", "as_vector", "as_weights", "solve_gram"]
 
 
 def _rows(idx: np.ndarray, limit: int = 5) -> str:
@@ -76,12 +75,6 @@ def as_weights(w: Any, n_rows: int, *, where: str) -> np.ndarray | None:
         msg = f"{where}: all weights are 0; expected at least one positive weight."
         raise DataValidationError(msg)
     return arr
-
-
-def check_choice(value: Any, name: str, allowed: Sequence[Any], *, where: str) -> None:
-    if value not in allowed:
-        msg = f"{where}: {name}={value!r} is not allowed; expected one of {', '.join(map(repr, allowed))}."
-        raise ValueError(msg)
 
 
 def solve_gram(xtx: np.ndarray, *, where: str) -> np.ndarray:

@@ -1,6 +1,9 @@
 """Cluster bookkeeping shared by the inference routines, and the few-clusters diagnosis.
 
-This module owns two things:
+This module owns three things:
+
+* :func:`cluster_codes` – the one way evalkit turns cluster (or unit) labels into integer
+  codes 0..G−1, in one of three documented orders.
 
 * :func:`diagnose_clusters` – decides, from the number of clusters and of treated
   clusters, whether plain cluster-robust (CRVE) inference can be reported and which
@@ -60,9 +63,12 @@ import numpy as np
 import pandas as pd
 from attrs import frozen
 
+from evalkit._checks import check_choice
 from evalkit.errors import DataValidationError
 
 __all__ = [
+    "ClusterOrder",
+    "cluster_codes",
     "CRVE_MIN_CLUSTERS",
     "CRVE_MIN_TREATED",
     "WILD_MIN_TREATED",
@@ -248,6 +254,62 @@ def _messages(
     )
 
 
+# ---- cluster codes ------------------------------------------------------------------------------
+
+ClusterOrder = Literal["appearance", "sorted", "string_sorted"]
+
+
+def cluster_codes(values: Any, *, order: ClusterOrder = "appearance",
+                  where: str = "cluster_codes") -> np.ndarray:
+    """Integer codes 0..G−1 of cluster labels, one per row.
+
+    ``order`` fixes which cluster gets which code (and so which bootstrap weight or
+    permuted label, when those are assigned by code):
+
+    * ``"appearance"`` – labels compared as strings (evalkit's convention: community ids are
+      strings, so ``1`` and ``"1"`` are one community), numbered in order of first
+      appearance. Numeric labels are factorised as they are (distinct numbers are distinct
+      strings) and a sorted integer column is numbered by its runs without hashing; other
+      labels are factorised first and only the distinct ones converted to strings.
+    * ``"sorted"`` – labels numbered in sorted order of their values (``pd.factorize(...,
+      sort=True)``); the order of the wild bootstrap and CR2.
+    * ``"string_sorted"`` – labels numbered in sorted order of their string forms; the order
+      of the staggered estimator's bootstrap and permutations.
+
+    Raises
+    ------
+    DataValidationError
+        A label is missing.
+    """
+    check_choice("order", order, ClusterOrder, where=where)
+    ser = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    arr = ser.to_numpy()
+    if order == "sorted":
+        codes = pd.factorize(arr, sort=True)[0]
+    elif order == "appearance" and arr.dtype.kind in "iuf":
+        if len(arr) > 1 and arr.dtype.kind in "iu" and ser.is_monotonic_increasing:
+            codes = np.empty(len(arr), dtype=np.intp)
+            codes[0] = 0
+            np.cumsum(arr[1:] != arr[:-1], out=codes[1:])
+            return codes
+        codes = pd.factorize(arr)[0]
+    else:
+        codes, uniques = pd.factorize(ser)
+        if order == "appearance":
+            recode = pd.factorize(pd.Index(uniques).astype(str))[0]  # equal as strings: one code
+        elif uniques.dtype.kind in "iu":  # numpy formats integers as str() does, and sorts faster
+            recode = np.unique(np.asarray(uniques).astype(str), return_inverse=True)[1]
+        else:
+            recode = pd.factorize(pd.Index(uniques).astype(str), sort=True)[0]
+        codes = np.where(codes >= 0, recode[codes], -1)
+    if len(codes) and codes.min() < 0:
+        bad = np.flatnonzero(codes < 0)
+        msg = (f"{where}: cluster has {bad.size} missing labels (rows {_rows(bad)}, counted from "
+               f"1); expected a label on every row. Drop those rows or fill in their community id.")
+        raise DataValidationError(msg)
+    return codes.astype(np.intp, copy=False)
+
+
 # ---- grouping rows by cluster (private, shared by wild_bootstrap and cr2) ---------------------
 
 
@@ -255,18 +317,14 @@ def _messages(
 class ClusterIndex:
     """Rows grouped by cluster: ``order`` sorts rows by cluster, ``bounds[g]:bounds[g+1]``.
 
-    ``labels`` are the sorted distinct cluster labels; cluster g of every output is
-    ``labels[g]``, so results do not depend on row order.
+    Cluster g is the g-th distinct label in sorted order (:func:`cluster_codes` with
+    ``order="sorted"``), so results do not depend on row order.
     """
 
-    labels: np.ndarray
+    n_clusters: int
     codes: np.ndarray
     order: np.ndarray | None  # None when rows are already sorted by cluster
     bounds: np.ndarray
-
-    @property
-    def n_clusters(self) -> int:
-        return len(self.labels)
 
     def take(self, a: np.ndarray) -> np.ndarray:
         """``a`` (rows first) reordered so that each cluster's rows are contiguous."""
@@ -286,15 +344,8 @@ def index_clusters(cluster: Any, n_rows: int, *, where: str) -> ClusterIndex:
             f"Pass the community id column of the estimation sample."
         )
         raise DataValidationError(msg)
-    codes, labels = pd.factorize(arr, sort=True, use_na_sentinel=True)
-    if n_rows and codes.min() < 0:
-        bad = np.flatnonzero(codes < 0)
-        msg = (
-            f"{where}: cluster has {bad.size} missing labels (rows {_rows(bad)}, counted from 1); "
-            f"expected a label on every row. Drop those rows or fill in their community id."
-        )
-        raise DataValidationError(msg)
-    g = len(labels)
+    codes = cluster_codes(arr, order="sorted", where=where)
+    g = int(codes.max()) + 1 if n_rows else 0
     small = codes.astype(np.int16 if g < 2**15 else np.int32, copy=False)
     if n_rows < 2 or bool(np.all(small[1:] >= small[:-1])):
         order = None
@@ -303,7 +354,7 @@ def index_clusters(cluster: Any, n_rows: int, *, where: str) -> ClusterIndex:
         order = np.argsort(small, kind="stable")  # radix sort for 16-bit codes
         sorted_codes = small[order]
     bounds = np.searchsorted(sorted_codes, np.arange(g + 1), side="left")
-    return ClusterIndex(labels=np.asarray(labels), codes=codes, order=order, bounds=bounds)
+    return ClusterIndex(n_clusters=g, codes=codes, order=order, bounds=bounds)
 
 
 def _rows(idx: np.ndarray, limit: int = 5) -> str:

@@ -48,7 +48,7 @@ import pandas as pd
 from attrs import field, frozen
 
 from evalkit.errors import DataValidationError, EstimationError, NotIdentifiedError
-from evalkit.inference._validate import check_choice
+from evalkit._checks import check_choice
 from evalkit.results import Provenance, Result
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
 ]
 
 Alternative = Literal["two-sided", "greater", "less"]
-_ALTERNATIVES = ("two-sided", "greater", "less")
 _TIE_RTOL = 1e-10
 
 
@@ -101,6 +100,11 @@ class RIResult(Result):
         if lang == "en":
             return f"Randomisation inference ({how_en})"
         return f"随机化推断（{how_zh}）"
+
+    def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
+        from evalkit.reporting.inference_figures import randomization_plot
+
+        return randomization_plot(self, ax=ax, lang=lang)
 
     def _extra_to_dict(self) -> dict[str, Any]:
         return {
@@ -186,7 +190,7 @@ def randomization_inference(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         msg = f"{where}: seed={seed!r}; expected a non-negative integer (the study seed)."
         raise ValueError(msg)
-    check_choice(alternative, "alternative", _ALTERNATIVES, where=where)
+    check_choice("alternative", alternative, Alternative, where=where)
     if not callable(permute):
         msg = f"{where}: permute={permute!r} is not callable; pass e.g. permute_cohorts(assignment)."
         raise TypeError(msg)

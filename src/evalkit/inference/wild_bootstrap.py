@@ -61,7 +61,7 @@ Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered error
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from numpy.typing import ArrayLike
 
@@ -70,17 +70,15 @@ import pandas as pd
 from attrs import frozen
 
 from evalkit.errors import EstimationError
-from evalkit.inference._validate import as_matrix, as_vector, as_weights, check_choice, solve_gram
+from evalkit._checks import check_choice
+from evalkit.inference._validate import as_matrix, as_vector, as_weights, solve_gram
 from evalkit.inference.clusters import index_clusters
+from evalkit.inference.draws import WeightType, draw_weights
 from evalkit.results import Provenance, Result
 
-__all__ = ["WildBootstrapResult", "wild_cluster_bootstrap"]
+__all__ = ["WildBootstrapResult", "wild_bootstrap_t", "wild_cluster_bootstrap"]
 
-WeightType = Literal["rademacher", "webb"]
-_WEIGHT_TYPES = ("rademacher", "webb")
-_WEBB_POINTS = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 _TIE_RTOL = 1e-10
-_MAX_ENUMERATE_CLUSTERS = 24  # 2^24 draws x G doubles would not fit in memory anyway
 
 
 @frozen(eq=False, kw_only=True)
@@ -122,6 +120,11 @@ class WildBootstrapResult(Result):
             f"野聚类自助法（{method}，{self.weight_type} 权重，{self.draws} 次"
             f"{'，完全枚举' if self.enumerated else ''}；{self.n_clusters} 个聚类）"
         )
+
+    def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
+        from evalkit.reporting.inference_figures import bootstrap_interval_plot
+
+        return bootstrap_interval_plot(self, ax=ax, lang=lang)
 
     def _extra_to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _SCALAR_FIELDS}
@@ -250,37 +253,19 @@ def wild_cluster_bootstrap(
     w = as_weights(weights, n, where=where)
     j = _check_index(coef_index, k, where=where)
     draws = _check_positive_int(draws, "draws", where=where)
-    check_choice(weight_type, "weight_type", _WEIGHT_TYPES, where=where)
+    check_choice("weight_type", weight_type, WeightType, where=where)
     seed = _check_seed(seed, where=where)
     if not (isinstance(alpha, float | int) and 0 < alpha < 1):
         msg = f"{where}: alpha={alpha!r}; expected a number strictly between 0 and 1, e.g. 0.05."
         raise ValueError(msg)
     null_value = float(null_value)
-    cl = np.asarray(cluster)
-    if w is not None and not (w > 0).all():  # rows with weight 0 are not in the sample
-        keep = w > 0
-        cl = cl[keep] if cl.shape == (n,) else cl
-        Xm, yv, w = Xm[keep], yv[keep], w[keep]
-        n = Xm.shape[0]
-    idx = index_clusters(cl, n, where=where)
-    G = idx.n_clusters
-    if G < 2:
-        msg = f"{where}: the sample has {G} cluster; the wild cluster bootstrap needs at least 2."
-        raise EstimationError(msg)
-
-    if w is not None:
-        sw = np.sqrt(w)
-        Xm = Xm * sw[:, None]
-        yv = yv * sw
-    n_obs = n
-
-    comp = _components(idx.take(Xm), idx.take(yv), idx.slices(), j, where=where)
-    ssc = G / (G - 1) * (n_obs - 1) / max(n_obs - k, 1)
+    prep = _prepare(yv, Xm, cluster, w, j, where=where)
+    comp, G, n_obs, ssc = prep.comp, prep.n_clusters, prep.n_obs, prep.ssc
     se = math.sqrt(ssc * comp.s0)
     beta_j = float(comp.beta[j])
     t_stat = (beta_j - null_value) / se
 
-    V, enumerated = _draw_weights(G, draws, weight_type, seed)
+    V, enumerated = draw_weights(G, draws, weight_type, seed, enumerate_rademacher=True)
     boot = _BootstrapPath(comp, V, impose_null=bool(impose_null))
     delta0 = (beta_j - null_value) / comp.a_j
     p_value = boot.p_value(delta0)
@@ -325,7 +310,81 @@ def wild_cluster_bootstrap(
     )
 
 
+def wild_bootstrap_t(
+    y: ArrayLike,
+    X: ArrayLike,
+    cluster: ArrayLike,
+    *,
+    coef_index: int,
+    boot_weights: np.ndarray,
+    weights: ArrayLike | None = None,
+    impose_null: bool = False,
+    null_value: float = 0.0,
+) -> tuple[float, np.ndarray]:
+    """Observed CRV1 t statistic of one coefficient and its B bootstrap t statistics.
+
+    The building block for joint inference over several outcomes (Romano–Wolf): pass the
+    same ``boot_weights`` (B × G, from :func:`evalkit.inference.draws.draw_weights`; column g
+    belongs to the g-th cluster label in sorted order, as in :func:`wild_cluster_bootstrap`)
+    for every outcome so that their bootstrap statistics share the cluster draws. With
+    ``impose_null=False`` (WCU) t*_b = (β*_j − β̂_j)/se*_j, centred at the estimate; with
+    True (WCR) t*_b = (β*_j − r)/se*_j under the restriction β_j = r. Same algebra and
+    conventions as :func:`wild_cluster_bootstrap` (module docstring): O(B·G²) after one
+    pass over the data, no loop over draws.
+    """
+    where = "wild_bootstrap_t"
+    Xm = as_matrix(X, "X", where=where)
+    n, k = Xm.shape
+    yv = as_vector(y, "y", n, where=where)
+    w = as_weights(weights, n, where=where)
+    j = _check_index(coef_index, k, where=where)
+    prep = _prepare(yv, Xm, cluster, w, j, where=where)
+    V = np.asarray(boot_weights, dtype=np.float64)
+    if V.ndim != 2 or V.shape[1] != prep.n_clusters:
+        msg = (f"{where}: boot_weights has shape {V.shape}; expected (draws, {prep.n_clusters}), "
+               f"one column per cluster.")
+        raise ValueError(msg)
+    comp = prep.comp
+    se = math.sqrt(prep.ssc * comp.s0)
+    t_obs = (float(comp.beta[j]) - null_value) / se
+    boot = _BootstrapPath(comp, V, impose_null=bool(impose_null))
+    return t_obs, boot.t_star((float(comp.beta[j]) - null_value) / comp.a_j, prep.ssc)
+
+
 # ---- the algebra ---------------------------------------------------------------------------
+
+
+@frozen(eq=False)
+class _Prepared:
+    comp: _Components
+    n_clusters: int
+    n_obs: int
+    ssc: float
+
+
+def _prepare(yv: np.ndarray, Xm: np.ndarray, cluster: Any, w: np.ndarray | None, j: int, *,
+             where: str) -> _Prepared:
+    """Drop zero-weight rows, group by cluster, √w-transform, and form the components."""
+    n, k = Xm.shape
+    cl = np.asarray(cluster)
+    if w is not None and not (w > 0).all():  # rows with weight 0 are not in the sample
+        keep = w > 0
+        cl = cl[keep] if cl.shape == (n,) else cl
+        Xm, yv, w = Xm[keep], yv[keep], w[keep]
+        n = Xm.shape[0]
+    idx = index_clusters(cl, n, where=where)
+    G = idx.n_clusters
+    if G < 2:
+        msg = f"{where}: the sample has {G} cluster; the wild cluster bootstrap needs at least 2."
+        raise EstimationError(msg)
+    if w is not None:
+        sw = np.sqrt(w)
+        Xm = Xm * sw[:, None]
+        yv = yv * sw
+    comp = _components(idx.take(Xm), idx.take(yv), idx.slices(), j, where=where)
+    ssc = G / (G - 1) * (n - 1) / max(n - k, 1)
+    return _Prepared(comp=comp, n_clusters=G, n_obs=n, ssc=ssc)
+
 
 
 @frozen(eq=False)
@@ -372,17 +431,6 @@ def _components(Xs: np.ndarray, ys: np.ndarray, slices: list[slice], j: int, *, 
     return _Components(beta=beta, a_j=float(A[j, j]), s0=s0, c0=c0, c1=c1, H0=P @ S.T, H1=P @ Ma.T)
 
 
-def _draw_weights(G: int, draws: int, weight_type: str, seed: int) -> tuple[np.ndarray, bool]:
-    """(B, G) bootstrap weights; all 2^G sign patterns when Rademacher and 2^G <= draws."""
-    if weight_type == "rademacher" and G <= _MAX_ENUMERATE_CLUSTERS and 2**G <= draws:
-        patterns = np.arange(2**G, dtype=np.int64)[:, None] >> np.arange(G, dtype=np.int64)
-        return ((patterns & 1) * 2 - 1).astype(np.float64), True
-    rng = np.random.default_rng(seed)
-    if weight_type == "rademacher":
-        return rng.integers(0, 2, size=(draws, G), dtype=np.int8).astype(np.float64) * 2.0 - 1.0, False
-    return _WEBB_POINTS[rng.integers(0, 6, size=(draws, G), dtype=np.int8)], False
-
-
 class _BootstrapPath:
     """Bootstrap t statistics as explicit functions of δ = (β̂_j − r)/a_j.
 
@@ -406,6 +454,13 @@ class _BootstrapPath:
         else:  # WCU: bootstrap t statistics are centred at beta_hat and do not depend on r
             self.n1 = self.q01 = self.q11 = np.zeros_like(self.n0)
         self.n_draws = V.shape[0]
+
+    def t_star(self, delta: float, ssc: float) -> np.ndarray:
+        """The B bootstrap t statistics at δ (CRV1 with small-sample factor ``ssc``)."""
+        num = self.n0 + delta * self.n1
+        den = self.q00 + delta * (2.0 * self.q01 + delta * self.q11)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return num / np.sqrt(ssc * den)
 
     def p_value(self, delta: float) -> float:
         num = self.n0 + delta * self.n1

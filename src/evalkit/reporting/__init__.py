@@ -54,14 +54,16 @@ __all__ += [
 ]
 from evalkit.reporting.impact_display import (  # noqa: E402
     impact_table,
+    sensitivity_table,
     show_event_studies,
     show_impact_table,
     show_limitations,
+    show_sensitivity,
     show_truth_check,
 )
 
-__all__ += ["impact_table", "show_event_studies", "show_impact_table", "show_limitations",
-            "show_truth_check"]
+__all__ += ["impact_table", "sensitivity_table", "show_event_studies", "show_impact_table",
+            "show_limitations", "show_sensitivity", "show_truth_check"]
 from evalkit.reporting.measurement_display import (  # noqa: E402
     measurement_table,
     show_measurement_notes,

@@ -14,7 +14,8 @@ import pandas as pd
 from evalkit.reporting.display import narrative, show_table
 from evalkit.reporting.text import lang_code
 
-__all__ = ["impact_table", "show_event_studies", "show_impact_table", "show_limitations", "show_truth_check"]
+__all__ = ["impact_table", "sensitivity_table", "show_event_studies", "show_impact_table",
+           "show_limitations", "show_sensitivity", "show_truth_check"]
 
 _HEADERS = {
     "label": ("结果", "outcome"), "outcome": ("结果代码", "outcome code"),
@@ -40,6 +41,8 @@ _METHODS = {
 }
 _PROGRAMMES = {"sanshe": ("三社联动", "三社联动 (sanshe)"), "wushe": ("五社联动", "五社联动 (wushe)"),
                "other": ("其他", "other"), "comparison": ("对照", "comparison")}
+_TERMS = {"klk_index": ("综合指数（Kling–Liebman–Katz 2007，等权）",
+                         "summary index (Kling–Liebman–Katz 2007, equal weights)")}
 _BY = {"age_band": ("年龄段", "age band"), "hukou": ("户籍", "hukou"), "gender": ("性别", "gender")}
 _COLUMNS = {
     "main": ["label", "estimate", "ci_lower", "ci_upper", "p_value", "inference", "n_clusters",
@@ -71,6 +74,8 @@ def impact_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
         frame["inference"] = frame["inference"].map(lambda m: _METHODS.get(m, (m, m))[code])
     if "programme" in frame:
         frame["programme"] = frame["programme"].map(lambda m: _PROGRAMMES.get(m, (m, m))[code])
+    if name == "many_outcomes":
+        frame["term"] = frame["term"].map(lambda t: _TERMS.get(t, (t, t))[code])
     if name == "subgroups":
         labels = dict(zip(report.estimates["outcome"], report.estimates["label"], strict=True))
         frame["outcome"] = frame["outcome"].map(lambda o: labels.get(o, o))
@@ -120,3 +125,49 @@ def show_event_studies(report: Any, lang: str = "zh", *, output_dir: str | None 
         ax = report.plot(outcome=outcome, lang=lang)
         ax.set_title(f"{ax.get_title()}{sep}{label}")
         show_figure(ax, output_dir=output_dir, name=f"event_study_{outcome}")
+
+
+def sensitivity_table(report: Any, lang: str = "zh") -> pd.DataFrame:
+    """Per outcome: the event-study average, its HonestDiD intervals (relative magnitudes
+    M̄ = 1, smoothness M = 0) with breakdown values, and the pre-test's 80 % minimal
+    detectable linear trend (Roth 2022). Formats ``report.sensitivity`` and
+    ``report.pretrend_power``; empty when the report has none."""
+    power, sens = report.pretrend_power, report.sensitivity
+    if power.empty:
+        return pd.DataFrame()
+    code = 0 if lang_code(lang) == "zh" else 1
+
+    def ci(outcome: str, restriction: str, m: float) -> str:
+        rows = sens[(sens["outcome"] == outcome) & (sens["restriction"] == restriction)
+                    & (sens["m"] == m)]
+        if rows.empty:
+            return "—"
+        r = rows.iloc[0]
+        return f"[{r['ci_lower']:.3f}, {r['ci_upper']:.3f}]"
+
+    def num(x: Any) -> str:
+        return "—" if pd.isna(x) else f"{x:.3g}"
+
+    heads = {
+        "label": ("结果", "outcome"),
+        "estimate": ("启动后平均效应", "average post-start effect"),
+        "rm1": ("相对幅度 M̄=1 稳健 95% CI", "relative magnitude M̄=1 robust 95% CI"),
+        "rm_break": ("相对幅度临界 M̄", "relative-magnitude breakdown M̄"),
+        "sd0": ("平滑 M=0 稳健 95% CI", "smoothness M=0 robust 95% CI"),
+        "mdv_80": ("预检验 80% 功效可检出的线性趋势斜率", "linear pre-trend slope detected with 80% power"),
+        "reliable": ("协方差可靠（社区数充足）", "covariance reliable (enough communities)"),
+    }
+    yes_no = (("是", "否"), ("yes", "no"))[code]
+    rows = [{"label": r.label, "estimate": f"{r.estimate:.3f}",
+             "rm1": ci(r.outcome, "relative_magnitude", 1.0), "rm_break": num(r.breakdown_relative_magnitude),
+             "sd0": ci(r.outcome, "smoothness", 0.0), "mdv_80": num(r.mdv_80),
+             "reliable": yes_no[0] if r.reliable_covariance else yes_no[1]}
+            for r in power.itertuples(index=False)]
+    return pd.DataFrame(rows).rename(columns={k: v[code] for k, v in heads.items()})
+
+
+def show_sensitivity(report: Any, lang: str = "zh") -> None:
+    """The sensitivity table (see :func:`sensitivity_table`), if the report has one."""
+    table = sensitivity_table(report, lang)
+    if not table.empty:
+        show_table(table)

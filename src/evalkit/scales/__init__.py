@@ -3,7 +3,8 @@
 Public API re-exported by name; the conventions are stated in each module's
 docstring (scoring: reverse coding and the partial-response rule;
 reliability: deletion, CI and ω; efa: extraction and rotation;
-summary_index: Anderson 2008).
+anderson_index: Anderson 2008 inverse-covariance weighted; the equal-weight
+Kling–Liebman–Katz index is evalkit.estimators.klk_index).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from evalkit.scales.reliability import (
     reliability,
 )
 from evalkit.scales.scoring import item_frame, score
-from evalkit.scales.summary_index import SummaryIndexResult, summary_index
+from evalkit.scales.anderson_index import AndersonIndexResult, anderson_index
 
 __all__ = [
     "EFAResult",
     "ReliabilityResult",
     "ReliabilitySpec",
-    "SummaryIndexResult",
+    "AndersonIndexResult",
     "cronbach_alpha",
     "efa",
     "feldt_ci",
@@ -34,5 +35,5 @@ __all__ = [
     "omega_total",
     "reliability",
     "score",
-    "summary_index",
+    "anderson_index",
 ]

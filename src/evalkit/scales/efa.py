@@ -162,7 +162,7 @@ def efa(
     >>> efa(survey, codebook)  # doctest: +SKIP
     >>> # R: psych::fa(items, nfactors = 6, fm = "ml", rotate = "oblimin")
     """
-    check_choice("rotation", rotation, ("oblimin", "varimax", "none"))
+    check_choice("rotation", rotation, Rotation)
     names = list(constructs) if constructs is not None else list(codebook.constructs_used())
     frames, item_construct, labels = [], [], {}
     for c in names:

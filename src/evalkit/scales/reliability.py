@@ -310,8 +310,8 @@ def _sort_key(v: Any) -> tuple[int, Any]:
 
 def _make_spec(deletion: str, ci_method: str, ci_level: float, min_obs: int, flag_min_r: float,
                flag_alpha_gain: float, by: Sequence[str]) -> ReliabilitySpec:
-    check_choice("deletion", deletion, ("listwise", "pairwise"))
-    check_choice("ci_method", ci_method, ("feldt", "duhachek"))
+    check_choice("deletion", deletion, Deletion)
+    check_choice("ci_method", ci_method, AlphaCI)
     if not 0 < ci_level < 1:
         msg = f"ci_level={ci_level!r} must lie between 0 and 1, e.g. 0.95"
         raise ValueError(msg)

@@ -45,7 +45,6 @@ from evalkit._checks import check_choice, require_columns, row_labels
 __all__ = ["ScoreMethod", "item_frame", "score", "min_items_for", "reference_mask"]
 
 ScoreMethod = Literal["mean", "sum", "z"]
-_METHODS = ("mean", "sum", "z")
 
 Reference = pd.Series | Mapping[str, Any] | None
 
@@ -226,7 +225,7 @@ def score(
     >>> scored = score(survey, codebook, min_items=2)  # doctest: +SKIP
     >>> # R: rowMeans(items, na.rm = TRUE) with NA where fewer than 2 answered
     """
-    check_choice("method", method, _METHODS)
+    check_choice("method", method, ScoreMethod)
     names = list(constructs) if constructs is not None else list(codebook.constructs_used())
     out = data.copy()
     ref = reference_mask(data, reference) if method == "z" else None

@@ -141,15 +141,16 @@ def linearised_variance(z: np.ndarray, arrays: DesignArrays) -> np.ndarray:
     if z.ndim == 1:
         z = z[:, None]
     n_psu = len(arrays.psu_stratum)
-    totals = np.zeros((n_psu, z.shape[1]))
-    np.add.at(totals, arrays.psu, z)
     n_h = arrays.n_psu_in_stratum.astype(float)
-    sums = np.zeros((len(n_h), z.shape[1]))
-    np.add.at(sums, arrays.psu_stratum, totals)
+    # one bincount per column (np.add.at on 2-d arrays is slow; the sums are the same)
+    totals = np.column_stack([np.bincount(arrays.psu, weights=z[:, j], minlength=n_psu)
+                              for j in range(z.shape[1])])
+    sums = np.column_stack([np.bincount(arrays.psu_stratum, weights=totals[:, j], minlength=len(n_h))
+                            for j in range(z.shape[1])])
     means = sums / np.maximum(n_h, 1)[:, None]
     dev = totals - means[arrays.psu_stratum]
-    ss = np.zeros_like(sums)
-    np.add.at(ss, arrays.psu_stratum, dev**2)
+    ss = np.column_stack([np.bincount(arrays.psu_stratum, weights=dev[:, j] ** 2, minlength=len(n_h))
+                          for j in range(z.shape[1])])
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(n_h > 1, (1 - arrays.fpc_fraction) * n_h / (n_h - 1), 0.0)
     return (factor[:, None] * ss).sum(axis=0)

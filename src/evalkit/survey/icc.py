@@ -165,7 +165,7 @@ def icc(
     >>> icc(scored, outcomes=["belonging"], cluster="community_id", by="wave")  # doctest: +SKIP
     >>> # R: lme4::lmer(belonging ~ 1 + (1 | community_id), data = d, REML = TRUE)
     """
-    check_choice("method", method, ("anova", "reml"))
+    check_choice("method", method, ICCMethod)
     outcomes = as_list(outcomes)
     by_cols = as_list(by)
     require_columns(data, outcomes + [cluster] + by_cols, what="icc")

@@ -71,7 +71,7 @@ def poststratify(
     >>> w = poststratify(survey, population, by="community_id")  # doctest: +SKIP
     >>> # R: survey::postStratify(design, ~age_band + gender + hukou, pop_table)
     """
-    check_choice("on_missing", on_missing, ("error", "exclude"))
+    check_choice("on_missing", on_missing, OnMissing)
     by_cols = as_list(by)
     cells = list(cells)
     keys = [c for c in by_cols if c in population.columns]

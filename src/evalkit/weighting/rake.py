@@ -192,8 +192,8 @@ def rake(
     >>> w = rake(survey, population, by=["community_id", "wave"])  # doctest: +SKIP
     >>> # R: survey::rake(design, list(~age_band, ~gender, ~hukou), list(pop_age, pop_gender, pop_hukou))
     """
-    check_choice("on_missing", on_missing, ("error", "exclude"))
-    check_choice("empty_cells", empty_cells, ("error", "drop"))
+    check_choice("on_missing", on_missing, OnMissing)
+    check_choice("empty_cells", empty_cells, EmptyCells)
     by_cols = as_list(by)
     variables = list(variables)
     if bounds is not None and not (0 <= bounds[0] < 1 < bounds[1]):

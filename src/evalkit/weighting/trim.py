@@ -30,6 +30,8 @@ import pandas as pd
 from evalkit.errors import ConvergenceError, WeightTrimmingWarning
 from evalkit._checks import check_choice
 
+Redistribute = Literal["proportional", "additive"]
+
 __all__ = ["trim_weights"]
 
 
@@ -68,7 +70,7 @@ def trim_weights(
     upper: float | None = None,
     relative: bool = True,
     by: pd.Series | None = None,
-    redistribute: Literal["proportional", "additive"] = "proportional",
+    redistribute: Redistribute = "proportional",
     strict: bool = True,
     max_iter: int = 100,
 ) -> pd.Series:
@@ -101,7 +103,7 @@ def trim_weights(
     >>> trim_weights(w, upper=40, lower=20, relative=False, redistribute="additive")  # doctest: +SKIP
     >>> # R: survey::trimWeights(design, upper = 40, lower = 20, strict = TRUE)
     """
-    check_choice("redistribute", redistribute, ("proportional", "additive"))
+    check_choice("redistribute", redistribute, Redistribute)
     if lower is None and upper is None:
         msg = "trim_weights needs lower= and/or upper="
         raise ValueError(msg)

@@ -1,7 +1,11 @@
-"""Summary index across several outcomes: Anderson's (2008) inverse-covariance weighted index.
+"""Anderson's (2008) inverse-covariance weighted summary index across several outcomes.
 
-Owns: the index's weights, its standardisation, and :class:`SummaryIndexResult`
-whose :meth:`~SummaryIndexResult.transform` computes the index for any frame
+Named after its method (``anderson_index``) because evalkit offers a second index,
+:func:`evalkit.estimators.klk_index` (Kling, Liebman & Katz 2007: equal weights); a
+report must never label one with the other's paper.
+
+Owns: the index's weights, its standardisation, and :class:`AndersonIndexResult`
+whose :meth:`~AndersonIndexResult.transform` computes the index for any frame
 (so an impact estimator can use it as one outcome and test one hypothesis
 instead of six).
 
@@ -35,20 +39,20 @@ from evalkit.results import Provenance, Result
 from evalkit._checks import require_columns
 from evalkit.scales.scoring import Reference, reference_mask
 
-__all__ = ["SummaryIndexResult", "summary_index"]
+__all__ = ["AndersonIndexResult", "anderson_index"]
 
 
 @frozen(eq=False, kw_only=True)
-class SummaryIndexResult(Result):
+class AndersonIndexResult(Result):
     """Weights and standardisation of a summary index.
 
     ``estimates`` columns: outcome, sign, ref_mean, ref_sd, weight (row sum of
     Σ⁻¹), weight_share (weight / total weight).
     """
 
-    kind: ClassVar[str] = "summary_index"
+    kind: ClassVar[str] = "anderson_index"
 
-    name: str = "summary_index"
+    name: str = "anderson_index"
     restandardise: bool = True
     index_ref_mean: float = 0.0
     index_ref_sd: float = 1.0
@@ -108,15 +112,15 @@ class SummaryIndexResult(Result):
         return plot_index_weights(self, ax=ax, lang=lang)
 
 
-def summary_index(
+def anderson_index(
     data: pd.DataFrame,
     *,
     outcomes: Sequence[str],
     reference: Reference = None,
     negative: Sequence[str] = (),
     restandardise: bool = True,
-    name: str = "summary_index",
-) -> SummaryIndexResult:
+    name: str = "anderson_index",
+) -> AndersonIndexResult:
     """Fit Anderson's (2008) summary index of ``outcomes``.
 
     Parameters
@@ -133,54 +137,54 @@ def summary_index(
     restandardise
         Rescale the index to mean 0, SD 1 in the reference group.
     name
-        Name of the series :meth:`SummaryIndexResult.transform` returns.
+        Name of the series :meth:`AndersonIndexResult.transform` returns.
 
     Returns
     -------
-    SummaryIndexResult
+    AndersonIndexResult
         Call ``.transform(data)`` for the index values.
 
     Examples
     --------
-    >>> fit = summary_index(scored, outcomes=["gain", "belonging"], reference={"wave": 1})  # doctest: +SKIP
+    >>> fit = anderson_index(scored, outcomes=["gain", "belonging"], reference={"wave": 1})  # doctest: +SKIP
     >>> scored["index"] = fit.transform(scored)  # doctest: +SKIP
     """
     outcomes = list(outcomes)
     if len(outcomes) < 2:
-        msg = f"summary_index needs at least 2 outcomes, found {outcomes}"
+        msg = f"anderson_index needs at least 2 outcomes, found {outcomes}"
         raise ValueError(msg)
     unknown = [o for o in negative if o not in outcomes]
     if unknown:
         msg = f"negative={list(negative)} names {unknown}, which are not among outcomes={outcomes}"
         raise ValueError(msg)
-    require_columns(data, outcomes, what="summary_index(outcomes=...)")
+    require_columns(data, outcomes, what="anderson_index(outcomes=...)")
     ref = reference_mask(data, reference)
     y = data[outcomes].apply(pd.to_numeric, errors="coerce").astype("float64")
     ref_mean, ref_sd = y[ref].mean(), y[ref].std(ddof=1)
     bad = [o for o in outcomes if not (np.isfinite(ref_sd[o]) and ref_sd[o] > 0)]
     if bad:
-        msg = (f"summary_index: outcome(s) {', '.join(bad)} have no variance (or < 2 values) in the "
+        msg = (f"anderson_index: outcome(s) {', '.join(bad)} have no variance (or < 2 values) in the "
                "reference group; drop them or choose a larger reference group")
         raise DataValidationError(msg)
     sign = pd.Series([-1.0 if o in negative else 1.0 for o in outcomes], index=outcomes)
     z = (y - ref_mean) / ref_sd * sign
     complete = z.dropna()
     if len(complete) <= len(outcomes):
-        msg = (f"summary_index: only {len(complete)} respondents have all {len(outcomes)} outcomes; "
+        msg = (f"anderson_index: only {len(complete)} respondents have all {len(outcomes)} outcomes; "
                "the covariance matrix cannot be estimated")
         raise DataValidationError(msg)
     cov = np.cov(complete.to_numpy(), rowvar=False, ddof=1)
     try:
         w = np.linalg.solve(cov, np.ones(len(outcomes)))
     except np.linalg.LinAlgError:
-        msg = f"summary_index: outcomes {outcomes} are perfectly collinear; drop one of them"
+        msg = f"anderson_index: outcomes {outcomes} are perfectly collinear; drop one of them"
         raise DataValidationError(msg) from None
     notes: list[str] = []
     if np.any(w <= 0):
         neg = [o for o, wi in zip(outcomes, w, strict=True) if wi <= 0]
         notes.append(f"non-positive weight for {', '.join(neg)}: strongly correlated with the other outcomes")
         warnings.warn(
-            f"summary_index '{name}': outcome(s) {', '.join(neg)} get a non-positive weight because they are "
+            f"anderson_index '{name}': outcome(s) {', '.join(neg)} get a non-positive weight because they are "
             "strongly correlated with the others; consider dropping them or averaging them first",
             DataQualityWarning, stacklevel=2,
         )
@@ -191,10 +195,10 @@ def summary_index(
     label = "all respondents" if reference is None else (
         ", ".join(f"{k} = {v}" for k, v in reference.items()) if isinstance(reference, dict) else "given rows"
     )
-    raw = SummaryIndexResult(estimates=est, name=name, restandardise=False, n_reference=int(ref.sum()),
+    raw = AndersonIndexResult(estimates=est, name=name, restandardise=False, n_reference=int(ref.sum()),
                              n_covariance=int(len(complete)), reference_label=label)
     raw_idx = raw.transform(data)[ref]
-    return SummaryIndexResult(
+    return AndersonIndexResult(
         estimates=est, name=name, restandardise=restandardise,
         index_ref_mean=float(raw_idx.mean()) if restandardise else 0.0,
         index_ref_sd=float(raw_idx.std(ddof=1)) if restandardise else 1.0,
