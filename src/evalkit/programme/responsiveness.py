@@ -6,7 +6,8 @@ resolution is known only to exceed ``as_of − received_at``. Dropping them make
 faster than they are; counting them as failures at an arbitrary time makes them look slower.
 Time-to-resolution is therefore estimated with the Kaplan–Meier estimator
 (``statsmodels.duration.survfunc.SurvfuncRight``): the median and 90th percentile are the
-smallest times at which the estimated share resolved reaches 50 % / 90 % (NaN with reason
+smallest times at which the estimated share resolved reaches 50 % / 90 %, i.e. S(t) ≤ 0.5 /
+0.1 (NaN with reason
 ``p90_not_reached`` when it never does), and the share resolved within 24 h / 72 h is
 ``1 − S(24 h)`` / ``1 − S(72 h)``. The naive shares (resolved within the window / all
 requests) are reported beside them. ``as_of`` defaults to the latest timestamp in the log.
@@ -45,8 +46,8 @@ def kaplan_meier_summary(hours: np.ndarray, resolved: np.ndarray, *, windows: Se
             out[f"km_within_{w:g}h"] = 0.0
         return out
     sf = SurvfuncRight(hours, resolved.astype(int))
-    out["median_hours"] = float(sf.quantile(0.5))
-    out["p90_hours"] = float(sf.quantile(0.9))
+    out["median_hours"] = _km_quantile(sf.surv_times, sf.surv_prob, 0.5)
+    out["p90_hours"] = _km_quantile(sf.surv_times, sf.surv_prob, 0.9)
     for w in windows:
         at = sf.surv_times <= w
         out[f"km_within_{w:g}h"] = float(1 - sf.surv_prob[at][-1]) if at.any() else 0.0
@@ -54,6 +55,16 @@ def kaplan_meier_summary(hours: np.ndarray, resolved: np.ndarray, *, windows: Se
                                 ("p90_not_reached", np.isnan(out["p90_hours"]))) if bad]
     out["reason"] = ";".join(reasons)
     return out
+
+
+def _km_quantile(times: np.ndarray, surv: np.ndarray, p: float) -> float:
+    """Smallest event time with S(t) ≤ 1 − p (Klein & Moeschberger 2003, §4.5); NaN if never.
+
+    statsmodels' ``SurvfuncRight.quantile`` uses a strict inequality and R's ``survfit`` takes
+    the midpoint where S(t) equals 1 − p exactly; the textbook definition is used here.
+    """
+    hit = np.flatnonzero(surv <= 1 - p + 1e-12)
+    return float(times[hit[0]]) if hit.size else np.nan
 
 
 def _durations(requests: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
