@@ -30,9 +30,11 @@ _EXPORTS = {
     "ImpactReport": "evalkit.impact",
     "measure": "evalkit.measurement",
     "MeasurementReport": "evalkit.measurement",
+    "analyse_programme": "evalkit.programme.report",
+    "ProgrammeReport": "evalkit.programme.report",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
-               "weighting", "survey", "measurement", "impact"}
+               "weighting", "survey", "measurement", "impact", "programme"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.intake.load import Study, load_study
     from evalkit.measurement import MeasurementReport, measure
     from evalkit.paths import demo_config
+    from evalkit.programme.report import ProgrammeReport, analyse_programme
     from evalkit.pipeline import run_study
     from evalkit.profiling import DataQualityProfile, profile_study
     from evalkit.completion import mark_complete

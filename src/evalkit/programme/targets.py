@@ -164,6 +164,7 @@ def attainment_table(panel: pd.DataFrame, frameworks: Sequence[Framework]) -> pd
             sub["framework"], sub["indicator"], sub["metric"] = fw.id, ind.id, ind.metric
             sub["threshold"], sub["direction"] = ind.threshold, ind.direction
             source, den = METRICS.get(ind.metric, ("", None))
+            den = den if den in panel.columns else None
             sub["source"] = source
             if ind.reason or ind.metric not in panel.columns or panel.loc[scope, ind.metric].isna().all():
                 sub["value"], sub["n"] = np.nan, np.nan
