@@ -69,3 +69,13 @@ from evalkit.reporting.measurement_display import (  # noqa: E402
 )
 
 __all__ += ["measurement_table", "show_measurement_notes", "show_measurement_table"]
+from evalkit.reporting.programme_display import (  # noqa: E402
+    comparison_paragraph,
+    programme_narrative,
+    programme_table,
+    show_programme_figure,
+    show_programme_table,
+)
+
+__all__ += ["comparison_paragraph", "programme_narrative", "programme_table", "show_programme_figure",
+            "show_programme_table"]

@@ -135,6 +135,8 @@ TEXT: dict[str, dict[str, str]] = {
               "fixed effects (for reference only: biased under staggered adoption).",
     },
     "impact_limitations": {"zh": "## 局限性", "en": "## Limitations"},
+    # ---- programme (texts of the sections: evalkit.reporting.programme_display) --------------
+    "programme_title": {"zh": "# 项目实施与绩效：{name}", "en": "# Programme delivery and performance: {name}"},
 }
 
 
