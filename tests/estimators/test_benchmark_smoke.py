@@ -138,3 +138,14 @@ def test_runner_parses_the_common_line_formats():
         ("time", "naive numpy WCR (refit on all rows per draw) (EXTRAPOLATED)", 4.1),
         ("ratio", "evalkit / wildboottest (p-value only)", 0.074),
     ]
+
+
+def test_service_aggregation_benchmark_sides_agree(tmp_path):
+    bench = _load("bench_service_aggregation")
+    path = tmp_path / "log.parquet"
+    bench.write_log(path, 5_000, chunk=2_000)
+    duck = bench.run_duckdb(path, tmp_path / "spill")
+    pand = bench.run_pandas(path)
+    assert len(duck) == len(bench.BY) == 4
+    for a, b in zip(duck, pand, strict=True):
+        assert a.equals(b)

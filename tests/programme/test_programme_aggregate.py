@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 from conftest import make_services
 
-from evalkit.programme.aggregate import request_aggregates, service_aggregates, write_partitions
+from evalkit.programme.aggregate import (
+    request_aggregate_sets,
+    request_aggregates,
+    service_aggregate_sets,
+    service_aggregates,
+    write_partitions,
+)
 from evalkit.programme.aggregate_pandas import request_aggregates_pandas, service_aggregates_pandas
 
 
@@ -85,3 +91,14 @@ def test_partitions_hold_one_community_each(tmp_path) -> None:
 def test_unknown_grouping_key_is_refused(services_small: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="by='street'"):
         service_aggregates(services_small, by=("street",))
+
+
+def test_grouping_sets_equal_separate_groupings() -> None:
+    data = make_services(10_000, seed=8)
+    sets = [("community_id", "year"), ("block",), ("community_id", "year", "month", "method"), ()]
+    for got, by in zip(service_aggregate_sets(data, sets=sets), sets, strict=True):
+        pd.testing.assert_frame_equal(got, service_aggregates_pandas(data, by=by))
+    req = _requests(2_000)
+    rsets = [("community_id",), ("channel", "category")]
+    for got, by in zip(request_aggregate_sets(req, sets=rsets), rsets, strict=True):
+        pd.testing.assert_frame_equal(got, request_aggregates_pandas(req, by=by))

@@ -32,7 +32,7 @@ import pandas as pd
 from evalkit._checks import check_choice, require_columns
 
 __all__ = ["ACTORS", "ACTOR_PAIRS", "SERVICE_KEYS", "REQUEST_KEYS", "connect", "service_aggregates",
-           "request_aggregates", "write_partitions"]
+           "service_aggregate_sets", "request_aggregates", "request_aggregate_sets", "write_partitions"]
 
 #: the five actors of 五社联动, in the data model's column order
 ACTORS: tuple[str, ...] = ("community", "social_org", "social_worker", "volunteer", "charity")
@@ -93,6 +93,49 @@ def _service_select(by: Sequence[str]) -> str:
                       *actor_cols, f"({n_actors}) AS n_actors"])
 
 
+def _grouping_sets(con, inner: str, aggs: Sequence[str], sets: Sequence[Sequence[str]]) -> list[pd.DataFrame]:
+    """One scan, one frame per grouping set (DuckDB ``GROUPING SETS``), each sorted by its keys."""
+    keys = list(dict.fromkeys(k for ks in sets for k in ks))
+    if not keys:
+        return [con.execute(f"SELECT {', '.join(aggs)} FROM ({inner})").df() for _ in sets]
+    spec = ", ".join("(" + ", ".join(ks) + ")" for ks in sets)
+    gid = f"GROUPING({', '.join(keys)}) AS _set"
+    out = con.execute(f"SELECT {', '.join([*keys, gid, *aggs])} FROM ({inner}) GROUP BY GROUPING SETS ({spec})").df()
+    frames = []
+    for ks in sets:
+        # GROUPING() sets bit (len(keys) - 1 - i) for every key i that is *not* grouped in the row
+        code = sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in ks)
+        part = out[out["_set"] == code].drop(columns=["_set", *[k for k in keys if k not in ks]])
+        frames.append(part.sort_values(list(ks), kind="stable") if ks else part)
+    return frames
+
+
+def _service_aggs() -> list[str]:
+    return ["COUNT(*) AS services", "SUM(participants) AS participants",
+            "SUM(volunteer_minutes) AS volunteer_minutes", "SUM(cost_fen) AS cost_fen",
+            *(f"SUM(a_{a}) AS actor_{a}" for a in ACTORS),
+            "SUM(CAST(n_actors >= 2 AS INTEGER)) AS actors_ge2",
+            "SUM(CAST(n_actors >= 3 AS INTEGER)) AS actors_ge3",
+            "SUM(CAST(n_actors = 5 AS INTEGER)) AS actors_all5",
+            *(f"SUM(a_{a} * a_{b}) AS pair_{a}__{b}" for a, b in ACTOR_PAIRS)]
+
+
+def service_aggregate_sets(source: Source, *, sets: Sequence[Sequence[ServiceKey]],
+                           memory_limit: str = "1GB", temp_directory: str | os.PathLike[str] | None = None,
+                           threads: int | None = None) -> list[pd.DataFrame]:
+    """:func:`service_aggregates` for several groupings in one scan of the ledger
+    (``GROUP BY GROUPING SETS``); one frame per entry of ``sets``, in that order."""
+    key_sets = [_check_keys(ks, SERVICE_KEYS) for ks in sets]
+    keys = list(dict.fromkeys(k for ks in key_sets for k in ks))
+    con = connect(memory_limit=memory_limit, temp_directory=temp_directory, threads=threads)
+    try:
+        rel = _relation_sql(con, source, "services", _SERVICE_COLS)
+        frames = _grouping_sets(con, f"SELECT {_service_select(keys)} FROM {rel}", _service_aggs(), key_sets)
+    finally:
+        con.close()
+    return [_as_int(f, ks) for f, ks in zip(frames, key_sets, strict=True)]
+
+
 def service_aggregates(source: Source, *, by: Sequence[ServiceKey] = ("community_id", "year"),
                        memory_limit: str = "1GB", temp_directory: str | os.PathLike[str] | None = None,
                        threads: int | None = None) -> pd.DataFrame:
@@ -103,23 +146,34 @@ def service_aggregates(source: Source, *, by: Sequence[ServiceKey] = ("community
     ``actors_ge2`` / ``actors_ge3`` / ``actors_all5`` (services co-delivered by at least 2, 3,
     all 5 actors) and ``pair_<a>__<b>`` (services with both actors). All columns are int64.
     """
-    keys = _check_keys(by, SERVICE_KEYS)
+    return service_aggregate_sets(source, sets=[by], memory_limit=memory_limit, temp_directory=temp_directory,
+                                  threads=threads)[0]
+
+
+def request_aggregate_sets(source: Source, *, sets: Sequence[Sequence[RequestKey]],
+                           memory_limit: str = "1GB", temp_directory: str | os.PathLike[str] | None = None,
+                           threads: int | None = None) -> list[pd.DataFrame]:
+    """:func:`request_aggregates` for several groupings in one scan of the log."""
+    key_sets = [_check_keys(ks, REQUEST_KEYS) for ks in sets]
+    keys = list(dict.fromkeys(k for ks in key_sets for k in ks))
+    derived = {"year": "CAST(year(received_at) AS INTEGER) AS year",
+               "month": "CAST(month(received_at) AS INTEGER) AS month"}
+    cols = ", ".join([*(derived.get(k, k) for k in keys),
+                      "CAST(resolved_at IS NOT NULL AS INTEGER) AS is_resolved",
+                      "date_diff('second', received_at, resolved_at) AS secs", "satisfaction"])
+    aggs = ["COUNT(*) AS requests", "SUM(is_resolved) AS resolved",
+            "SUM(CAST(coalesce(secs <= 86400, false) AS INTEGER)) AS within_24h",
+            "SUM(CAST(coalesce(secs <= 259200, false) AS INTEGER)) AS within_72h",
+            "COUNT(satisfaction) AS rated",
+            "SUM(CAST(coalesce(satisfaction >= 4, false) AS INTEGER)) AS satisfied",
+            "SUM(coalesce(CAST(satisfaction AS BIGINT), 0)) AS satisfaction_sum"]
     con = connect(memory_limit=memory_limit, temp_directory=temp_directory, threads=threads)
     try:
-        rel = _relation_sql(con, source, "services", _SERVICE_COLS)
-        aggs = ["COUNT(*) AS services", "SUM(participants) AS participants",
-                "SUM(volunteer_minutes) AS volunteer_minutes", "SUM(cost_fen) AS cost_fen",
-                *(f"SUM(a_{a}) AS actor_{a}" for a in ACTORS),
-                "SUM(CAST(n_actors >= 2 AS INTEGER)) AS actors_ge2",
-                "SUM(CAST(n_actors >= 3 AS INTEGER)) AS actors_ge3",
-                "SUM(CAST(n_actors = 5 AS INTEGER)) AS actors_all5",
-                *(f"SUM(a_{a} * a_{b}) AS pair_{a}__{b}" for a, b in ACTOR_PAIRS)]
-        group = f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}" if keys else ""
-        sql = (f"SELECT {', '.join([*keys, *aggs])} FROM (SELECT {_service_select(keys)} FROM {rel}){group}")
-        out = con.execute(sql).df()
+        rel = _relation_sql(con, source, "requests", _REQUEST_COLS)
+        frames = _grouping_sets(con, f"SELECT {cols} FROM {rel}", aggs, key_sets)
     finally:
         con.close()
-    return _as_int(out, keys)
+    return [_as_int(f, ks) for f, ks in zip(frames, key_sets, strict=True)]
 
 
 def request_aggregates(source: Source, *, by: Sequence[RequestKey] = ("community_id", "year"),
@@ -133,29 +187,12 @@ def request_aggregates(source: Source, *, by: Sequence[RequestKey] = ("community
     resolution itself needs the request-level data (censoring): see
     :func:`evalkit.programme.responsiveness.resolution_times`.
     """
-    keys = _check_keys(by, REQUEST_KEYS)
-    derived = {"year": "CAST(year(received_at) AS INTEGER) AS year",
-               "month": "CAST(month(received_at) AS INTEGER) AS month"}
-    cols = ", ".join([*(derived.get(k, k) for k in keys),
-                      "CAST(resolved_at IS NOT NULL AS INTEGER) AS is_resolved",
-                      "date_diff('second', received_at, resolved_at) AS secs", "satisfaction"])
-    con = connect(memory_limit=memory_limit, temp_directory=temp_directory, threads=threads)
-    try:
-        rel = _relation_sql(con, source, "requests", _REQUEST_COLS)
-        aggs = ["COUNT(*) AS requests", "SUM(is_resolved) AS resolved",
-                "SUM(CAST(coalesce(secs <= 86400, false) AS INTEGER)) AS within_24h",
-                "SUM(CAST(coalesce(secs <= 259200, false) AS INTEGER)) AS within_72h",
-                "COUNT(satisfaction) AS rated",
-                "SUM(CAST(coalesce(satisfaction >= 4, false) AS INTEGER)) AS satisfied",
-                "SUM(coalesce(CAST(satisfaction AS BIGINT), 0)) AS satisfaction_sum"]
-        group = f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}" if keys else ""
-        out = con.execute(f"SELECT {', '.join([*keys, *aggs])} FROM (SELECT {cols} FROM {rel}){group}").df()
-    finally:
-        con.close()
-    return _as_int(out, keys)
+    return request_aggregate_sets(source, sets=[by], memory_limit=memory_limit, temp_directory=temp_directory,
+                                  threads=threads)[0]
 
 
 def _as_int(out: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    out = out.copy()
     for col in out.columns:
         if col in ("year", "month") or col not in keys:
             out[col] = out[col].fillna(0).astype("int64")

@@ -125,10 +125,6 @@ class ProgrammeReport(Result):
         return programme_comparison_plot(self, ax=ax, lang=lang)
 
 
-def _request_counts(requests: pd.DataFrame, by: Sequence[str], **db: Any) -> pd.DataFrame:
-    return agg.request_aggregates(requests, by=by, **db)
-
-
 def indicator_panel(context: pd.DataFrame, inputs_cy: pd.DataFrame, reach_cy: pd.DataFrame,
                     linkage_cy: pd.DataFrame, requests_cy: pd.DataFrame) -> pd.DataFrame:
     """One row per community × year with every metric the target and scoring frameworks use
@@ -255,16 +251,14 @@ def analyse_programme(
         raise KeyError(msg)
 
     services, requests = tables["services"], tables["requests"]
-    s_cy = agg.service_aggregates(services, by=("community_id", "year"), **db)
-    s_cyb = agg.service_aggregates(services, by=("community_id", "year", "block"), **db)
-    s_cym = agg.service_aggregates(services, by=("community_id", "year", "month"), **db)
-    s_cymeth = agg.service_aggregates(services, by=("community_id", "year", "method"), **db)
+    # one scan of each log (GROUPING SETS)
+    s_cy, s_cyb, s_cym, s_cymeth, detail = agg.service_aggregate_sets(services, sets=(
+        ("community_id", "year"), ("community_id", "year", "block"), ("community_id", "year", "month"),
+        ("community_id", "year", "method"), ("community_id", "year", "block", "method")), **db)
     if partitions_dir is not None:
-        detail = agg.service_aggregates(services, by=("community_id", "year", "block", "method"), **db)
         agg.write_partitions(detail, Path(partitions_dir), **db)
-    r_cy = _request_counts(requests, ("community_id", "year"), **db)
-    r_ch = _request_counts(requests, ("community_id", "year", "channel"), **db)
-    r_cat = _request_counts(requests, ("community_id", "year", "category"), **db)
+    r_cy, r_ch, r_cat = agg.request_aggregate_sets(requests, sets=(
+        ("community_id", "year"), ("community_id", "year", "channel"), ("community_id", "year", "category")), **db)
 
     reach_cy = reach.reach_table(s_cy, ctx)
     link_cy = linkage.linkage_table(s_cy, ctx)
