@@ -10,11 +10,13 @@ import pytest
 from conftest import make_services
 
 from evalkit.programme.aggregate import (
+    distinct_people,
     request_aggregate_sets,
     request_aggregates,
     service_aggregate_sets,
     service_aggregates,
     write_partitions,
+    write_service_partitions,
 )
 from evalkit.programme.aggregate_pandas import request_aggregates_pandas, service_aggregates_pandas
 
@@ -102,3 +104,22 @@ def test_grouping_sets_equal_separate_groupings() -> None:
     rsets = [("community_id",), ("channel", "category")]
     for got, by in zip(request_aggregate_sets(req, sets=rsets), rsets, strict=True):
         pd.testing.assert_frame_equal(got, request_aggregates_pandas(req, by=by))
+
+
+def test_distinct_people_counts_each_person_once(services_small: pd.DataFrame) -> None:
+    data = services_small.assign(person_key=["p1", "p2", "p1", None])
+    data.loc[2, "service_date"] = pd.Timestamp("2023-02-01")  # p1 served twice in 2023 by 为老服务
+    out = distinct_people(data, blocks_by_group={"elderly": ["为老服务"], "children": ["儿童关爱"], "migrants": []})
+    got = {(r.community_id, r.year, r.target_group): r.people for r in out.itertuples()}
+    assert got == {("X", 2023, "elderly"): 1, ("X", 2023, "children"): 1}
+
+
+def test_service_partitions_written_straight_from_parquet(tmp_path) -> None:
+    data = make_services(4_000, seed=9, communities=3)
+    path = tmp_path / "s.parquet"
+    data.to_parquet(path)
+    folder = write_service_partitions(path, tmp_path / "parts", by=("community_id", "year", "block"))
+    one = pd.read_parquet(folder / "community_id=C02").reset_index(drop=True)
+    expected = service_aggregates_pandas(data, by=("community_id", "year", "block"))
+    expected = expected[expected["community_id"] == "C02"].drop(columns="community_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, expected, check_dtype=False)

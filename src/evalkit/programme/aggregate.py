@@ -32,7 +32,8 @@ import pandas as pd
 from evalkit._checks import check_choice, require_columns
 
 __all__ = ["ACTORS", "ACTOR_PAIRS", "SERVICE_KEYS", "REQUEST_KEYS", "connect", "service_aggregates",
-           "service_aggregate_sets", "request_aggregates", "request_aggregate_sets", "write_partitions"]
+           "service_aggregate_sets", "request_aggregates", "request_aggregate_sets", "distinct_people",
+           "write_partitions", "write_service_partitions"]
 
 #: the five actors of 五社联动, in the data model's column order
 ACTORS: tuple[str, ...] = ("community", "social_org", "social_worker", "volunteer", "charity")
@@ -199,6 +200,58 @@ def _as_int(out: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         else:
             out[col] = out[col].astype(object)
     return out.reset_index(drop=True)
+
+
+def distinct_people(source: Source, *, blocks_by_group: dict[str, Sequence[str]], person_col: str = "person_key",
+                    memory_limit: str = "1GB", temp_directory: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """People served at least once (distinct pseudonymised ``person_col``) per community, year
+    and target group, where a group is served by the blocks listed for it.
+
+    Columns: community_id, year, target_group, people (int64). Groups without blocks are left out.
+    """
+    parts = []
+    con = connect(memory_limit=memory_limit, temp_directory=temp_directory)
+    try:
+        rel = _relation_sql(con, source, "services", ("community_id", "service_date", "block", person_col))
+        for group, blocks in blocks_by_group.items():
+            if not blocks:
+                continue
+            listed = ", ".join("'" + b.replace("'", "''") + "'" for b in blocks)
+            label = group.replace("'", "''")
+            parts.append(f"SELECT community_id, CAST(year(service_date) AS INTEGER) AS year, '{label}' AS target_group, "
+                         f"COUNT(DISTINCT {person_col}) AS people FROM {rel} WHERE block IN ({listed}) "
+                         f"AND {person_col} IS NOT NULL GROUP BY ALL")
+        if not parts:
+            return pd.DataFrame(columns=["community_id", "year", "target_group", "people"])
+        out = con.execute(" UNION ALL ".join(parts) + " ORDER BY ALL").df()
+    finally:
+        con.close()
+    out["people"] = out["people"].astype("int64")
+    return out
+
+
+def write_service_partitions(source: Source, folder: str | os.PathLike[str], *,
+                             by: Sequence[ServiceKey] = ("community_id", "year", "month", "block", "method"),
+                             memory_limit: str = "1GB", temp_directory: str | os.PathLike[str] | None = None) -> Path:
+    """Aggregate the ledger by ``by`` and write it straight to Parquet partitioned by
+    community_id, without materialising anything in Python (the path for province-size logs)."""
+    keys = _check_keys(by, SERVICE_KEYS)
+    if "community_id" not in keys:
+        msg = "write_service_partitions(): by must include 'community_id' (the partition key)"
+        raise ValueError(msg)
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    con = connect(memory_limit=memory_limit, temp_directory=temp_directory)
+    try:
+        rel = _relation_sql(con, source, "services", _SERVICE_COLS)
+        query = (f"SELECT {', '.join([*keys, *_service_aggs()])} FROM (SELECT {_service_select(keys)} FROM {rel}) "
+                 f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
+        escaped = str(target).replace("'", "''")
+        con.execute(f"COPY ({query}) TO '{escaped}' (FORMAT parquet, PARTITION_BY (community_id), "
+                    "OVERWRITE_OR_IGNORE true)")
+    finally:
+        con.close()
+    return target
 
 
 def write_partitions(frame: pd.DataFrame, folder: str | os.PathLike[str], *,

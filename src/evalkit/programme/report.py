@@ -260,6 +260,10 @@ def analyse_programme(
     r_cy, r_ch, r_cat = agg.request_aggregate_sets(requests, sets=(
         ("community_id", "year"), ("community_id", "year", "channel"), ("community_id", "year", "category")), **db)
 
+    people = None
+    if "person_key" in services.columns:  # a pseudonymised person key: count people, not contacts
+        people = agg.distinct_people(services, blocks_by_group={g: b for g, (b, _) in reach.TARGET_GROUPS.items()},
+                                     **db)
     reach_cy = reach.reach_table(s_cy, ctx)
     link_cy = linkage.linkage_table(s_cy, ctx)
     inputs_cy = inputs.inputs_table(tables["community_panel"], ctx)
@@ -306,7 +310,7 @@ def analyse_programme(
         reach_by_block=reach.reach_by(s_cyb, ctx, dimension="block"),
         reach_by_method=reach.reach_by(s_cymeth, ctx, dimension="method"),
         reach_by_month=reach.reach_by(s_cym, ctx, dimension="month"),
-        coverage=reach.coverage_table(s_cyb, ctx),
+        coverage=reach.coverage_table(s_cyb, ctx, unique_people=people),
         linkage=link_cy,
         linkage_by_group=linkage.linkage_by_group(s_cy, ctx),
         linkage_pairs=linkage.linkage_pairs(s_cy, ctx, by=("group", "year")),
