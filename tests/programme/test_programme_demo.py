@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +21,7 @@ import pytest
 import evalkit as ek
 from evalkit.intake.load import load_study
 from evalkit.paths import demo_config
+from evalkit.programme.report import _slice
 from evalkit.programme.targets import SHIPPED_FRAMEWORKS
 from evalkit.results import Result
 from evalkit.testing import assert_result_close
@@ -62,17 +64,36 @@ def test_every_seed_framework_produces_attainment(demo) -> None:
 
 
 @pytest.mark.slow
-def test_json_round_trip_and_community_slice(demo) -> None:
-    study, report, _ = demo
+def test_json_round_trip_and_display(demo) -> None:
+    _, report, _ = demo
     payload = report.to_dict()
     json.dumps(payload)
     assert_result_close(Result.from_dict(payload), report)
     json.dumps(report.headline())
+    from evalkit.reporting.programme_display import _VIEWS, comparison_paragraph, programme_table
+
+    for view in _VIEWS:
+        for lang in ("zh", "en"):
+            assert not programme_table(report, view, lang).empty, view
+    assert "16" in comparison_paragraph(report, "zh") and "16" in comparison_paragraph(report, "en")
+
+
+@pytest.mark.slow
+def test_community_slice_and_missing_logs(demo) -> None:
+    """community= keeps one community's rows; a study without service ledger, request log,
+    panel or margins still gets the sections it can support (empty tables, no_data cells)."""
+    study, report, _ = demo
     cid = study.pilots["community_id"].iloc[0]
-    one = ek.analyse_programme(study, community=cid, draws=19, ri_draws=99)
-    assert one.community == cid
-    assert set(one.reach["community_id"]) == {cid}
-    assert set(one.claims["scope"]) == {cid, "all"}
-    assert set(one.resolution_times["community_id"]) == {cid, "all"}
+    sliced = _slice(report, cid)
+    assert set(sliced.reach["community_id"]) == {cid}
+    assert set(sliced.claims["scope"]) == {cid, "all"}
+    assert set(sliced.resolution_times["community_id"]) == {cid, "all"}
+    bare = attrs.evolve(study, tables={k: v for k, v in study.tables.items()
+                                       if k not in ("services", "requests", "community_panel", "population")})
+    one = ek.analyse_programme(bare, community=cid, draws=19, ri_draws=99)
+    assert one.community == cid and one.reach.empty and one.attainment.empty
+    assert set(one.unit_effects["community_id"]) == {cid}
+    assert (one.claims["verdict"] == "no_data").all()
+    assert set(one.cost_per_effect["reason"]) == {"no_cost"}
     with pytest.raises(KeyError, match="not in the community registry"):
         ek.analyse_programme(study, community="nope")

@@ -14,13 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
 import pandas as pd
 from attrs import field, frozen
 
+from evalkit._checks import check_choice
+from evalkit.datamodel import TABLES
 from evalkit.intake.load import Study
 from evalkit.programme import aggregate as agg
 from evalkit.programme import costs, inputs, linkage, reach, responsiveness, targets
@@ -200,7 +202,7 @@ def analyse_programme(
     outcomes: Sequence[str] | None = None,
     frameworks: Sequence[str | os.PathLike[str]] | None = None,
     scoring: str | os.PathLike[str] = "performance_default",
-    weighting: str | None = None,
+    weighting: Literal["given", "ahp", "entropy"] | None = None,
     community: str | None = None,
     year: int | None = None,
     seed: int | None = None,
@@ -242,9 +244,10 @@ def analyse_programme(
 
     seed = study.config.seed if seed is None else seed
     outcomes = list(outcomes or study.config.outcomes)
-    tables = study.tables
+    check_choice("weighting", weighting, (None, "given", "ahp", "entropy"))
+    tables = {name: _table_or_empty(study, name) for name in ("communities", "services", "requests", "community_panel")}
     db = {"memory_limit": memory_limit, "temp_directory": temp_directory}
-    ctx = community_context(tables["communities"], study.pilots, tables.get("population"))
+    ctx = community_context(tables["communities"], study.pilots, study.tables.get("population"))
     if community is not None and community not in set(ctx["community_id"]):
         msg = (f"analyse_programme(): community '{community}' is not in the community registry "
                f"({len(ctx)} communities); check the code (ids are text, keep leading zeros)")
@@ -268,7 +271,10 @@ def analyse_programme(
     link_cy = linkage.linkage_table(s_cy, ctx)
     inputs_cy = inputs.inputs_table(tables["community_panel"], ctx)
     panel = indicator_panel(ctx, inputs_cy, reach_cy, link_cy, r_cy)
-    year = int(panel["year"].max()) if year is None else int(year)
+    if year is None:  # the latest year of the panel, else of the survey
+        last = panel["year"].max()
+        year = int(last) if pd.notna(last) else int(pd.to_datetime(study.tables["survey"]["interview_date"]).dt.year.max())
+    year = int(year)
 
     groups = ctx.set_index("community_id")["group"]
     req = requests.assign(group=requests["community_id"].map(groups).astype(object),
@@ -296,7 +302,7 @@ def analyse_programme(
     score_long, scores, weights_info = score_indicators(latest, sfw)
     sens = grade_sensitivity(latest, sfw, seed=seed)
 
-    scored = score(tables["survey"], study.codebook, constructs=outcomes)
+    scored = score(study.tables["survey"], study.codebook, constructs=outcomes)
     survey_panel = community_year_panel(scored, study, outcomes)
     by_type, difference, unit_eff = compare_programmes(
         survey_panel, outcomes=outcomes, programme=study.pilots.set_index("community_id")["programme"],
@@ -336,6 +342,19 @@ def analyse_programme(
         unit_effects=unit_eff,
     )
     return report if community is None else _slice(report, community)
+
+
+_DTYPES = {"id": object, "str": object, "category": object, "int": "int64", "float": "float64",
+           "date": "datetime64[ns]", "datetime": "datetime64[ns]", "bool": "bool"}
+
+
+def _table_or_empty(study: Study, name: str) -> pd.DataFrame:
+    """The study's table, or an empty one with the data model's columns (a study without a
+    request log still gets every other section; the empty sections say so by having no rows)."""
+    if name in study.tables:
+        return study.tables[name]
+    spec = TABLES[name]
+    return pd.DataFrame({c.name: pd.Series(dtype=_DTYPES[c.kind]) for c in spec.columns})
 
 
 def _slice(report: ProgrammeReport, community: str) -> ProgrammeReport:

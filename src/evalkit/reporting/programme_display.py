@@ -77,7 +77,8 @@ _HEADERS = {
     "ratio_ci_lower": ("区间下限", "low"), "ratio_ci_upper": ("区间上限", "high"), "reason": ("说明", "note"),
     "cost_per_service": ("每次服务成本（元）", "cost per service"), "cost_per_participant": ("每人次成本（元）", "cost per contact"),
     "funding_yuan_per_resident": ("人均资金（元）", "funding per resident"), "term": ("项", "term"),
-    "channel": ("渠道", "channel"), "requests": ("诉求数", "requests"), "share_resolved": ("办结率", "resolved"),
+    "channel": ("渠道", "channel"), "category": ("诉求类别", "category"),
+    "share_of_requests": ("占比", "share of requests"), "requests": ("诉求数", "requests"), "share_resolved": ("办结率", "resolved"),
     "share_satisfied": ("满意率", "satisfied"), "mean_score": ("平均评分", "mean score"), "rated": ("评价数", "rated"),
 }
 _CODES = {
@@ -106,6 +107,7 @@ _VIEWS: dict[str, tuple[str, list[str], dict[str, Any]]] = {
     "inputs": ("inputs_by_group", ["group", "year", "social_orgs", "social_workers", "social_workers_per_10k",
                                    "volunteers_per_10k", "funding_wan", "centre_area_m2"], {}),
     "channels": ("requests_by_channel", ["group", "year", "channel", "requests", "share_resolved"], {}),
+    "categories": ("requests_by_category", ["group", "category", "requests", "share_of_requests", "share_resolved"], {}),
     "resolution": ("resolution_times", ["group", "year", "n", "n_open", "median_hours", "p90_hours", "km_within_24h",
                                         "km_within_72h", "reason"], {"all_only": True}),
     "satisfaction": ("satisfaction", ["group", "year", "rated", "mean_score", "share_satisfied"], {}),
@@ -161,6 +163,13 @@ def programme_narrative(key: str, lang: str = "zh", **fields: Any) -> None:
     markdown(_TEXT[key][0 if lang_code(lang) == "zh" else 1].format(**fields))
 
 
+def _funding(ce: pd.DataFrame) -> tuple[float, float]:
+    if ce.empty:
+        return np.nan, np.nan
+    return (float(ce.loc[ce["programme"] == "wushe", "incremental_funding_wan"].mean()),
+            float(ce.loc[ce["programme"] == "sanshe", "incremental_funding_wan"].mean()))
+
+
 def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) -> str:
     """What the 三社 vs 五社 comparison can and cannot support, from the report's numbers."""
     zh = lang_code(lang) == "zh"
@@ -182,9 +191,8 @@ def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) 
         if not unclear.empty:
             lines.append("以下结果两类差异不能确认（区间含 0），数据既不支持“五社更好”，也不能排除："
                          + "、".join(unclear["outcome"]) + "。")
-        if not ce.empty:
-            w = ce[(ce["programme"] == "wushe")]["incremental_funding_wan"].mean()
-            s = ce[(ce["programme"] == "sanshe")]["incremental_funding_wan"].mean()
+        w, s = _funding(ce)
+        if np.isfinite(w) and np.isfinite(s):
             lines.append(f"五社联动试点每年新增资金约 {w:.1f} 万元，三社联动约 {s:.1f} 万元；是否“值得”取决于上述差异的大小与区间。")
         lines.append("试点并非随机选取，比较只针对试点社区本身，不能外推到所有社区。")
     else:
@@ -198,9 +206,8 @@ def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) 
         if not unclear.empty:
             lines.append("Not confirmed (interval includes 0) — neither shown nor ruled out: "
                          + ", ".join(unclear["outcome"]) + ".")
-        if not ce.empty:
-            w = ce[(ce["programme"] == "wushe")]["incremental_funding_wan"].mean()
-            s = ce[(ce["programme"] == "sanshe")]["incremental_funding_wan"].mean()
+        w, s = _funding(ce)
+        if np.isfinite(w) and np.isfinite(s):
             lines.append(f"五社联动 pilots add about {w:.1f} (10k yuan) a year in funding, 三社联动 about {s:.1f}; "
                          "whether that is worth it depends on the size and interval of the differences above.")
         lines.append("Pilots were not chosen at random: the comparison describes these pilots, not all communities.")
@@ -212,6 +219,12 @@ def show_programme_figure(report: Any, name: str, lang: str = "zh", *,
     """``reach``, ``linkage``, ``inputs``, ``response``, ``attainment`` or ``compare``; saved as
     figures/programme_<name>.png with ``output_dir``."""
     zh = lang_code(lang) == "zh"
+    sources = {"reach": report.reach, "linkage": report.linkage_by_group, "inputs": report.inputs,
+               "response": report.resolution_times, "attainment": report.attainment_summary,
+               "compare": report.estimates}
+    if sources[name].empty or (name == "response" and "group" not in sources[name]):
+        markdown("（本项无数据）" if zh else "(no data for this section)")
+        return
     if name == "reach":
         ax = trend_by_group_plot(report.reach, "services_per_1000", lang=lang,
                                  ylabel="每千人服务次数" if zh else "Services per 1,000 residents")
