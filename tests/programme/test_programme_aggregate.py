@@ -123,3 +123,4 @@ def test_service_partitions_written_straight_from_parquet(tmp_path) -> None:
     expected = service_aggregates_pandas(data, by=("community_id", "year", "block"))
     expected = expected[expected["community_id"] == "C02"].drop(columns="community_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(one, expected, check_dtype=False)
+

@@ -97,3 +97,25 @@ def test_community_slice_and_missing_logs(demo) -> None:
     assert set(one.cost_per_effect["reason"]) == {"no_cost"}
     with pytest.raises(KeyError, match="not in the community registry"):
         ek.analyse_programme(study, community="nope")
+
+
+def test_study_partitions_stream_a_canonical_parquet_ledger(demo, tmp_path) -> None:
+    """The demo's services.parquet has the data model's columns: it is streamed, and each
+    community's partition equals the pandas aggregation of that community's rows."""
+    from evalkit.programme.aggregate_pandas import service_aggregates_pandas
+    from evalkit.programme.partitions import _canonical_parquet, write_study_service_partitions
+
+    study, _, _ = demo
+    path = study.config.data["services"].path
+    assert _canonical_parquet(path)
+    folder = write_study_service_partitions(study.config, tmp_path / "parts", by=("community_id", "year"))
+    parts = sorted(folder.iterdir())
+    assert len(parts) == len(study.communities)
+    frame = pd.read_parquet(path)
+    frame["service_date"] = pd.to_datetime(frame["service_date"])
+    cid = parts[0].name.split("=", 1)[1]
+    expected = service_aggregates_pandas(frame[frame["community_id"] == cid], by=("year",))
+    pd.testing.assert_frame_equal(pd.read_parquet(parts[0]).reset_index(drop=True), expected, check_dtype=False)
+    bad = tmp_path / "zh.parquet"
+    frame.rename(columns={"participants": "服务人次"}).to_parquet(bad)
+    assert not _canonical_parquet(bad)
