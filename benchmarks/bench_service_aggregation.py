@@ -163,15 +163,20 @@ def main() -> None:
         print(f"results identical: {agree}")
         del a, b
         times: dict[str, list[float]] = {"duckdb": [], "pandas": []}
+        cpu: dict[str, list[float]] = {"duckdb": [], "pandas": []}
         for _ in range(args.repeats):
             for side in ("duckdb", "pandas"):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 run_duckdb(path, spill) if side == "duckdb" else run_pandas(path)
                 times[side].append(time.perf_counter() - t)
+                cpu[side].append(time.process_time() - c)  # all threads of this process
         t_duck, t_pd = statistics.median(times["duckdb"]), statistics.median(times["pandas"])
-        print(f"evalkit DuckDB (4 groupings from Parquet)   {t_duck:.3f} s")
-        print(f"plain pandas (read_parquet + 4 groupby sums)   {t_pd:.3f} s")
+        c_duck, c_pd = statistics.median(cpu["duckdb"]), statistics.median(cpu["pandas"])
+        print(f"evalkit DuckDB (4 groupings from Parquet)   {t_duck:.3f} s   (CPU {c_duck:.3f} s)")
+        print(f"plain pandas (read_parquet + 4 groupby sums)   {t_pd:.3f} s   (CPU {c_pd:.3f} s)")
         print(f"ratio pandas / duckdb time: {t_pd / t_duck:.2f}")
+        print(f"ratio pandas / duckdb CPU time: {c_pd / c_duck:.2f}")
+        print(f"load average after the timings: {os.getloadavg()[0]:.2f}")
 
 
 
