@@ -49,7 +49,10 @@ class ProgrammeReport(Result):
 
     ``estimates``: impact by programme type and the 五社 − 三社 difference per outcome:
     outcome, term (``sanshe`` / ``wushe`` / ``all`` / ``wushe_minus_sanshe``), estimate,
-    std_error, ci_lower, ci_upper, p_value, inference.
+    std_error, ci_lower, ci_upper, p_value, inference. Per-type rows come from the staggered
+    DiD (its own inference); on the difference row the interval and p-value are the
+    randomisation-inference ones and ``std_error`` is the Welch standard error (the Welch
+    interval is in ``difference``).
     """
 
     kind: ClassVar[str] = "programme_report"
