@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.codebook import CONSTRUCTS
 from evalkit.reporting.display import markdown, show_figure, show_table
 from evalkit.reporting.programme_figures import (
     GROUP_LABELS,
@@ -131,6 +132,13 @@ def _code(value: Any, k: int) -> Any:
     return _CODES[value][k] if isinstance(value, str) and value in _CODES else value
 
 
+def _label(value: Any, k: int) -> Any:
+    """A construct or indicator code in words (the code itself when unknown)."""
+    if value in CONSTRUCTS:
+        return (CONSTRUCTS[value].zh, CONSTRUCTS[value].en)[k]
+    return _HEADERS[value][k] if value in _HEADERS else value
+
+
 def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
     """One of the views in ``_VIEWS`` (logic_model, reach, linkage, …) for display."""
     source_name, cols, opts = _VIEWS[name]
@@ -147,8 +155,11 @@ def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
             frame["services_per_1000"] = 1000 * frame["services"] / np.where(pop > 0, pop, np.nan)
     k = 0 if lang_code(lang) == "zh" else 1
     out = frame[[c for c in cols if c in frame.columns]].copy()
+    labelled = {c for c in ("outcome", "indicator") if c in out}
+    for col in labelled:
+        out[col] = out[col].map(lambda v: _label(v, k))
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+        if col not in labelled and (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
             out[col] = out[col].map(lambda v: _code(v, k))
     if "p_value" in out:
         out["p_value"] = out["p_value"].map(lambda p: "—" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}"))
@@ -186,11 +197,11 @@ def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) 
                      "对试点数量少的情形依然有效，但前提是同一批次中哪些社区采用五社联动近似随机。")
         if not clear.empty:
             lines.append("五社联动与三社联动成效差异在统计上可以确认的结果：" + "、".join(
-                f"{r.outcome}（差 {r.estimate:.3f}，95% 区间 {r.ri_ci_lower:.3f}～{r.ri_ci_upper:.3f}）"
+                f"{_label(r.outcome, 0)}（差 {r.estimate:.3f}，95% 区间 {r.ri_ci_lower:.3f}～{r.ri_ci_upper:.3f}）"
                 for r in clear.itertuples()) + "。")
         if not unclear.empty:
             lines.append("以下结果两类差异不能确认（区间含 0），数据既不支持“五社更好”，也不能排除："
-                         + "、".join(unclear["outcome"]) + "。")
+                         + "、".join(_label(o, 0) for o in unclear["outcome"]) + "。")
         w, s = _funding(ce)
         if np.isfinite(w) and np.isfinite(s):
             lines.append(f"五社联动试点每年新增资金约 {w:.1f} 万元，三社联动约 {s:.1f} 万元；是否“值得”取决于上述差异的大小与区间。")
@@ -201,11 +212,11 @@ def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) 
                      "was as good as randomly assigned.")
         if not clear.empty:
             lines.append("Differences the data confirm: " + "; ".join(
-                f"{r.outcome} ({r.estimate:.3f}, 95% CI {r.ri_ci_lower:.3f} to {r.ri_ci_upper:.3f})"
+                f"{_label(r.outcome, 1)} ({r.estimate:.3f}, 95% CI {r.ri_ci_lower:.3f} to {r.ri_ci_upper:.3f})"
                 for r in clear.itertuples()) + ".")
         if not unclear.empty:
             lines.append("Not confirmed (interval includes 0) — neither shown nor ruled out: "
-                         + ", ".join(unclear["outcome"]) + ".")
+                         + ", ".join(_label(o, 1) for o in unclear["outcome"]) + ".")
         w, s = _funding(ce)
         if np.isfinite(w) and np.isfinite(s):
             lines.append(f"五社联动 pilots add about {w:.1f} (10k yuan) a year in funding, 三社联动 about {s:.1f}; "

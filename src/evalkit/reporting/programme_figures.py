@@ -71,7 +71,11 @@ def programme_comparison_plot(report: Any, *, ax: Any = None, lang: str = "zh") 
                     color=color, capsize=3, label=_g(term, lang))
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(np.arange(len(outcomes)))
-    ax.set_xticklabels(outcomes)
+    from evalkit.codebook import CONSTRUCTS
+
+    k = 0 if lang_code(lang) == "zh" else 1
+    ax.set_xticklabels([(CONSTRUCTS[o].zh, CONSTRUCTS[o].en)[k] if o in CONSTRUCTS else o for o in outcomes],
+                       fontsize=8 if k else 10)
     ax.set_ylabel(_t("effect", lang))
     ax.set_title(_t("compare_title", lang))
     ax.legend(frameon=False, fontsize=8)
