@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 
-def make_services(n: int, seed: int = 0, communities: int = 5) -> pd.DataFrame:
+def _make_services(n: int, seed: int = 0, communities: int = 5) -> pd.DataFrame:
     """A synthetic ledger with the data model's columns (costs with 2 decimals, hours in halves)."""
     rng = np.random.default_rng(seed)
     dates = np.datetime64("2022-01-01") + rng.integers(0, 3 * 365, n)
@@ -24,6 +24,12 @@ def make_services(n: int, seed: int = 0, communities: int = 5) -> pd.DataFrame:
         "volunteer_hours": rng.integers(0, 20, n) / 2,
         "cost_yuan": np.round(rng.uniform(0, 5000, n), 2),
     })
+
+
+@pytest.fixture
+def make_services():
+    """Factory of synthetic ledgers: make_services(n, seed=0, communities=5)."""
+    return _make_services
 
 
 @pytest.fixture

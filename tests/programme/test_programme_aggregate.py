@@ -7,7 +7,6 @@ import hashlib
 
 import pandas as pd
 import pytest
-from conftest import make_services
 
 from evalkit.programme.aggregate import (
     distinct_people,
@@ -39,7 +38,7 @@ def test_service_sums_hand_computed(services_small: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("by", [("community_id", "year"), ("community_id", "year", "month"),
                                 ("block", "method"), ("community_id", "year", "block", "method"), ()])
-def test_duckdb_equals_pandas_on_services(by: tuple[str, ...]) -> None:
+def test_duckdb_equals_pandas_on_services(by: tuple[str, ...], make_services) -> None:
     data = make_services(20_000, seed=3)
     pd.testing.assert_frame_equal(service_aggregates(data, by=by), service_aggregates_pandas(data, by=by))
 
@@ -68,7 +67,7 @@ def test_duckdb_equals_pandas_on_requests_with_edges() -> None:
     assert (one["within_24h"].item(), one["within_72h"].item()) == (1, 2)
 
 
-def test_repeated_runs_are_bit_identical_and_parquet_equals_frame(tmp_path) -> None:
+def test_repeated_runs_are_bit_identical_and_parquet_equals_frame(tmp_path, make_services) -> None:
     data = make_services(50_000, seed=11, communities=7)
     runs = [service_aggregates(data, by=("community_id", "year", "block"), threads=2) for _ in range(3)]
     digests = {hashlib.sha256(pd.util.hash_pandas_object(r, index=True).values.tobytes()).hexdigest() for r in runs}
@@ -79,7 +78,7 @@ def test_repeated_runs_are_bit_identical_and_parquet_equals_frame(tmp_path) -> N
     pd.testing.assert_frame_equal(from_file, runs[0])
 
 
-def test_partitions_hold_one_community_each(tmp_path) -> None:
+def test_partitions_hold_one_community_each(tmp_path, make_services) -> None:
     data = make_services(3_000, seed=2, communities=3)
     detail = service_aggregates(data, by=("community_id", "year", "block"))
     folder = write_partitions(detail, tmp_path / "agg")
@@ -95,7 +94,7 @@ def test_unknown_grouping_key_is_refused(services_small: pd.DataFrame) -> None:
         service_aggregates(services_small, by=("street",))
 
 
-def test_grouping_sets_equal_separate_groupings() -> None:
+def test_grouping_sets_equal_separate_groupings(make_services) -> None:
     data = make_services(10_000, seed=8)
     sets = [("community_id", "year"), ("block",), ("community_id", "year", "month", "method"), ()]
     for got, by in zip(service_aggregate_sets(data, sets=sets), sets, strict=True):
@@ -114,7 +113,7 @@ def test_distinct_people_counts_each_person_once(services_small: pd.DataFrame) -
     assert got == {("X", 2023, "elderly"): 1, ("X", 2023, "children"): 1}
 
 
-def test_service_partitions_written_straight_from_parquet(tmp_path) -> None:
+def test_service_partitions_written_straight_from_parquet(tmp_path, make_services) -> None:
     data = make_services(4_000, seed=9, communities=3)
     path = tmp_path / "s.parquet"
     data.to_parquet(path)
