@@ -60,7 +60,7 @@ _HEADERS = {
     "share_ge3": ("≥3 方参与", "≥3 actors"), "share_all5": ("五方齐聚", "all 5"), "mean_actors": ("平均参与方数", "mean actors"),
     "social_orgs": ("社会组织数", "social orgs"), "social_workers": ("持证社工数", "social workers"),
     "social_workers_per_10k": ("每万人持证社工", "social workers /10k"), "volunteers_per_10k": ("每万人志愿者", "volunteers /10k"),
-    "funding_wan": ("资金（万元）", "funding (10k yuan)"), "centre_area_m2": ("中心面积（㎡）", "centre area (m²)"),
+    "funding_wan": ("资金（万元）", "funding (10k yuan)"), "centre_area_m2": ("中心面积（平方米）", "centre area (m²)"),
     "n": ("样本量", "n"), "median_hours": ("办结时间中位数（小时）", "median hours"), "p90_hours": ("90 分位（小时）", "P90 hours"),
     "km_within_24h": ("24 小时内办结", "within 24 h"), "km_within_72h": ("72 小时内办结", "within 72 h"),
     "n_open": ("未办结", "open"), "scope": ("范围", "scope"), "claim": ("口径", "claim"), "share": ("比例", "share"),
