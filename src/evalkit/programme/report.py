@@ -295,8 +295,10 @@ def analyse_programme(
     if frameworks is None and study.config.targets:
         fws.append(targets.config_framework(study.config.targets))
     attainment = targets.attainment_table(panel, fws)
-    fw_table = pd.DataFrame([{"framework": f.id, "label_zh": f.label_zh, "label_en": f.label_en, "source": f.source,
-                              "indicators": len(f.indicators)} for f in fws])
+    fw_table = pd.DataFrame([{"framework": f.id, "framework_zh": f.label_zh, "framework_en": f.label_en,
+                              "source": f.source, "indicator": i.id, "label_zh": i.label_zh, "label_en": i.label_en,
+                              "metric": i.metric, "threshold": i.threshold, "direction": i.direction}
+                             for f in fws for i in f.indicators])
 
     sfw = load_scoring_framework(scoring)
     if weighting is not None:

@@ -143,6 +143,13 @@ def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
     """One of the views in ``_VIEWS`` (logic_model, reach, linkage, …) for display."""
     source_name, cols, opts = _VIEWS[name]
     frame = getattr(report, source_name)
+    k = 0 if lang_code(lang) == "zh" else 1
+    if name == "attainment" and not report.frameworks.empty:  # the frameworks' own wording
+        labels = report.frameworks.set_index(["framework", "indicator"])
+        idx = pd.MultiIndex.from_frame(frame[["framework", "indicator"]])
+        frame = frame.assign(framework=labels[("framework_zh", "framework_en")[k]].groupby(level=0).first()
+                             .reindex(frame["framework"]).to_numpy(),
+                             indicator=labels[("label_zh", "label_en")[k]].reindex(idx).to_numpy())
     if opts.get("all_only") and "community_id" in frame:
         frame = frame[frame["community_id"] == "all"]
     if opts.get("by_group"):
@@ -153,7 +160,6 @@ def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
         if name == "reach":
             pop = getattr(report, source_name).groupby(keys)["population"].sum().to_numpy()
             frame["services_per_1000"] = 1000 * frame["services"] / np.where(pop > 0, pop, np.nan)
-    k = 0 if lang_code(lang) == "zh" else 1
     out = frame[[c for c in cols if c in frame.columns]].copy()
     labelled = {c for c in ("outcome", "indicator") if c in out}
     for col in labelled:
