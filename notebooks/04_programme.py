@@ -21,7 +21,7 @@
 config_path: str = ""  # study config (YAML); empty = the bundled synthetic demo city
 lang: str = "zh"  # one of: zh, en
 draws: int = 499  # bootstrap / permutation draws for inference
-community: str = ""  # one community's slice (its id), or empty for the whole programme
+community_id: str | None = None  # one community (its id) for the per-community report, or None for all
 output_dir: str = ""  # where results and figures are saved; the runner sets it
 run_id: str = "interactive"  # set by the runner; written into the completion marker
 
@@ -29,7 +29,7 @@ run_id: str = "interactive"  # set by the runner; written into the completion ma
 import evalkit as ek
 
 study = ek.load_study(config_path or ek.demo_config())
-report = ek.analyse_programme(study, community=community or None, draws=draws, ri_draws=4 * draws + 3)
+report = ek.analyse_programme(study, community=community_id, draws=draws, ri_draws=4 * draws + 3)
 ek.reporting.banner(study, lang, title="programme_title")
 ek.reporting.programme_narrative("intro", lang)
 
