@@ -36,10 +36,12 @@ _EXPORTS = {
     "community_effects": "evalkit.run.study",
     "CommunityEffects": "evalkit.community",
     "MeasurementReport": "evalkit.measurement",
+    "analyse_programme": "evalkit.run.study",
+    "ProgrammeReport": "evalkit.programme.report",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
                "weighting", "survey", "measurement", "impact", "run", "community", "designs", "power",
-               "disclosure", "audit"}
+               "disclosure", "audit", "programme"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 
@@ -69,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.intake.load import Study, load_study
     from evalkit.intake.report import validate_report
     from evalkit.measurement import MeasurementReport, measure
+    from evalkit.programme.report import ProgrammeReport, analyse_programme
     from evalkit.run.batch import run_batch
     from evalkit.run.paths import demo_config
     from evalkit.run.pipeline import run_study

@@ -148,3 +148,12 @@ def test_synthetic_whole_script_runs_on_a_small_simulated_panel(capsys):
     atts = [float(line.rsplit("att", 1)[1]) for line in out.splitlines() if " att " in line]
     assert len(atts) == 4 and atts[0] == pytest.approx(atts[1], abs=1e-8) and atts[2] == pytest.approx(atts[3], abs=1e-8)
     assert "ratio synthetic_control evalkit / diff-diff:" in out and "ratio synthetic_did evalkit / diff-diff:" in out
+def test_service_aggregation_benchmark_sides_agree(tmp_path):
+    bench = _load("bench_service_aggregation")
+    path = tmp_path / "log.parquet"
+    bench.write_log(path, 5_000, chunk=2_000)
+    duck = bench.run_duckdb(path, tmp_path / "spill")
+    pand = bench.run_pandas(path)
+    assert len(duck) == len(bench.BY) == 4
+    for a, b in zip(duck, pand, strict=True):
+        assert a.equals(b)

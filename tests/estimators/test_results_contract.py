@@ -268,6 +268,8 @@ STUDY_CASES = {
     "impact_report": lambda study: __import__("evalkit.impact", fromlist=["x"]).estimate_impact(
         study, draws=99),
     "community_effects": lambda study: __import__("evalkit.community", fromlist=["x"]).community_effects(study),
+    "programme_report": lambda study: __import__("evalkit.programme", fromlist=["x"]).analyse_programme(
+        study, draws=49, ri_draws=99),
 }
 #: abstract bases, not results of any function
 ABSTRACT_KINDS = {"result", "impact", "design"}

@@ -85,3 +85,13 @@ from evalkit.reporting.validation_text import (  # noqa: E402
 )
 
 __all__ += ["derivations_table", "show_intake_facts", "unavailable_table"]
+from evalkit.reporting.programme_display import (  # noqa: E402
+    comparison_paragraph,
+    programme_narrative,
+    programme_table,
+    show_programme_figure,
+    show_programme_table,
+)
+
+__all__ += ["comparison_paragraph", "programme_narrative", "programme_table", "show_programme_figure",
+            "show_programme_table"]

@@ -146,6 +146,8 @@ TEXT: dict[str, dict[str, str]] = {
               "trends mostly go unnoticed.",
     },
     "impact_limitations": {"zh": "## 局限性", "en": "## Limitations"},
+    # ---- programme (texts of the sections: evalkit.reporting.programme_display) --------------
+    "programme_title": {"zh": "# 项目实施与绩效：{name}", "en": "# Programme delivery and performance: {name}"},
 }
 
 

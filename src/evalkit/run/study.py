@@ -42,7 +42,7 @@ from evalkit._version import __version__
 from evalkit.intake.load import load_study as _load
 from evalkit.run.atomic import write_bytes_atomic
 
-__all__ = ["CACHE_ENV", "cache_dir", "cached", "community_effects", "estimate_impact", "load_study", "measure", "prepare_study",
+__all__ = ["CACHE_ENV", "analyse_programme", "cache_dir", "cached", "community_effects", "estimate_impact", "load_study", "measure", "prepare_study",
            "profile_study", "source_digest", "study_key"]
 
 CACHE_ENV = "EVALKIT_CACHE_DIR"
@@ -174,12 +174,13 @@ def _analyses() -> tuple[Callable[..., Any], ...]:
     from evalkit.impact import estimate_impact as _impact
     from evalkit.measurement import measure as _measure
     from evalkit.profiling import profile_study as _profile
+    from evalkit.programme.report import analyse_programme as _programme
 
     return (_through_cache(_measure), _through_cache(_impact), _through_cache(_profile),
-            _through_cache(_community))
+            _through_cache(_community), _through_cache(_programme))
 
 
-measure, estimate_impact, profile_study, community_effects = _analyses()
+measure, estimate_impact, profile_study, community_effects, analyse_programme = _analyses()
 
 
 def prepare_study(config: Any, folder: Path) -> Any:
