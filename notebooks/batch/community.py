@@ -11,6 +11,7 @@
 #     name: python3
 # ---
 
+# %%
 
 # %% [markdown] tags=["template-note"]
 # # 试点社区报告 · Pilot community report
@@ -42,6 +43,11 @@ ek.reporting.pilot_display.show_pilot_trend(study, pilot, study.config.outcomes[
 
 # %%
 ek.reporting.pilot_display.show_pilot_services(study, pilot, lang)
+programme = ek.analyse_programme(study).for_community(pilot)
+ek.reporting.programme_narrative("targets", lang)
+ek.reporting.show_programme_table(programme, "community_attainment", lang)
+ek.reporting.programme_narrative("claims", lang)
+ek.reporting.show_programme_table(programme, "claims", lang)
 
 # %%
 if output_dir:

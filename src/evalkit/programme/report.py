@@ -123,6 +123,10 @@ class ProgrammeReport(Result):
                           "attainment": self.attainment_summary.to_dict("records"),
                           "scores": self.scores.to_dict("records")})
 
+    def for_community(self, community: str) -> ProgrammeReport:
+        """One community's slice: its rows of every per-community table, plus the city rows."""
+        return _slice(self, community)
+
     def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
         """Impact by programme type with the 五社 − 三社 difference (see reporting)."""
         from evalkit.reporting.programme_figures import programme_comparison_plot

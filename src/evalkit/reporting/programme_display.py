@@ -79,12 +79,15 @@ _HEADERS = {
     "cost_per_service": ("每次服务成本（元）", "cost per service"), "cost_per_participant": ("每人次成本（元）", "cost per contact"),
     "funding_yuan_per_resident": ("人均资金（元）", "funding per resident"), "term": ("项", "term"),
     "channel": ("渠道", "channel"), "category": ("诉求类别", "category"),
+    "resolution_rate": ("诉求办结率", "request resolution rate"),
+    "social_orgs_per_community": ("社区社会组织数", "social organisations per community"),
+    "status": ("结论", "status"), "threshold": ("目标值", "target"), "config": ("本研究设定的目标", "this study's targets"),
     "share_of_requests": ("占比", "share of requests"), "requests": ("诉求数", "requests"), "share_resolved": ("办结率", "resolved"),
     "share_satisfied": ("满意率", "satisfied"), "mean_score": ("平均评分", "mean score"), "rated": ("评价数", "rated"),
 }
 _CODES = {
     **GROUP_LABELS,
-    "met": ("达标", "met"), "not_met": ("未达标", "not met"),
+    "met": ("达标", "met"), "not_met": ("未达标", "not met"), "no_data": ("无数据", "no data"),
     "excellent": ("优秀", "excellent"), "good": ("良好", "good"), "pass": ("合格", "pass"), "fail": ("不合格", "fail"),
     "supported": ("数据支持", "supported"), "contradicted": ("数据否定", "contradicted"),
     "consistent": ("不能否定", "not contradicted"),
@@ -115,6 +118,9 @@ _VIEWS: dict[str, tuple[str, list[str], dict[str, Any]]] = {
     "claims": ("claims", ["scope", "claim", "n", "share", "cp_lower", "cp_upper", "wilson_lower", "wilson_upper",
                           "p_contradicted", "verdict"], {}),
     "attainment": ("attainment_summary", ["framework", "indicator", "year", "met", "not_met", "no_data", "share_met"], {}),
+    # one community's own attainment in the latest year (for the per-pilot report)
+    "community_attainment": ("attainment", ["framework", "indicator", "value", "threshold", "status", "reason"],
+                             {"latest_year": True}),
     "scores": ("scores", ["community_id", "inputs", "outputs", "responsiveness", "satisfaction", "score", "grade"], {}),
     "sensitivity": ("score_sensitivity", ["community_id", "score", "grade", "score_min", "score_max",
                                           "share_same_grade"], {}),
@@ -144,12 +150,15 @@ def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
     source_name, cols, opts = _VIEWS[name]
     frame = getattr(report, source_name)
     k = 0 if lang_code(lang) == "zh" else 1
-    if name == "attainment" and not report.frameworks.empty:  # the frameworks' own wording
+    if opts.get("latest_year") and "year" in frame and frame["year"].notna().any():
+        frame = frame[frame["year"] == frame["year"].max()]
+    if name in {"attainment", "community_attainment"} and not report.frameworks.empty:  # the frameworks' wording
         labels = report.frameworks.set_index(["framework", "indicator"])
         idx = pd.MultiIndex.from_frame(frame[["framework", "indicator"]])
+        named = labels[("label_zh", "label_en")[k]].reindex(idx).to_numpy()
         frame = frame.assign(framework=labels[("framework_zh", "framework_en")[k]].groupby(level=0).first()
                              .reindex(frame["framework"]).to_numpy(),
-                             indicator=labels[("label_zh", "label_en")[k]].reindex(idx).to_numpy())
+                             indicator=np.where(pd.isna(named), frame["indicator"], named))
     if opts.get("all_only") and "community_id" in frame:
         frame = frame[frame["community_id"] == "all"]
     if opts.get("by_group"):

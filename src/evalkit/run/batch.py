@@ -201,6 +201,7 @@ def _shared_estimation(cfg: Any, cache: Path) -> Any:
     study = prepare_study(cfg, cache)
     with _env(CACHE_ENV, str(cache)):
         cached.community_effects(study)
+        cached.analyse_programme(study)  # as the per-pilot template calls it
     return study
 
 
