@@ -20,7 +20,7 @@ import pytest
 
 import evalkit as ek
 from evalkit.intake.load import load_study
-from evalkit.paths import demo_config
+from evalkit.run.paths import demo_config
 from evalkit.programme.report import _slice
 from evalkit.programme.targets import SHIPPED_FRAMEWORKS
 from evalkit.results import Result
