@@ -402,8 +402,14 @@ def ok_run(tmp_path_factory: pytest.TempPathFactory) -> NotebookRun:
     argv = ["/nonexistent/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     spec = {"argv": argv, "display_name": "elsewhere", "language": "python"}
     (elsewhere / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    # a user's IPython start-up file, which must never run inside a report kernel
+    startup = base / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-user.py").write_text(
+        f"open({str(base / 'startup-ran.txt')!r}, 'w').write('ran')\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(base / "jupyter"))  # searched before the venv's kernelspecs
+        mp.setenv("IPYTHONDIR", str(base / "ipython"))
         return run_notebook(
             FIXTURES / "report_ok.ipynb",
             parameters={"communities": ["0012"], "community_id": "0012", "threshold": 1, "seed": 7},
@@ -411,6 +417,12 @@ def ok_run(tmp_path_factory: pytest.TempPathFactory) -> NotebookRun:
             run_id=RUN_ID,
             cwd=base / "work",
         )
+
+
+def test_user_ipython_startup_files_never_run_in_a_report(ok_run: NotebookRun) -> None:
+    base = ok_run.output_path.parents[2]
+    assert (base / "ipython" / "profile_default" / "startup" / "00-user.py").is_file()
+    assert not (base / "startup-ran.txt").exists()
 
 
 def _seen_by_kernel(executed: Path) -> dict:
