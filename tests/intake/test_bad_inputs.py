@@ -76,7 +76,7 @@ def write_small_study(folder: Path, *, survey: pd.DataFrame | None = None,
 
 
 def validate(path: Path, capsys) -> tuple[int, str]:
-    code = main(["validate", str(path)])
+    code = main(["validate", str(path), "--lang", "en"])
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
@@ -125,14 +125,14 @@ SURVEY_CASES = [
                          ids=[c[0] for c in SURVEY_CASES])
 def test_survey_case(tmp_path, capsys, changes, patterns):
     code, out = validate(write_small_study(tmp_path, survey=_survey_with(changes)), capsys)
-    assert code == 1, out
+    assert code == 2, out
     for pattern in patterns:
         assert re.search(pattern, out), (pattern, out)
 
 
 def test_missing_required_column(tmp_path, capsys):
     code, out = validate(write_small_study(tmp_path, survey=survey_frame().drop(columns=["调查轮次"])), capsys)
-    assert code == 1
+    assert code == 2
     assert "required column 'wave' (调查轮次) is missing" in out and "survey.csv" in out
 
 
@@ -140,13 +140,13 @@ def test_pilot_community_unknown_names_config_line(tmp_path, capsys):
     pilots = ('  - {community: "0012", programme: 五社联动, start: 2022-03-01}\n'
               '  - {community: "12", programme: 三社联动, start: 2022-03-01}\n')
     code, out = validate(write_small_study(tmp_path, pilots=pilots), capsys)
-    assert code == 1
+    assert code == 2
     assert "study.yaml, line 8, key 'pilots': community '12' is not in the community registry" in out
 
 
 def test_comparison_community_is_a_pilot(tmp_path, capsys):
     code, out = validate(write_small_study(tmp_path, extra='comparison: ["0012", "0034"]\n'), capsys)
-    assert code == 1
+    assert code == 2
     assert "'0012' is a pilot and cannot be a comparison community" in out
 
 
@@ -155,7 +155,7 @@ def test_ids_that_lost_leading_zeros(tmp_path, capsys):
     df["社区编码"] = df["社区编码"].astype(int)  # as Excel would save them
     df.to_csv(tmp_path / "x.csv", index=False)
     code, out = validate(write_small_study(tmp_path, survey=df), capsys)
-    assert code == 1
+    assert code == 2
     assert "lost their leading zeros" in out
 
 
@@ -163,7 +163,7 @@ def test_unknown_column_with_phone_numbers_is_dropped_and_masked(tmp_path, capsy
     df = survey_frame()
     df["联系电话"] = [f"158{i:08d}" for i in range(len(df))]
     code, out = validate(write_small_study(tmp_path, survey=df), capsys)
-    assert code == 0, out
+    assert code == 1, out  # a warning, no error: exit code 1
     assert "联系电话" in out and "mobile numbers" in out and "dropped" in out
     assert "15800000003" not in out
 
@@ -171,8 +171,8 @@ def test_unknown_column_with_phone_numbers_is_dropped_and_masked(tmp_path, capsy
 def test_all_problems_in_a_file_are_reported_together(tmp_path, capsys):
     df = _survey_with({("A1", 3): 7, ("年龄", 1): "三十五", ("性别", 7): "未知", ("社区编码", 6): "0099"})
     code, out = validate(write_small_study(tmp_path, survey=df), capsys)
-    assert code == 1
-    assert "4 problem(s)" in out
+    assert code == 2
+    assert "4 error(s)" in out
     for col in ("gain_1", "column age", "column gender", "column community_id"):
         assert col in out
 
@@ -199,7 +199,7 @@ def test_xlsx_survey_with_instructions_sheet_and_bad_cell(tmp_path, capsys):
     text = study.read_text(encoding="utf-8").replace("survey: survey.csv", "survey: survey.xlsx")
     study.write_text(text, encoding="utf-8")
     code, out = validate(study, capsys)
-    assert code == 1, out
+    assert code == 2, out
     # header on sheet row 2, so data index 6 is sheet row 9
     assert "survey.xlsx" in out and '"问卷数据"' in out and "row 9" in out and "gain_1" in out
 

@@ -7,6 +7,8 @@ question, a registry with only 社区编码/社区名称, no population margins.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from own_data_files import edit_starter, hashes, personal_values, registry_csv, survey_frame
@@ -32,7 +34,8 @@ def test_new_user_study_runs_end_to_end_after_init(tmp_path):
     assert report.unavailable["hukou"] == ("raking_margin", "subgroup", "balance")
 
     summary = run_study(study_path, reports=tmp_path / "reports", run_id="t")
-    assert [p.name for p in summary.html] == ["01_data_quality.html", "02_measurement.html", "03_impact.html"]
+    assert [p.name for p in summary.html] == ["01_data_quality.html", "02_measurement.html", "03_impact.html",
+                                              "04_programme.html"]
     results = summary.results
     assert set(results["impact"]["estimates"]) == {"satisfaction", "belonging"}
     dq = (summary.folder / "01_data_quality.html").read_text(encoding="utf-8")
@@ -46,5 +49,6 @@ def test_new_user_study_runs_end_to_end_after_init(tmp_path):
                       if p.is_file() and p.suffix in {".html", ".json", ".csv"})
     for value in personal_values(frame):
         assert value not in outputs
-    assert str(raw / "问卷.csv") in manifest["inputs"]
+    # inputs are recorded relative to the study's folder (no user names or absolute paths)
+    assert os.path.relpath(raw / "问卷.csv", Path(study_path).parent) in manifest["inputs"]
     assert hashes(raw) == before

@@ -24,9 +24,13 @@ def community_context(communities: pd.DataFrame, pilots: pd.DataFrame,
     when given (NA otherwise); ``under18`` is the registry population minus the adults of the
     margins (the margins count residents aged 18+).
     """
-    out = communities[["community_id", "urban_rural", "population"]].copy()
+    # a registry may hold only id and name: urban/rural and population are then unknown (NA),
+    # and every indicator that needs them reports "no data" rather than failing
+    out = communities[["community_id"]].copy()
+    out["urban_rural"] = communities["urban_rural"] if "urban_rural" in communities else pd.NA
+    out["population"] = (pd.to_numeric(communities["population"]).astype("float64")
+                         if "population" in communities else np.nan)
     out["community_id"] = out["community_id"].astype(object)
-    out["population"] = pd.to_numeric(out["population"]).astype("float64")
     if population is not None and not population.empty:
         pop = population.assign(n=pd.to_numeric(population["population"]).astype("float64"))
         adults = pop.groupby("community_id")["n"].sum()
