@@ -1,122 +1,254 @@
-"""Display-ready tables of an :class:`~evalkit.impact.ImpactReport`, in Chinese or English.
+"""The impact report's tables and figures, built from an :class:`~evalkit.impact.ImpactReport`.
 
-Formats only: picks columns, renames them for the reader, and formats p-values; every number
-comes from the report object unchanged.
+Formats only: every number comes from the report object unchanged; headers, labels, units,
+notes and warnings are in the report language (:mod:`evalkit.reporting.vocab`), estimates
+are ``0.28 [0.24, 0.33]`` with significance marks (:mod:`evalkit.reporting.tables`).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from evalkit.reporting.display import narrative, show_table
-from evalkit.reporting.text import lang_code
+from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, sig_marks
+from evalkit.reporting.vocab import has_word, lang_code, word
 
-__all__ = ["impact_table", "show_event_studies", "show_impact_table", "show_limitations", "show_truth_check"]
+__all__ = ["impact_table", "impact_truth_table", "impact_estimates_figure", "event_study_figure",
+           "weighted_kind"]
 
-_HEADERS = {
-    "label": ("结果", "outcome"), "outcome": ("结果代码", "outcome code"),
-    "estimate": ("估计值", "estimate"), "std_error": ("标准误", "SE"),
-    "ci_lower": ("95% CI 下限", "95% CI low"), "ci_upper": ("95% CI 上限", "95% CI high"),
-    "p_value": ("p 值", "p"), "inference": ("推断方法", "inference"),
-    "n_clusters": ("社区数", "communities"), "n_treated_clusters": ("试点社区数", "pilots"),
-    "pretrend_p": ("前趋势检验 p", "pre-trend p"), "cohort": ("启动年份", "start year"),
-    "programme": ("试点类型", "programme"), "communities": ("社区数", "communities"),
-    "respondents": ("受访者数", "respondents"), "group": ("组别", "group"),
-    "variable": ("变量", "variable"), "mean_pilot": ("试点均值", "pilot mean"),
-    "mean_comparison": ("对照均值", "comparison mean"), "smd": ("SMD", "SMD"),
-    "design": ("设计", "design"), "by": ("分组变量", "by"), "term": ("项", "term"),
-    "p_equal_effects": ("组间相等检验 p", "equal-effects p"), "p_bh": ("BH 校正 p", "BH p"),
-    "p_romano_wolf": ("Romano–Wolf p", "Romano–Wolf p"), "event_time": ("启动后年数", "years since start"),
-    "true_effect": ("真实效应", "true effect"), "covered": ("置信区间覆盖真值", "CI covers truth"),
-}
-_METHODS = {
-    "multiplier_bootstrap": ("聚类乘数自助法", "cluster multiplier bootstrap"),
-    "wild_bootstrap": ("野聚类自助法", "wild cluster bootstrap"),
-    "randomization": ("随机化推断", "randomisation inference"),
-    "cr2": ("CR2 小样本校正", "CR2 small-sample"), "cr1": ("聚类稳健 CR1", "cluster-robust CR1"),
-}
-_PROGRAMMES = {"sanshe": ("三社联动", "三社联动 (sanshe)"), "wushe": ("五社联动", "五社联动 (wushe)"),
-               "other": ("其他", "other"), "comparison": ("对照", "comparison")}
-_BY = {"age_band": ("年龄段", "age band"), "hukou": ("户籍", "hukou"), "gender": ("性别", "gender")}
-_COLUMNS = {
-    "main": ["label", "estimate", "ci_lower", "ci_upper", "p_value", "inference", "n_clusters",
-             "n_treated_clusters", "pretrend_p"],
-    "design": ["cohort", "programme", "communities", "respondents"],
-    "balance": ["label", "mean_pilot", "mean_comparison", "smd"],
-    "robustness": ["label", "design", "estimate", "ci_lower", "ci_upper", "inference"],
-    "subgroups": ["by", "outcome", "term", "estimate", "ci_lower", "ci_upper", "p_equal_effects"],
-    "many_outcomes": ["term", "estimate", "ci_lower", "ci_upper", "p_value", "p_bh", "p_romano_wolf"],
-}
+_DIFF = re.compile(r"difference \[(?P<a>[^\]]+)\] − \[(?P<b>[^\]]+)\]")
+_EFFECT = re.compile(r"treat:post\[(?P<level>[^\]]+)\]")
 
 
-def _p(p: Any) -> Any:
-    if pd.isna(p):
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+def _outcome(study: Any, code: str, lang: str) -> str:
+    if code == "summary_index":
+        return word("summary_index", lang)
+    return study.codebook.construct_label(code, lang)
 
 
-def impact_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
-    """One of ``main, design, balance, robustness, subgroups, many_outcomes`` for display."""
-    source = report.estimates if name == "main" else getattr(report, name)
-    cols = [c for c in _COLUMNS[name] if c in source.columns]
-    frame = source[cols].copy()
-    code = 0 if lang_code(lang) == "zh" else 1
-    for col in ("p_value", "pretrend_p", "p_equal_effects", "p_bh", "p_romano_wolf"):
-        if col in frame:
-            frame[col] = frame[col].map(_p)
-    if "inference" in frame:
-        frame["inference"] = frame["inference"].map(lambda m: _METHODS.get(m, (m, m))[code])
-    if "programme" in frame:
-        frame["programme"] = frame["programme"].map(lambda m: _PROGRAMMES.get(m, (m, m))[code])
-    if name == "subgroups":
-        labels = dict(zip(report.estimates["outcome"], report.estimates["label"], strict=True))
-        frame["outcome"] = frame["outcome"].map(lambda o: labels.get(o, o))
-        frame["by"] = frame["by"].map(lambda b: _BY.get(b, (b, b))[code])
-    if "cohort" in frame:
-        frame["cohort"] = frame["cohort"].map(lambda c: ("—" if c == 0 else str(c)))
-    headers = {c: _HEADERS.get(c, (c, c))[code] for c in frame.columns}
+def _variable(study: Any, code: str, lang: str) -> str:
+    return word(f"var.{code}", lang) if has_word(f"var.{code}") else _outcome(study, code, lang)
+
+
+def _level(code: str, lang: str) -> str:
+    return word(f"level.{code}", lang) if has_word(f"level.{code}") else code
+
+
+def subgroup_term(term: str, lang: str) -> str:
+    """``treat:post[female]`` → 女性; ``difference [male] − [female]`` → 差异：男性 − 女性."""
+    if m := _DIFF.fullmatch(term):
+        return word("term.difference", lang, a=_level(m["a"], lang), b=_level(m["b"], lang))
+    if m := _EFFECT.fullmatch(term):
+        return _level(m["level"], lang)
+    return term
+
+
+def weighted_kind(report: Any) -> str:
+    return "yes" if getattr(report, "weights", None) else "no"
+
+
+def _estimate_cells(frame: pd.DataFrame, lang: str, *, marks: bool = True) -> list[str]:
+    cells = []
+    for r in frame.itertuples(index=False):
+        text = fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang)
+        p = getattr(r, "p_value", None)
+        cells.append(f"{text} {sig_marks(p)}".rstrip() if marks else text)
+    return cells
+
+
+def _inference(report: Any, lang: str) -> str:
+    return "、".join(word(f"method.{m}", lang) for m in sorted(set(report.estimates["inference"]))) \
+        if lang_code(lang) == "zh" else ", ".join(word(f"method.{m}", lang)
+                                                    for m in sorted(set(report.estimates["inference"])))
+
+
+def _control(study: Any) -> str:
+    c = study.config.comparison
+    return c if isinstance(c, str) else "never_treated"
+
+
+def impact_table(report: Any, study: Any, name: str, lang: str = "zh", *, refer_to: int | None = None) -> ReportTable:
+    """One of ``design, balance, main, robustness, subgroups, many_outcomes`` as a :class:`ReportTable`.
+
+    ``refer_to`` is the number of the main-estimates table, which the many-outcomes table
+    names in its note (it uses another estimator).
+    """
+    zh = lang_code(lang) == "zh"
+    est = report.estimates
+    n_int = int(report.design["respondents"].sum()) if len(report.design) else 0
+    n_comm = int(report.design["communities"].sum()) if len(report.design) else 0
+    n_text = (f"{n_comm} 个社区，{n_int:,} 人次受访" if zh else f"{n_comm} communities, {n_int:,} interviews")
+    weighted = weighted_kind(report)
+    if name == "design":
+        d = report.design
+        frame = pd.DataFrame({
+            word("col.cohort", lang): [word("cohort.never", lang) if c == 0 else str(int(c)) for c in d["cohort"]],
+            word("col.programme", lang): [word(f"programme.{p}", lang) for p in d["programme"]],
+            word("col.communities", lang): [fmt_int(v) for v in d["communities"]],
+            word("col.respondents", lang): [fmt_int(v) for v in d["respondents"]],
+        })
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted="no",
+                           title="试点启动批次与样本" if zh else "Pilot cohorts and sample",
+                           unit=word("unit.communities", lang) + ("；" if zh else "; ") + word("unit.persons", lang),
+                           notes=["受访者人次为各轮调查合计；同一居民在不同轮次可能重复受访。" if zh else
+                                  "Interviews are summed over waves."])
     if name == "balance":
-        headers["label"] = ("变量", "variable")[code]
+        b = report.balance
+        smd = [f"{fmt_num(s)}{' †' if abs(s) > 0.1 else ''}" for s in b["smd"]]
+        frame = pd.DataFrame({
+            word("col.variable", lang): [_variable(study, v, lang) for v in b["variable"]],
+            word("col.mean_pilot", lang): [fmt_num(v) for v in b["mean_pilot"]],
+            word("col.mean_comparison", lang): [fmt_num(v) for v in b["mean_comparison"]],
+            word("col.smd", lang): smd,
+        })
+        notes = ["† |SMD| > 0.1，通常视为不平衡（Austin 2009）。SMD = 均值差 / 合并标准差。" if zh else
+                 "† |SMD| > 0.1, commonly read as imbalance (Austin 2009). SMD = mean difference / pooled SD."]
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted="no",
+                           title="基线（第 1 轮）试点与对照社区居民特征" if zh else
+                           "Baseline (wave 1) characteristics of pilot and comparison residents",
+                           unit=word("unit.mixed", lang), method="居民层面均值" if zh else "resident-level means",
+                           notes=notes)
+    if name == "main":
+        failed = est["pretrend_p"] < 0.05
+        effect = [f"{c}{' ‡' if f else ''}" for c, f in zip(_estimate_cells(est, lang), failed, strict=True)]
+        ratio = [fmt_num(abs(r.estimate) / r.baseline_sd) if getattr(r, "baseline_sd", 0) else "—"
+                 for r in est.itertuples(index=False)] if "baseline_sd" in est else ["—"] * len(est)
+        frame = pd.DataFrame({
+            word("col.outcome", lang): [_outcome(study, o, lang) for o in est["outcome"]],
+            word("col.effect_ci", lang): effect,
+            word("col.p", lang): [fmt_p(p) for p in est["p_value"]],
+            word("col.effect_sd", lang): ratio,
+            word("col.pretrend_p", lang): [fmt_p(p) for p in est["pretrend_p"]],
+            word("col.n_clusters", lang): [fmt_int(v) for v in est["n_clusters"]],
+            word("col.n_treated", lang): [fmt_int(v) for v in est["n_treated_clusters"]],
+        })
+        notes = ["效应为试点社区的平均处理效应（ATT），按启动批次规模加权汇总（R did::aggte(type = \"group\")）；"
+                 "“效应 / 基线标准差”为效应绝对值除以第 1 轮居民得分的标准差。" if zh else
+                 "The effect is the average effect on pilot communities (ATT), aggregated over cohorts by size "
+                 "(R did::aggte(type = \"group\")); effect / baseline SD divides its absolute value by the SD of "
+                 "residents' wave-1 scores."]
+        if failed.any():
+            notes.append("‡ 试点前趋势检验未通过（p < 0.05），该估计的平行趋势假设存疑。" if zh else
+                         "‡ Pre-trend test fails (p < 0.05): parallel trends are doubtful for this estimate.")
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted=weighted, significance=True,
+                           title="试点对居民各项结果的平均效应" if zh else "Average effect of the pilots on residents' outcomes",
+                           unit=word("unit.score", lang), method=word(f"design.cs_{_control(study)}", lang),
+                           inference=_inference(report, lang), notes=notes)
+    if name == "robustness":
+        r = report.robustness
+        frame = pd.DataFrame({
+            word("col.outcome", lang): [_outcome(study, o, lang) for o in r["outcome"]],
+            word("col.design", lang): [word(f"design.{d}", lang) for d in r["design"]],
+            word("col.effect_ci", lang): _estimate_cells(r, lang, marks=False),
+            word("col.inference", lang): [word(f"method.{m}", lang) for m in r["inference"]],
+        })
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted=weighted,
+                           title="稳健性：更换对照组与估计方法" if zh else "Robustness: other comparison groups and estimators",
+                           unit=word("unit.score", lang), notes=[
+                               "双向固定效应在交错启动、效应随时间变化时可能有偏，仅作参照。" if zh else
+                               "Two-way fixed effects can be biased under staggered adoption with changing effects; "
+                               "shown for reference only."])
     if name == "subgroups":
-        headers["outcome"] = _HEADERS["label"][code]
-    return frame.rename(columns=headers)
+        s = report.subgroups
+        frame = pd.DataFrame({
+            word("col.by", lang): [word(f"by.{b}", lang) for b in s["by"]],
+            word("col.outcome", lang): [_outcome(study, o, lang) for o in s["outcome"]],
+            word("col.subgroup", lang): [subgroup_term(t, lang) for t in s["term"]],
+            word("col.n", lang): [fmt_int(v) for v in s.get("n_obs", pd.Series([None] * len(s)))],
+            word("col.effect_ci", lang): _estimate_cells(s, lang),
+            word("col.p_equal", lang): [fmt_p(p) for p in s["p_equal_effects"]],
+            word("col.p_equal_adj", lang): [fmt_p(p) for p in s.get("p_equal_bh", pd.Series([None] * len(s)))],
+        })
+        return ReportTable(frame=frame, lang=lang, weighted=weighted, significance=True,
+                           n=(f"居民层面叠加样本，各群体人次见“{word('col.n', lang)}”列" if zh else
+                              "stacked resident-level sample; per group in the N column"),
+                           title="不同居民群体的效应" if zh else "Effects for different groups of residents",
+                           unit=word("unit.score", lang), method=word("design.stacked", lang),
+                           inference=word("method.wild_bootstrap", lang), notes=[
+                               "组间相等检验 p 的 BH 校正在全部分组变量 × 结果的检验之间进行（Benjamini–Hochberg）。" if zh else
+                               "The BH adjustment of the equal-effects p runs over all grouping × outcome tests "
+                               "(Benjamini–Hochberg)."])
+    if name == "many_outcomes":
+        m = report.many_outcomes
+        frame = pd.DataFrame({
+            word("col.outcome", lang): [_outcome(study, o, lang) for o in m["term"]],
+            word("col.effect_ci", lang): _estimate_cells(m, lang),
+            word("col.p", lang): [fmt_p(p) for p in m["p_value"]],
+            word("col.p_bh", lang): [fmt_p(p) for p in m["p_bh"]],
+            word("col.p_rw", lang): [fmt_p(p) for p in m["p_romano_wolf"]],
+        })
+        ref = (f"表 {refer_to}" if zh else f"Table {refer_to}") if refer_to else ("主估计表" if zh else "the main table")
+        notes = [f"本表使用居民层面的分批叠加 2×2 双重差分（与{ref}的社区层面 Callaway–Sant'Anna 估计不同），"
+                 "因此数值与主估计略有差异；校正 p 值针对这一估计。综合指数按 Anderson (2008) 逆协方差加权。" if zh else
+                 f"This table uses the resident-level stacked 2×2 DiD (not the community-level Callaway–Sant'Anna "
+                 f"estimator of {ref}), so numbers differ slightly from the main estimates; the adjusted p-values "
+                 "refer to this estimator. The summary index is the inverse-covariance weighted index of "
+                 "Anderson (2008)."]
+        return ReportTable(frame=frame, lang=lang, weighted=weighted, significance=True, n=n_text,
+                           title="多重检验校正与综合指数" if zh else "Many outcomes: adjusted p-values and summary index",
+                           unit=word("unit.score", lang), method=word("design.stacked", lang),
+                           inference=word("method.wild_bootstrap", lang), notes=notes)
+    msg = f"unknown impact table {name!r}; use design, balance, main, robustness, subgroups or many_outcomes"
+    raise KeyError(msg)
 
 
-def show_impact_table(report: Any, name: str, lang: str = "zh") -> None:
-    show_table(impact_table(report, name, lang))
-
-
-def show_limitations(report: Any, lang: str = "zh") -> None:
-    from IPython.display import Markdown, display
-
-    display(Markdown("\n".join(f"- {line}" for line in report.limitations(lang))))
-
-
-def show_truth_check(report: Any, study: Any, lang: str = "zh") -> dict[str, Any] | None:
-    """For a synthetic study with ``truth.csv`` beside its config: estimates vs the truth."""
+def impact_truth_table(report: Any, study: Any, lang: str = "zh") -> tuple[ReportTable, dict[str, Any]] | None:
+    """For a synthetic study with ``truth.csv`` beside its config: estimates against the known truth."""
     truth_file = Path(study.config.folder) / "truth.csv"
     if not (study.config.synthetic and truth_file.is_file()):
         return None
     from evalkit.impact import truth_comparison
 
-    narrative("impact_truth", lang)
-    table = truth_comparison(report, pd.read_csv(truth_file), study)
-    code = 0 if lang_code(lang) == "zh" else 1
-    shown = table.drop(columns=["outcome"]).rename(columns={c: _HEADERS.get(c, (c, c))[code] for c in table})
-    show_table(shown)
-    return {r.outcome: {"true_effect": r.true_effect, "covered": bool(r.covered)}
-            for r in table.itertuples(index=False)}
+    zh = lang_code(lang) == "zh"
+    t = truth_comparison(report, pd.read_csv(truth_file), study)
+    frame = pd.DataFrame({
+        word("col.outcome", lang): [_outcome(study, o, lang) for o in t["outcome"]],
+        word("col.effect_ci", lang): [fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang)
+                                      for r in t.itertuples(index=False)],
+        word("col.true_effect", lang): [fmt_num(v) for v in t["true_effect"]],
+        word("col.covered", lang): [fmt_bool(v, lang) for v in t["covered"]],
+    })
+    table = ReportTable(frame=frame, lang=lang, weighted=weighted_kind(report),
+                        title="估计值与已知真实效应对照（仅合成数据）" if zh else "Estimates against the known truth (synthetic data only)",
+                        unit=word("unit.score", lang), method=word(f"design.cs_{_control(study)}", lang),
+                        notes=["真实效应按与主估计相同的方式汇总。" if zh else
+                               "The true effect is aggregated exactly as the main estimate is."])
+    facts = {r.outcome: {"true_effect": r.true_effect, "covered": bool(r.covered)} for r in t.itertuples(index=False)}
+    return table, facts
 
 
-def show_event_studies(report: Any, lang: str = "zh", *, output_dir: str | None = None) -> None:
-    """One event-study figure per outcome (saved as figures/event_study_<outcome>.png)."""
-    from evalkit.reporting.display import show_figure
+def impact_estimates_figure(report: Any, study: Any, lang: str = "zh") -> Any:
+    """Forest plot of the main estimates, outcome names in the report language."""
+    from evalkit.reporting.figures import forest_plot
 
-    sep = "：" if lang_code(lang) == "zh" else ": "
-    for outcome, label in zip(report.estimates["outcome"], report.estimates["label"], strict=True):
-        ax = report.plot(outcome=outcome, lang=lang)
-        ax.set_title(f"{ax.get_title()}{sep}{label}")
-        show_figure(ax, output_dir=output_dir, name=f"event_study_{outcome}")
+    frame = report.estimates.assign(label=[_outcome(study, o, lang) for o in report.estimates["outcome"]])
+    return forest_plot(frame, lang=lang)
+
+
+def event_study_figure(report: Any, study: Any, outcome: str, lang: str = "zh") -> Any:
+    ax = report.plot(outcome=outcome, lang=lang)
+    ax.set_title(_outcome(study, outcome, lang))
+    return ax
+
+
+def add_event_studies(doc: Any, report: Any, study: Any, lang: str = "zh") -> None:
+    """One numbered event-study figure per outcome (saved as figures/event_study_<outcome>.png)."""
+    from evalkit.reporting.text import text
+
+    for outcome in report.estimates["outcome"]:
+        doc.figure(event_study_figure(report, study, outcome, lang), name=f"event_study_{outcome}",
+                   title=text("fig_event", lang, outcome=_outcome(study, outcome, lang)),
+                   notes=[text("fig_event_note", lang)])
+
+
+def add_truth_check(doc: Any, report: Any, study: Any, lang: str = "zh") -> dict[str, Any] | None:
+    """For a synthetic study with its truth file: the section and table; returns the facts for results.json."""
+    truth = impact_truth_table(report, study, lang)
+    if truth is None:
+        return None
+    doc.section("impact_truth")
+    doc.table(truth[0])
+    return truth[1]

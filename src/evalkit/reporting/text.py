@@ -135,12 +135,35 @@ TEXT: dict[str, dict[str, str]] = {
               "fixed effects (for reference only: biased under staggered adoption).",
     },
     "impact_limitations": {"zh": "## 局限性", "en": "## Limitations"},
+    # ---- figure captions and notes -------------------------------------------------------
+    "fig_impact_estimates": {"zh": "试点对各项结果的平均效应（ATT）及 95% 置信区间",
+                             "en": "Average effect of the pilots (ATT) on each outcome, with 95% confidence intervals"},
+    "fig_impact_estimates_note": {"zh": "数值与主要估计表相同；横线为 95% 置信区间，竖线为 0（无效应）。",
+                                  "en": "Numbers as in the main-estimates table; bars are 95% confidence intervals, "
+                                        "the vertical line is 0 (no effect)."},
+    "fig_event": {"zh": "事件研究：{outcome}", "en": "Event study: {outcome}"},
+    "fig_event_note": {"zh": "横轴为相对试点启动的年数（0 = 启动当年）；灰色为试点前各期（应接近 0），蓝色为试点后；"
+                             "竖线为 95% 置信区间。单位：分。",
+                       "en": "Horizontal axis: years relative to the pilot start (0 = first year); grey: pre-pilot "
+                             "periods (should be near 0), blue: post-pilot; bars are 95% confidence intervals. Unit: points."},
+    "fig_alpha": {"zh": "各维度各轮次的 Cronbach's α 及 95% 置信区间", "en": "Cronbach's α by construct and wave, with 95% CIs"},
+    "fig_alpha_note": {"zh": "虚线为常用的可接受下限 0.7；未加权。", "en": "Dashed line: the usual 0.7 benchmark; unweighted."},
+    "fig_items": {"zh": "{construct}：各题作答分布", "en": "{construct}: answers per item"},
+    "fig_items_note": {"zh": "横条为各选项所占比例（缺失除外）；未加权。", "en": "Bars show answer shares (missing excluded); unweighted."},
+    "fig_means": {"zh": "{construct}：各社区各轮次加权均值及 95% 置信区间", "en": "{construct}: weighted mean by community and wave, with 95% CIs"},
+    "fig_means_note": {"zh": "加权（raking），置信区间考虑抽样设计。受访者少于 {min_n} 人的社区-轮次不绘制（本图 {dropped} 个）。",
+                       "en": "Weighted (raking); intervals account for the design. Community-waves with fewer than "
+                             "{min_n} respondents are not drawn ({dropped} here)."},
+    "fig_sample_sizes": {"zh": "各社区各轮次受访者人数", "en": "Respondents per community and wave"},
+    "fig_sample_sizes_note": {"zh": "红框标出少于 {min_cell} 人的单元格。单位：人。",
+                              "en": "Red outlines mark cells with fewer than {min_cell} respondents. Unit: respondents."},
+    "fig_item_dists": {"zh": "各题作答分布", "en": "Answer distribution per item"},
+    "fig_item_dists_note": {"zh": "按答案量表分面板；比例不含缺失；未加权。",
+                            "en": "One panel per answer scale; shares exclude missing answers; unweighted."},
 }
 
 
-def lang_code(lang: str) -> str:
-    """``zh-CN`` / ``zh`` → ``zh``; ``en`` → ``en``."""
-    return "zh" if lang.lower().startswith("zh") else "en"
+from evalkit.reporting.vocab import lang_code  # noqa: E402  (re-exported for older imports)
 
 
 def text(key: str, lang: str = "zh", **fields: object) -> str:
