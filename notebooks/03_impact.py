@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -44,7 +46,8 @@ doc.table(ek.reporting.impact_table(impact, study, "balance", lang))
 
 # %%
 doc.section("impact_main")
-main_table = doc.table(ek.reporting.impact_table(impact, study, "main", lang))
+doc.table(ek.reporting.impact_table(impact, study, "main", lang))
+main_table = doc.table_count
 doc.figure(ek.reporting.impact_estimates_figure(impact, study, lang), name="impact_estimates",
            title=ek.reporting.text("fig_impact_estimates", lang), notes=[ek.reporting.text("fig_impact_estimates_note", lang)])
 truth = ek.reporting.add_truth_check(doc, impact, study, lang)

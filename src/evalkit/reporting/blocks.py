@@ -10,7 +10,10 @@ paragraph, list and heading blocks whose text is a list of runs ``{"text", "bold
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
+
+_NUMERIC = re.compile(r"^[<>]?[−\-]?[\d,.]+%?( \[[−\-\d.]+, [−\-\d.]+\])?( ?[*†‡]+)*$|^—$")
 
 __all__ = ["markdown_blocks", "block_html", "runs_text"]
 
@@ -91,6 +94,10 @@ def _notes_html(notes: list[str]) -> str:
     return "<div class='evalkit-notes'>" + "".join(f"<p>{html.escape(n)}</p>" for n in notes) + "</div>"
 
 
+def _num_class(value: str) -> str:
+    return " class='num'" if _NUMERIC.match(value) else ""
+
+
 def block_html(block: dict[str, Any]) -> str:
     """The HTML the notebook shows for one block (class names styled by :mod:`html_offline`)."""
     kind = block["kind"]
@@ -108,14 +115,15 @@ def block_html(block: dict[str, Any]) -> str:
         return f"<div class='evalkit-synthetic'>{html.escape(block['text'])}</div>"
     if kind == "table":
         head = "".join(f"<th>{html.escape(c)}</th>" for c in block["columns"])
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+        body = "".join("<tr>" + "".join(f"<td{_num_class(v)}>{html.escape(v)}</td>" for v in row) + "</tr>"
                        for row in block["rows"])
         return (f"<figure class='evalkit-table-block' id='{block['anchor']}'>" + _caption_html(block, "figcaption")
                 + f"<table class='evalkit-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
                 + _notes_html(block.get("notes", [])) + "</figure>")
     if kind == "figure":
         return (f"<figure class='evalkit-figure-block' id='{block['anchor']}'>" + _caption_html(block, "figcaption")
-                + (f"<img alt='{html.escape(block['title'])}' src='data:image/png;base64,{block['png_base64']}'>"
+                + (f"<img alt='{html.escape(block['title'])}' style='width:{96 * float(block.get('width_in') or 6):.0f}px' "
+                   f"src='data:image/png;base64,{block['png_base64']}'>"
                    if block.get("png_base64") else "")
                 + _notes_html(block.get("notes", [])) + "</figure>")
     if kind == "toc":

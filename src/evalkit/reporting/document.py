@@ -136,29 +136,38 @@ class ReportDocument:
         prefix = "table.prefix" if kind == "table" else "figure.prefix"
         return {"label": word(prefix, self.lang, n=number), "sep": word("caption.sep", self.lang), "title": title}
 
-    def table(self, table: ReportTable) -> int | None:
-        """Show a numbered, captioned table; returns its number (``None``: empty, its ``empty`` text shown)."""
+    @property
+    def table_count(self) -> int:
+        """Number of the last table added (0 before the first)."""
+        return self._n_tables
+
+    def table(self, table: ReportTable) -> None:
+        """Show a numbered, captioned table (an empty one shows its ``empty`` text instead, unnumbered).
+
+        Returns nothing, so a notebook cell ending in ``doc.table(...)`` prints no value;
+        :attr:`table_count` is the number just used.
+        """
         if table.frame.empty:
             if table.empty:
                 self.markdown(table.empty)
-            return None
+            return
         self._n_tables += 1
         block = {"kind": "table", "number": self._n_tables, "anchor": f"table-{self._n_tables}",
                  **self._caption("table", self._n_tables, table.title), **table.to_block()}
         self._add(block)
-        return self._n_tables
 
-    def next_table_number(self) -> int:
-        return self._n_tables + 1
-
-    def figure(self, ax: Any, *, name: str, title: str, notes: list[str] | tuple[str, ...] = ()) -> int:
-        """Show a numbered, captioned figure (saved as ``figures/<name>.png`` at 300 dpi); returns its number."""
+    def figure(self, ax: Any, *, name: str, title: str, notes: list[str] | tuple[str, ...] = ()) -> None:
+        """Show a numbered, captioned figure (saved as ``figures/<name>.png`` at 300 dpi)."""
         import matplotlib.pyplot as plt
 
         from evalkit.reporting.fonts import strict_glyphs
 
         self._n_figures += 1
         fig = ax.figure
+        for axes in fig.axes:  # the numbered caption carries the title
+            axes.set_title("")
+        if getattr(fig, "_suptitle", None) is not None:
+            fig._suptitle.set_text("")
         buffer = io.BytesIO()
         with strict_glyphs(f"figure {name}"):  # a missing Chinese glyph fails the run, never tofu
             fig.savefig(buffer, format="png", dpi=FIGURE_DPI)
@@ -174,7 +183,6 @@ class ReportDocument:
                  **self._caption("figure", self._n_figures, title), "notes": list(notes), "path": path,
                  "width_in": float(fig.get_figwidth()), "png_base64": base64.b64encode(png).decode("ascii")}
         self._add(block)
-        return self._n_figures
 
     # ---- saving -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -182,14 +190,21 @@ class ReportDocument:
         return {"format": "evalkit-report-document", "version": 1, "name": self.name, "lang": self.lang,
                 "title": self.title, "synthetic": self.synthetic, "blocks": blocks}
 
-    def save(self) -> Path | None:
-        """Write ``document-<name>.json`` to ``output_dir`` (atomically); ``None`` without one."""
+    @property
+    def path(self) -> Path | None:
+        """Where :meth:`save` writes: ``<output_dir>/document-<name>.json`` (``None`` without output_dir)."""
+        return None if self.output_dir is None else self.output_dir / f"document-{self.name}.json"
+
+    def save(self) -> None:
+        """Write ``document-<name>.json`` to ``output_dir`` (atomically); nothing without one.
+
+        Returns nothing, so a notebook cell ending in ``doc.save()`` prints no path.
+        """
         if self.output_dir is None:
-            return None
+            return
         self.output_dir.mkdir(parents=True, exist_ok=True)
         target = self.output_dir / f"document-{self.name}.json"
         fd, tmp = tempfile.mkstemp(dir=self.output_dir, prefix=f".document-{self.name}-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(self.to_dict(), fh, ensure_ascii=False, indent=1)
         os.replace(tmp, target)
-        return target

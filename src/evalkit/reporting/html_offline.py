@@ -46,7 +46,11 @@ table.evalkit-table tbody tr:last-child td{border-bottom:1.5px solid #333}
 .evalkit-notes{font-size:.85em;color:#444;margin-top:4px}
 .evalkit-notes p{margin:2px 0}
 figure.evalkit-figure-block img{max-width:100%;height:auto}
-.jp-RenderedHTMLCommon table.evalkit-table{table-layout:auto}
+.jp-RenderedHTMLCommon table.evalkit-table{table-layout:auto;margin-left:0}
+.jp-RenderedHTMLCommon table.evalkit-table td,.jp-RenderedHTMLCommon table.evalkit-table th{text-align:left;
+  vertical-align:top;max-width:28em}
+.jp-RenderedHTMLCommon table.evalkit-table td.num{text-align:right;white-space:nowrap}
+.jp-RenderedHTMLCommon figure.evalkit-figure-block img{max-width:100%}
 @media print{
   @page{size:A4;margin:18mm 16mm 20mm 16mm}
   body{background:#fff!important;color:#000}

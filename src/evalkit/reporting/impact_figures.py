@@ -65,7 +65,7 @@ def event_study_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
         ylabel += _t("no_ci", lang)
     ax.set_ylabel(ylabel)
     ax.set_xticks(x)
-    ax.set_xticklabels([str(int(v)) for v in x])
+    ax.set_xticklabels([str(int(v)).replace("-", "\u2212") for v in x])
     ax.set_title(_t("event_title", lang))
     ax.legend(frameon=False)
     return ax

@@ -49,7 +49,7 @@ def measurement_table(m: Any, name: str, lang: str = "zh", *, codebook: Any = No
         })
         return ReportTable(frame=frame, lang=lang, n=n_max, weighted="partial",
                            title="各维度测量质量概览" if zh else "Constructs at a glance",
-                           unit=word("unit.score", lang),
+                           unit=word("unit.mixed", lang),
                            method="Cronbach's α（Feldt 置信区间）、McDonald's ω（单因子 ML）、ICC（社区层面）" if zh else
                            "Cronbach's alpha (Feldt CI), McDonald's omega (one-factor ML), ICC (community level)",
                            notes=["加权均值的置信区间考虑社区整群抽样。" if zh else

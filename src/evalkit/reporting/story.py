@@ -136,9 +136,11 @@ def _amount(x: float, share: bool, lang: str) -> str:
     return f"{fmt_num(x)} 分" if _zh(lang) else f"{fmt_num(x)} points"
 
 
-def _interval(lo: float, hi: float, share: bool) -> str:
+def _interval(lo: float, hi: float, share: bool, lang: str = "zh") -> str:
+    """``0.24–0.33``; with a negative bound ``−0.11 至 0.01`` / ``−0.11 to 0.01`` (a dash would read as minus)."""
     scale, d = (100, 1) if share else (1, 2)
-    return f"{fmt_num(scale * lo, d)}–{fmt_num(scale * hi, d)}"
+    sep = "–" if lo >= 0 else (" 至 " if _zh(lang) else " to ")
+    return f"{fmt_num(scale * lo, d)}{sep}{fmt_num(scale * hi, d)}"
 
 
 def _effect_sentence(r: Any, label: str, lang: str, share: bool = False) -> str:
@@ -147,7 +149,7 @@ def _effect_sentence(r: Any, label: str, lang: str, share: bool = False) -> str:
     size = abs(r.estimate)
     sd = getattr(r, "baseline_sd", np.nan)
     ratio = size / sd if sd and np.isfinite(sd) and sd > 0 else np.nan
-    ci = _interval(r.ci_lower, r.ci_upper, share)
+    ci = _interval(r.ci_lower, r.ci_upper, share, lang)
     if zh:
         text = (f"{label}{'提高' if up else '降低'} {_amount(size, share, lang)}（95% 置信区间 {ci}）")
         if np.isfinite(ratio):
@@ -203,14 +205,15 @@ def impact_summary(report: Any, study: Any, lang: str = "zh") -> str:
     flat = est[~sig]
     if len(flat):
         parts = [f"{inline[r.outcome]}（{_amount(r.estimate, is_share(cb, r.outcome), lang)}，95% 置信区间 "
-                 f"{_interval(r.ci_lower, r.ci_upper, is_share(cb, r.outcome))}）" if zh else
+                 f"{_interval(r.ci_lower, r.ci_upper, is_share(cb, r.outcome), lang)}）" if zh else
                  f"{inline[r.outcome]} ({_amount(r.estimate, is_share(cb, r.outcome), lang)}, 95% CI "
-                 f"{_interval(r.ci_lower, r.ci_upper, is_share(cb, r.outcome))})" for r in flat.itertuples(index=False)]
+                 f"{_interval(r.ci_lower, r.ci_upper, is_share(cb, r.outcome), lang)})" for r in flat.itertuples(index=False)]
         lines.append(
-            f"**未获支持的结论**：{_join(parts, lang)}的置信区间包含 0，现有数据不足以说明试点改变了这些结果"
-            "（这不等于证明没有效果）。" if zh else
-            f"**Not supported**: the intervals for {_join(parts, lang)} include 0; the data do not show that "
-            "the pilots changed these outcomes (which is not proof of no effect).")
+            f"**未获支持的结论**：{_join(parts, lang)}的置信区间包含 0，现有数据不足以说明试点改变了"
+            f"{'这一结果' if len(parts) == 1 else '这些结果'}（这不等于证明没有效果）。" if zh else
+            f"**Not supported**: the {'interval' if len(parts) == 1 else 'intervals'} for {_join(parts, lang)} "
+            f"{'includes' if len(parts) == 1 else 'include'} 0; the data do not show that the pilots changed "
+            f"{'this outcome' if len(parts) == 1 else 'these outcomes'} (which is not proof of no effect).")
     sub = report.subgroups
     if "p_equal_bh" in sub and len(sub):
         tests = sub.drop_duplicates(["by", "outcome"])
