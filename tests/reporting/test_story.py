@@ -208,3 +208,43 @@ def test_document_numbers_tables_builds_contents_and_uses_narrative(tmp_path, de
     assert doc.save() is None
     saved = doc.path
     assert saved.name == "document-t.json" and '"kind": "table"' in saved.read_text(encoding="utf-8")
+
+
+# ---- estimation notes and inference decisions: codes in, sentences out --------------------
+
+NOTE_CASES = [
+    {"code": "rows_dropped", "n_dropped": 3, "n_rows": 120, "by_column": {"gain": 3}},
+    {"code": "equal_effects_wald_approx"}, {"code": "multiple_testing_methods"},
+    {"code": "pretrend_rejected", "p": 0.0123}, {"code": "few_never_treated", "n": 3},
+    {"code": "library_message", "source": "diff-diff", "text": "cohort 2023 has one unit"},
+    {"code": "twfe_reference_only"}, {"code": "bacon_not_applicable"},
+    {"code": "bacon_forbidden_share", "share": 0.237}, {"code": "ordinal_robustness_only"},
+]
+
+
+def test_every_estimation_note_code_has_words_in_both_languages():
+    from evalkit.reporting.notes import note_sentence
+
+    for note in NOTE_CASES:
+        zh, en = note_sentence(note, "zh"), note_sentence(note, "en")
+        assert CJK.search(zh) and zh != en
+        assert not CJK.search(en.replace("cohort 2023 has one unit", ""))
+    assert "p = 0.012" in note_sentence(NOTE_CASES[3], "zh") and "23.7%" in note_sentence(NOTE_CASES[8], "en")
+    with pytest.raises(KeyError, match="brand_new"):
+        note_sentence({"code": "brand_new"}, "zh")
+
+
+def test_inference_message_is_rendered_from_facts():
+    from evalkit.estimators.guardrails import decide_inference
+
+    few = decide_inference(12, 3)  # G < 50: CRVE unreliable, wild bootstrap
+    assert few.method == "wild_bootstrap" and few.reasons == ("few_clusters",)
+    assert few.message("zh").startswith("本估计共有 12 个聚类（社区），其中处理组 3 个、对照组 9 个。")
+    assert "野聚类自助法" in few.message("zh") and "wild cluster bootstrap" in few.message("en")
+    refused = decide_inference(12, 3, "cr2")
+    assert "crve_request_refused" in refused.reasons and "descriptive only" in refused.message("en")
+    tiny = decide_inference(6, 2)
+    assert tiny.method == "randomization" and "too_few_for_wild" in tiny.reasons
+    assert "随机化推断" in tiny.message("zh")
+    ok = decide_inference(60, 20)
+    assert ok.reasons == ("crve_reliable",) and "conventional cluster-robust" in ok.message("en")

@@ -51,7 +51,6 @@ Sant'Anna, P. H. C., & Zhao, J. (2020). Doubly robust difference-in-differences 
 
 from __future__ import annotations
 
-import re
 
 import warnings
 from collections.abc import Sequence
@@ -763,26 +762,15 @@ def did_staggered(
     p_pre = (pre := _pretest(fit))[2]
     frame = _tidy(agg, decision, inf, pre, _HEAD_TERM[headline])
 
-    notes_zh, notes_en = [], []
-    if drop_note:
-        notes_zh.append(drop_note[0])
-        notes_en.append(drop_note[1])
+    notes: list[dict[str, Any]] = [drop_note] if drop_note else []
     if np.isfinite(p_pre) and p_pre < 0.05:
-        notes_zh.append(f"平行趋势预检验被拒绝（Wald 检验 p = {p_pre:.3f}）：试点前试点社区与对照社区的变化已有差异，"
-                        "估计可能有偏，应结合事件研究图谨慎解读。")
-        notes_en.append(f"The parallel-trends pre-test rejects (Wald p = {p_pre:.3f}): treated and "
-                        "comparison communities already diverged before the pilot; read the "
-                        "estimates with care and inspect the event-study plot.")
+        notes.append({"code": "pretrend_rejected", "p": float(p_pre)})
     never = fit.unit_group == 0
     n_never = (int(never.sum()) if panel and cluster_col == unit
                else int(np.unique(unit_cluster[never]).size))
     if control == "never_treated" and n_never < 5:
-        notes_zh.append(f"从未试点的对照聚类只有 {n_never} 个，对照组过小；可考虑 control='not_yet_treated'。")
-        notes_en.append(f"Only {n_never} never-treated comparison clusters; consider "
-                        "control='not_yet_treated'.")
-    for m in fit.caught:
-        notes_en.append(f"diff-diff: {m}")
-        notes_zh.append(f"diff-diff 提示：{m}")
+        notes.append({"code": "few_never_treated", "n": n_never})
+    notes += [{"code": "library_message", "source": "diff-diff", "text": str(m)} for m in fit.caught]
     spec = Spec("did_staggered", columns={
         "outcome": outcome, "unit": unit, "time": time, "cohort": cohort,
         "covariates": list(covariates), "weights": weights, "cluster": cluster_col},
@@ -792,17 +780,7 @@ def did_staggered(
                  "max_e": None if not np.isfinite(max_e) else max_e,
                  "inference": inference, "draws": draws, "seed": seed, "alpha": alpha})
     return StaggeredResult(estimates=frame, provenance=Provenance.current(seed=seed), spec=spec,
-                           n_obs=fit.n_obs, inference=decision, notes_zh=tuple(notes_zh),
-                           notes_en=tuple(notes_en))
-
-
-#: what the Callaway–Sant'Anna estimator actually does when the guardrail routes to a bootstrap
-_MULTIPLIER_NOTE = (
-    "对交错启动估计，采用对影响函数按社区聚类的乘数自助法（Rademacher 权重，与 R did 包相同）"
-    "计算 p 值和置信区间。",
-    "For the staggered estimator, p-values and confidence intervals come from a cluster multiplier "
-    "bootstrap of the influence functions (Rademacher weights, as in R's did package).",
-)
+                           n_obs=fit.n_obs, inference=decision, notes=tuple(notes))
 
 
 def _relabel(decision: InferenceRecord, method: str) -> InferenceRecord:
@@ -811,11 +789,8 @@ def _relabel(decision: InferenceRecord, method: str) -> InferenceRecord:
 
     if method != "multiplier_bootstrap":
         return attrs.evolve(decision, method=method)
-    zh = re.sub(r"改用施加原假设的野聚类自助法（WCR，[^）]*）计算 p 值和置信区间。", "", decision.message_zh)
-    en = re.sub(r"; p-values and confidence intervals come from\s+the restricted wild cluster bootstrap "
-                r"\(WCR, [^)]*\)\.", ".", decision.message_en)
     return attrs.evolve(decision, method=method, weight_type="rademacher",
-                        message_zh=zh + _MULTIPLIER_NOTE[0], message_en=f"{en} {_MULTIPLIER_NOTE[1]}")
+                        reasons=(*decision.reasons, "multiplier_bootstrap"))
 
 
 def _randomization(prep: _Data, fit: _Fit, agg: _Agg, att: np.ndarray, se_a: np.ndarray,

@@ -87,6 +87,14 @@ _ZH: dict[str, str] = {
     # ---- flags ---------------------------------------------------------------------------
     "flag.low_item_total": "题总相关偏低", "flag.raises_alpha_if_deleted": "删除后 α 提高",
     "flag.reverse": "（反向题）", "flag.none": "",
+    # ---- result titles (estimators' summary()) ------------------------------------------
+    "result.impact": "成效估计",
+    "result.did": "双重差分（2×2）估计",
+    "result.twfe": "双向固定效应（TWFE）估计（仅作参照）",
+    "result.staggered": "交错启动双重差分（Callaway–Sant'Anna）",
+    "result.subgroup": "分群体成效（异质性）",
+    "result.multiple_outcomes": "多结果成效（多重检验校正）",
+    "result.ordinal": "有序 logit 稳健性检验（单个李克特题）",
 }
 
 _EN: dict[str, str] = {
@@ -135,7 +143,7 @@ _EN: dict[str, str] = {
     "col.respondents": "Interviews", "col.variable": "Variable", "col.mean_pilot": "Pilot mean",
     "col.mean_comparison": "Comparison mean", "col.smd": "Standardised difference (SMD)",
     "col.design": "Estimator and comparison", "col.by": "Grouped by", "col.subgroup": "Group",
-    "col.n": "N", "col.true_effect": "True effect", "col.covered": "CI covers truth", "col.note": "Note",
+    "col.n": "N", "col.true_effect": "Known true effect", "col.covered": "CI covers truth", "col.note": "Note",
     "col.construct": "Construct", "col.n_items": "Items", "col.n_scored": "Scored respondents",
     "col.alpha_ci": "α [95% CI]", "col.alpha_std": "Standardised α", "col.omega": "McDonald's ω",
     "col.n_flagged": "Flagged items", "col.icc": "ICC", "col.icc_ci": "ICC [95% CI]",
@@ -154,6 +162,13 @@ _EN: dict[str, str] = {
     "col.effect_sd": "Effect / baseline SD",
     "flag.low_item_total": "low item-total r", "flag.raises_alpha_if_deleted": "α rises if deleted",
     "flag.reverse": " (reverse-keyed)", "flag.none": "",
+    "result.impact": "Impact estimate",
+    "result.did": "Difference-in-differences (2×2)",
+    "result.twfe": "Two-way fixed effects (for reference)",
+    "result.staggered": "Staggered difference-in-differences (Callaway–Sant'Anna)",
+    "result.subgroup": "Effects by subgroup (heterogeneity)",
+    "result.multiple_outcomes": "Effects on several outcomes (multiple-testing adjusted)",
+    "result.ordinal": "Ordered-logit check (single Likert item)",
 }
 
 VOCAB: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}
