@@ -60,7 +60,7 @@ doc.table(ek.reporting.measurement_table(m, "weights", lang, codebook=study.code
 # %%
 doc.section("measure_means")
 doc.table(ek.reporting.measurement_table(m, "means", lang, codebook=study.codebook))
-means_ax, dropped = ek.reporting.means_figure(m, first, lang)
+means_ax, dropped = ek.reporting.means_figure(m, first, lang, study=study)
 doc.figure(means_ax, name="means_by_community",
            title=ek.reporting.text("fig_means", lang, construct=study.codebook.construct_label(first, lang)),
            notes=[ek.reporting.text("fig_means_note", lang, min_n=ek.reporting.MIN_PLOT_N, dropped=dropped)])

@@ -156,7 +156,9 @@ class ImpactReport(Result):
     main_results: dict[str, StaggeredResult] = field(factory=dict)
 
     def title(self, lang: str = "zh") -> str:
-        return "试点成效估计" if lang_code(lang) == "zh" else "Programme impact"
+        from evalkit.reporting.vocab import word
+
+        return word("result.impact_report", lang)
 
     def limitations(self, lang: str = "zh") -> tuple[str, ...]:
         """The caveats as sentences in ``lang`` (rendered by :mod:`evalkit.reporting.story`)."""

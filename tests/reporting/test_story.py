@@ -248,3 +248,29 @@ def test_inference_message_is_rendered_from_facts():
     assert "随机化推断" in tiny.message("zh")
     ok = decide_inference(60, 20)
     assert ok.reasons == ("crve_reliable",) and "conventional cluster-robust" in ok.message("en")
+
+
+def test_markdown_tables_are_numbered_and_captioned_by_their_section(tmp_path):
+    doc = ReportDocument(name="m", lang="en", title="T", output_dir=None, show=False)
+    doc.heading("Validation of the methods")
+    doc.markdown("Checked against R:\n\n| Quantity | Reference |\n|---|---|\n| alpha | psych::alpha |\n")
+    table = next(b for b in doc.blocks if b["kind"] == "table")
+    assert (table["label"], table["title"]) == ("Table 1", "Validation of the methods")
+    assert table["rows"] == [["alpha", "psych::alpha"]]
+    assert not any("eighted" in n for n in table["notes"])  # weighting does not apply to this table
+
+
+def test_means_figure_leaves_out_small_community_waves(demo_measurement, demo_study):
+    from evalkit.reporting import means_figure
+
+    est = demo_measurement.means_by_community.estimates
+    gain = est[est["outcome"] == "gain"]
+    ax, dropped = means_figure(demo_measurement, "gain", "zh", study=demo_study, min_n=60)
+    assert dropped == int((gain["n_obs"] < 60).sum()) > 0
+    drawn = sum(len(c.lines[0].get_xdata()) for c in ax.containers)  # one error bar per mean drawn
+    assert drawn == int((gain["n_obs"] >= 60).sum())
+    names = set(demo_study.tables["communities"]["community_name"].astype(str))
+    assert {t.get_text() for t in ax.get_yticklabels()} <= names  # communities by name, not code
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)

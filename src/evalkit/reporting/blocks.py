@@ -40,10 +40,13 @@ def _runs(children: list[dict[str, Any]], *, bold: bool = False, italic: bool = 
 
 
 def markdown_blocks(text: str) -> list[dict[str, Any]]:
-    """Parse Markdown into heading / paragraph / list blocks (other syntax becomes plain text)."""
+    """Parse Markdown into heading / paragraph / list / table blocks (other syntax becomes plain text).
+
+    A Markdown table becomes an ``md_table`` block; the report document numbers and captions it.
+    """
     import mistune
 
-    tokens = mistune.create_markdown(renderer=None)(text)
+    tokens = mistune.create_markdown(renderer=None, plugins=["table"])(text)
     blocks: list[dict[str, Any]] = []
     for tok in tokens:
         kind = tok.get("type")
@@ -55,6 +58,12 @@ def markdown_blocks(text: str) -> list[dict[str, Any]]:
         elif kind == "list":
             items = [_runs(item.get("children", [])) for item in tok["children"]]
             blocks.append({"kind": "list", "ordered": bool(tok["attrs"].get("ordered")), "items": items})
+        elif kind == "table":
+            head = next((c for c in tok["children"] if c["type"] == "table_head"), {"children": []})
+            body = next((c for c in tok["children"] if c["type"] == "table_body"), {"children": []})
+            blocks.append({"kind": "md_table", "columns": [runs_text(_runs(c["children"])) for c in head["children"]],
+                           "rows": [[runs_text(_runs(c["children"])) for c in row["children"]]
+                                    for row in body["children"]]})
         elif kind == "block_quote":
             for child in markdown_blocks_from_tokens(tok["children"]):
                 blocks.append(child)

@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from evalkit.reporting.blocks import block_html, markdown_blocks
 from evalkit.reporting.narrative import NarrativeSource
 from evalkit.reporting.tables import ReportTable
@@ -112,10 +114,15 @@ class ReportDocument:
                 _display_html(block_html(toc), display_id=self._toc_id, update=True)
 
     def markdown(self, text: str) -> None:
-        """Markdown as blocks; its headings go into the table of contents."""
+        """Markdown as blocks; its headings go into the table of contents, its tables are numbered
+        and captioned with the section's heading."""
         for block in markdown_blocks(text):
             if block["kind"] == "heading":
                 self.heading(block["text"], block["level"])
+            elif block["kind"] == "md_table":
+                section = next((b["text"] for b in reversed(self.blocks) if b["kind"] == "heading"), self.title)
+                self.table(ReportTable(frame=pd.DataFrame(block["rows"], columns=block["columns"]), title=section,
+                                       lang=self.lang, weighted="none"))
             else:
                 self._add(block)
 

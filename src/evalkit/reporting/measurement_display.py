@@ -198,23 +198,28 @@ def data_quality_table(profile: Any, study: Any, name: str, lang: str = "zh") ->
     raise KeyError(msg)
 
 
-def means_figure(m: Any, construct: str, lang: str = "zh", *, min_n: int = MIN_PLOT_N) -> tuple[Any, int]:
+def means_figure(m: Any, construct: str, lang: str = "zh", *, study: Any = None,
+                 min_n: int = MIN_PLOT_N) -> tuple[Any, int]:
     """Weighted means by community and wave, leaving out cells under ``min_n`` respondents.
 
-    Returns the Axes and the number of community-wave cells left out.
+    Communities are named from the study's community table when ``study`` is given. Returns the
+    Axes and the number of community-wave cells left out (no point and no interval is drawn
+    for a mean resting on a handful of respondents).
     """
     from attrs import evolve
 
     from evalkit.reporting.measurement_figures import plot_means
 
     res = m.means_by_community
-    keep = res.estimates["n_obs"] >= min_n
-    dropped = int((~keep & (res.estimates["outcome"] == construct)).sum())
-    try:
-        shown = evolve(res, estimates=res.estimates[keep].reset_index(drop=True))
-    except (TypeError, ValueError):
-        shown = res
-    return plot_means(shown, outcome=construct, lang=lang), dropped
+    est = res.estimates
+    keep = est["n_obs"] >= min_n
+    dropped = int((~keep & (est["outcome"] == construct)).sum())
+    shown = est[keep].reset_index(drop=True)
+    community = list(res.by)[0] if len(res.by) else None
+    if study is not None and community is not None and "communities" in study.tables:
+        names = study.tables["communities"].set_index("community_id")["community_name"].astype(str)
+        shown[community] = shown[community].map(lambda c: names.get(c, c))
+    return plot_means(evolve(res, estimates=shown), outcome=construct, lang=lang), dropped
 
 
 def session_table(lang: str = "zh") -> ReportTable:
@@ -227,3 +232,40 @@ def session_table(lang: str = "zh") -> ReportTable:
     zh = lang_code(lang) == "zh"
     return ReportTable(frame=frame, lang=lang, weighted="no", title="运行环境" if zh else "Session information",
                        notes=["用于复现本报告。" if zh else "For reproducing this report."])
+
+
+_QUANTITY = {
+    "alpha": ("Cronbach's α、标准化 α、校正题总相关、删除后 α、Feldt 置信区间",
+              "Cronbach's α, standardised α, item-total r, α if deleted, Feldt CI"),
+    "omega": ("McDonald's ω（单因子最大似然）", "McDonald's ω (one-factor ML)"),
+    "efa": ("探索性因子分析载荷（最大似然，oblimin 旋转）", "EFA loadings (ML, oblimin)"),
+    "survey_means": ("设计加权均值、标准误、设计效应、t 置信区间（分层、整群、有限总体校正、子总体）",
+                     "design-based means, SEs, design effects, t CIs (strata, clusters, FPC, domains)"),
+    "proportions": ("比例及 logit 置信区间", "proportions with logit CI"),
+    "weights": ("迭代比例加权、事后分层与权重截尾", "raking, post-stratification and trimming weights"),
+    "icc": ("组内相关系数（方差分析；REML 随机截距）", "ICC (ANOVA; REML random intercept)"),
+}
+
+
+def validation_markdown(rows: Any, lang: str = "zh") -> str:
+    """The measurement report's validation note and table (Markdown) from ``evalkit.measurement.VALIDATION``."""
+    zh = lang_code(lang) == "zh"
+    head = ("| 指标 | 参照（R 4.2.2） | 最大差异 | 测试容差 |" if zh
+            else "| Quantity | Reference (R 4.2.2) | Max difference | Test tolerance |")
+    lines = [
+        "测量模块的每个估计量都与独立软件的结果逐一核对（脚本、R 版本与输出见 tests/reference/measurement）："
+        if zh else "Each measurement estimator was checked against independent software (script, R versions and "
+        "output in tests/reference/measurement):",
+        "", head, "|---|---|---|---|",
+    ]
+    for v in rows:
+        name = _QUANTITY[v["id"]][0 if zh else 1] if v.get("id") in _QUANTITY else v["quantity"]
+        agreement, tolerance = v["agreement"], v["tolerance"]
+        if zh:
+            agreement, tolerance = (x.replace(" (abs)", "（绝对）").replace(" (rel)", "（相对）")
+                                    for x in (agreement, tolerance))
+        lines.append(f"| {name} | {v['reference']} | {agreement} | {tolerance} |")
+    lines += ["", "另有模拟数据上的已知真值检验（α、ω、ICC、置信区间覆盖率、加权纠偏）与 Hypothesis 性质检验。" if zh else
+              "Known-truth checks on simulated data (α, ω, ICC, CI coverage, weighting bias) and Hypothesis "
+              "property tests complement them."]
+    return "\n".join(lines)

@@ -89,7 +89,8 @@ class ReportTable:
     """A display-ready table with everything its caption and notes need.
 
     ``frame`` holds strings only (formatted by this module); ``notes`` are sentences in the
-    report language; ``weighted`` is ``yes``, ``no`` or ``partial`` and is always stated.
+    report language; ``weighted`` is ``yes``, ``no`` or ``partial`` and is then always stated
+    (``none`` only for tables where weighting does not apply, such as method validation).
     """
 
     frame: pd.DataFrame
@@ -116,9 +117,10 @@ class ReportTable:
             parts.append(word("note.method", lang, method=self.method))
         if self.inference:
             parts.append(word("note.inference", lang, inference=self.inference))
-        parts.append(weighted_note(self.weighted, lang))
+        if self.weighted != "none":  # "none": weighting does not apply (e.g. a method-validation table)
+            parts.append(weighted_note(self.weighted, lang))
         sep = "；" if lang_code(lang) == "zh" else "; "
-        lines = [sep.join(parts) + ("。" if lang_code(lang) == "zh" else ".")]
+        lines = [sep.join(parts) + ("。" if lang_code(lang) == "zh" else ".")] if parts else []
         lines += list(self.notes)
         if self.significance:
             lines.append(word("sig.legend", lang))

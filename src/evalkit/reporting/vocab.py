@@ -89,6 +89,7 @@ _ZH: dict[str, str] = {
     "flag.reverse": "（反向题）", "flag.none": "",
     # ---- result titles (estimators' summary()) ------------------------------------------
     "result.impact": "成效估计",
+    "result.impact_report": "试点成效估计",
     "result.did": "双重差分（2×2）估计",
     "result.twfe": "双向固定效应（TWFE）估计（仅作参照）",
     "result.staggered": "交错启动双重差分（Callaway–Sant'Anna）",
@@ -163,6 +164,7 @@ _EN: dict[str, str] = {
     "flag.low_item_total": "low item-total r", "flag.raises_alpha_if_deleted": "α rises if deleted",
     "flag.reverse": " (reverse-keyed)", "flag.none": "",
     "result.impact": "Impact estimate",
+    "result.impact_report": "Programme impact",
     "result.did": "Difference-in-differences (2×2)",
     "result.twfe": "Two-way fixed effects (for reference)",
     "result.staggered": "Staggered difference-in-differences (Callaway–Sant'Anna)",

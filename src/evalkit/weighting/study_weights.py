@@ -16,6 +16,7 @@ import pandas as pd
 
 from evalkit.errors import ConfigError
 from evalkit.scales import score
+from evalkit.weighting.margins import age_band
 from evalkit.weighting.rake import rake
 
 __all__ = ["WEIGHT_COLUMN", "raked_survey"]
@@ -39,5 +40,7 @@ def raked_survey(study: object, *, outcomes: Sequence[str] | None = None) -> pd.
         raise ConfigError(msg)
     outcomes = list(outcomes or study.config.outcomes)  # type: ignore[attr-defined]
     scored = score(study.tables["survey"], study.codebook, constructs=outcomes)  # type: ignore[attr-defined]
+    if "age_band" not in scored.columns and "age" in scored.columns:  # as evalkit.measure derives it
+        scored["age_band"] = age_band(scored["age"])
     result = rake(scored, population, by=["community_id", "wave"], on_missing="exclude", empty_cells="drop")
     return scored.assign(**{WEIGHT_COLUMN: result.weights.reindex(scored.index).fillna(0.0).to_numpy()})
