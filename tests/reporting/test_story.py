@@ -274,3 +274,18 @@ def test_means_figure_leaves_out_small_community_waves(demo_measurement, demo_st
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+
+
+def test_estimation_warnings_sit_next_to_the_number_they_qualify(demo_study, make_impact_report):
+    import attrs
+
+    from evalkit.estimators.results import StaggeredResult
+
+    report = make_impact_report()
+    dropped = {"code": "rows_dropped", "n_dropped": 3, "n_rows": 240, "by_column": {"gain": 3}}
+    result = StaggeredResult(estimates=report.estimates.iloc[:1], notes=(dropped,))
+    report = attrs.evolve(report, main_results={"gain": result})
+    table = impact_table(report, demo_study, "main", "zh")
+    cells = table.frame.set_index("结果")["效应 [95% 置信区间]"]
+    assert cells["获得感"].endswith("§") and not cells["幸福感"].endswith("§")
+    assert "§ 获得感：3/240 行在所需变量上有缺失（获得感: 3），未纳入估计。" in table.notes

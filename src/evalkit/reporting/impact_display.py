@@ -113,7 +113,9 @@ def impact_table(report: Any, study: Any, name: str, lang: str = "zh", *, refer_
                            notes=notes)
     if name == "main":
         failed = est["pretrend_p"] < 0.05
-        effect = [f"{c}{' ‡' if f else ''}" for c, f in zip(_estimate_cells(est, lang), failed, strict=True)]
+        warned = _estimation_warnings(report, study, lang)
+        effect = [f"{c}{' ‡' if f else ''}{' §' if o in warned else ''}"
+                  for c, f, o in zip(_estimate_cells(est, lang), failed, est["outcome"], strict=True)]
         ratio = [fmt_num(abs(r.estimate) / r.baseline_sd) if getattr(r, "baseline_sd", 0) else "—"
                  for r in est.itertuples(index=False)] if "baseline_sd" in est else ["—"] * len(est)
         frame = pd.DataFrame({
@@ -133,6 +135,9 @@ def impact_table(report: Any, study: Any, name: str, lang: str = "zh", *, refer_
         if failed.any():
             notes.append("‡ 试点前趋势检验未通过（p < 0.05），该估计的平行趋势假设存疑。" if zh else
                          "‡ Pre-trend test fails (p < 0.05): parallel trends are doubtful for this estimate.")
+        for outcome, lines in warned.items():
+            sep = "：" if zh else ": "
+            notes += [f"§ {_outcome(study, outcome, lang)}{sep}{line}" for line in lines]
         return ReportTable(frame=frame, lang=lang, n=n_text, weighted=weighted, significance=True,
                            title="试点对居民各项结果的平均效应" if zh else "Average effect of the pilots on residents' outcomes",
                            unit=word("unit.score", lang), method=word(f"design.cs_{_control(study)}", lang),
@@ -193,6 +198,25 @@ def impact_table(report: Any, study: Any, name: str, lang: str = "zh", *, refer_
                            inference=word("method.wild_bootstrap", lang), notes=notes)
     msg = f"unknown impact table {name!r}; use design, balance, main, robustness, subgroups or many_outcomes"
     raise KeyError(msg)
+
+
+#: estimation notes that change what a number rests on (shown as § next to it)
+_WARNING_CODES = ("rows_dropped", "few_never_treated", "library_message")
+
+
+def _estimation_warnings(report: Any, study: Any, lang: str) -> dict[str, list[str]]:
+    """Per outcome, the sentences of the main estimate's notes that qualify its number."""
+    from evalkit.reporting.notes import note_sentence
+
+    out: dict[str, list[str]] = {}
+    labels = {v.name: v.label(lang) for v in study.codebook.variables}
+    labels.update({c: _outcome(study, c, lang) for c in report.estimates["outcome"]})
+    for outcome, result in getattr(report, "main_results", {}).items():
+        lines = [note_sentence(n, lang, labels=labels) for n in getattr(result, "notes", ())
+                 if n.get("code") in _WARNING_CODES]
+        if lines:
+            out[outcome] = lines
+    return out
 
 
 def impact_truth_table(report: Any, study: Any, lang: str = "zh") -> tuple[ReportTable, dict[str, Any]] | None:

@@ -24,13 +24,13 @@ def _pct(x: float) -> str:
     return f"{100 * float(x):.1f}%"
 
 
-def note_sentence(note: Mapping[str, Any], lang: str = "zh") -> str:
-    """One estimation note in ``lang``."""
+def note_sentence(note: Mapping[str, Any], lang: str = "zh", *, labels: Mapping[str, str] | None = None) -> str:
+    """One estimation note in ``lang``; ``labels`` names columns for the reader (code → label)."""
     zh = lang_code(lang) == "zh"
     code = note["code"]
+    labels = labels or {}
     if code == "rows_dropped":
-        detail = "，".join(f"{c}: {n}" for c, n in note.get("by_column", {}).items()) if zh else \
-            ", ".join(f"{c}: {n}" for c, n in note.get("by_column", {}).items())
+        detail = ("，" if zh else ", ").join(f"{labels.get(c, c)}: {n}" for c, n in note.get("by_column", {}).items())
         return (f"{note['n_dropped']}/{note['n_rows']} 行在所需变量上有缺失（{detail}），未纳入估计。" if zh else
                 f"{note['n_dropped']} of {note['n_rows']} rows have missing values ({detail}) and were left "
                 "out of the estimation.")
@@ -76,8 +76,9 @@ def note_sentence(note: Mapping[str, Any], lang: str = "zh") -> str:
     raise KeyError(msg)
 
 
-def note_sentences(notes: Iterable[Mapping[str, Any]], lang: str = "zh") -> list[str]:
-    return [note_sentence(n, lang) for n in notes]
+def note_sentences(notes: Iterable[Mapping[str, Any]], lang: str = "zh", *,
+                   labels: Mapping[str, str] | None = None) -> list[str]:
+    return [note_sentence(n, lang, labels=labels) for n in notes]
 
 
 def _method(method: str, lang: str) -> str:
