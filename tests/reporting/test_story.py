@@ -289,3 +289,32 @@ def test_estimation_warnings_sit_next_to_the_number_they_qualify(demo_study, mak
     cells = table.frame.set_index("结果")["效应 [95% 置信区间]"]
     assert cells["获得感"].endswith("§") and not cells["幸福感"].endswith("§")
     assert "§ 获得感：3/240 行在所需变量上有缺失（获得感: 3），未纳入估计。" in table.notes
+
+
+def test_figure_axes_never_promise_intervals_they_do_not_draw():
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from evalkit.reporting.figures import forest_plot
+    from evalkit.reporting.impact_figures import event_study_plot
+
+    frame = pd.DataFrame({"label": ["a", "b"], "estimate": [0.1, 0.2], "ci_lower": [0.0, np.nan],
+                          "ci_upper": [0.2, np.nan]})
+    ax = forest_plot(frame, lang="zh")
+    assert "置信区间" not in ax.get_xlabel() or "无" in ax.get_xlabel()
+    full = frame.assign(ci_lower=[0.0, 0.1], ci_upper=[0.2, 0.3])
+    assert forest_plot(full, lang="en").get_xlabel() == "Estimate (95% confidence interval)"
+
+    class Fake:
+        def __init__(self, lo):
+            self.frame = pd.DataFrame({"event_time": [-1, 0, 1], "estimate": [0.0, 0.2, 0.3],
+                                       "ci_lower": lo, "ci_upper": [x + 0.2 for x in lo]})
+
+        def event_study(self):
+            return self.frame
+
+    assert event_study_plot(Fake([-0.1, 0.1, 0.2]), lang="en").get_ylabel() == "Estimated effect (95% CI)"
+    assert "no interval" in event_study_plot(Fake([np.nan, np.nan, np.nan]), lang="en").get_ylabel()
+    assert "hollow" in event_study_plot(Fake([np.nan, 0.1, 0.2]), lang="en").get_ylabel()
+    plt.close("all")
