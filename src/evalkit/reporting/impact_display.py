@@ -260,12 +260,16 @@ def event_study_figure(report: Any, study: Any, outcome: str, lang: str = "zh") 
 
 def add_event_studies(doc: Any, report: Any, study: Any, lang: str = "zh") -> None:
     """One numbered event-study figure per outcome (saved as figures/event_study_<outcome>.png)."""
+    from evalkit.reporting.story import is_share
     from evalkit.reporting.text import text
 
+    zh = lang_code(lang) == "zh"
     for outcome in report.estimates["outcome"]:
+        unit = (("比例（0–1）" if zh else "share (0–1)") if is_share(study.codebook, outcome)
+                else ("分（量表 1–5 分）" if zh else "points on the 1–5 scale"))
         doc.figure(event_study_figure(report, study, outcome, lang), name=f"event_study_{outcome}",
                    title=text("fig_event", lang, outcome=_outcome(study, outcome, lang)),
-                   notes=[text("fig_event_note", lang)])
+                   notes=[text("fig_event_note", lang, unit=unit)])
 
 
 def add_truth_check(doc: Any, report: Any, study: Any, lang: str = "zh") -> dict[str, Any] | None:

@@ -113,18 +113,23 @@ def measurement_table(m: Any, name: str, lang: str = "zh", *, codebook: Any = No
                                   "Design effect: Kish; effective N = N / design effect."])
     if name == "means":
         d = m.means_by_wave.to_frame()
-        frame = pd.DataFrame({
-            word("col.wave", lang): [word("wave.n", lang, w=int(v)) for v in d["wave"]],
-            word("col.construct", lang): [label.get(c, c) for c in d["outcome"]],
-            word("col.mean_ci", lang): [fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang)
-                                        for r in d.itertuples(index=False)],
-            word("col.n", lang): [fmt_int(v) for v in d["n_obs"]],
-            word("col.deff", lang): [fmt_num(v, 1) for v in d["deff"]],
-        })
-        return ReportTable(frame=frame, lang=lang, n=fmt_int(d.groupby("wave")["n_obs"].max().sum()), weighted="yes",
-                           title="各轮次各维度加权均值" if zh else "Weighted means by wave", unit=word("unit.score", lang),
+        waves = sorted(d["wave"].unique())
+        cells = {(r.outcome, r.wave): fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang) for r in d.itertuples(index=False)}
+        constructs = list(dict.fromkeys(d["outcome"]))
+        frame = pd.DataFrame({word("col.construct", lang): [label.get(c, c) for c in constructs],
+                              **{word("wave.n", lang, w=int(w)): [cells.get((c, w), "—") for c in constructs]
+                                 for w in waves}})
+        n_by_wave = d.groupby("wave")["n_obs"].max()
+        sep = "，" if zh else ", "
+        n_text = sep.join(f"{word('wave.n', lang, w=int(w))} {fmt_int(n)}" for w, n in n_by_wave.items())
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted="yes",
+                           title="各轮次各维度加权均值及 95% 置信区间" if zh else "Weighted means by wave, with 95% CIs",
+                           unit=word("unit.score", lang),
                            method="设计加权均值，标准误按社区整群线性化" if zh else
-                           "design-weighted means, linearised SE clustered by community")
+                           "design-weighted means, linearised SE clustered by community",
+                           notes=[("设计效应（相对简单随机抽样）介于 " if zh else "Design effects range from ")
+                                  + f"{fmt_num(d['deff'].min(), 1)}–{fmt_num(d['deff'].max(), 1)}"
+                                  + ("，主要来自社区整群。" if zh else ", mostly from clustering by community.")])
     if name == "icc":
         icc = m.icc.to_frame()
         icc = icc[icc["group_var"] == "all"]

@@ -143,9 +143,9 @@ TEXT: dict[str, dict[str, str]] = {
                                         "the vertical line is 0 (no effect)."},
     "fig_event": {"zh": "事件研究：{outcome}", "en": "Event study: {outcome}"},
     "fig_event_note": {"zh": "横轴为相对试点启动的年数（0 = 启动当年）；灰色为试点前各期（应接近 0），蓝色为试点后；"
-                             "竖线为 95% 置信区间。单位：分。",
+                             "竖线为 95% 置信区间。单位：{unit}。",
                        "en": "Horizontal axis: years relative to the pilot start (0 = first year); grey: pre-pilot "
-                             "periods (should be near 0), blue: post-pilot; bars are 95% confidence intervals. Unit: points."},
+                             "periods (should be near 0), blue: post-pilot; bars are 95% confidence intervals. Unit: {unit}."},
     "fig_alpha": {"zh": "各维度各轮次的 Cronbach's α 及 95% 置信区间", "en": "Cronbach's α by construct and wave, with 95% CIs"},
     "fig_alpha_note": {"zh": "虚线为常用的可接受下限 0.7；未加权。", "en": "Dashed line: the usual 0.7 benchmark; unweighted."},
     "fig_items": {"zh": "{construct}：各题作答分布", "en": "{construct}: answers per item"},
