@@ -118,7 +118,8 @@ class ReportTable:
         if self.inference:
             parts.append(word("note.inference", lang, inference=self.inference))
         if self.weighted != "none":  # "none": weighting does not apply (e.g. a method-validation table)
-            parts.append(weighted_note(self.weighted, lang))
+            text = weighted_note(self.weighted, lang)
+            parts.append(text[0].lower() + text[1:] if parts and lang_code(lang) == "en" else text)
         sep = "；" if lang_code(lang) == "zh" else "; "
         lines = [sep.join(parts) + ("。" if lang_code(lang) == "zh" else ".")] if parts else []
         lines += list(self.notes)
