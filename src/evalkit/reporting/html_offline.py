@@ -37,7 +37,7 @@ REPORT_CSS = """
 .evalkit-toc a{text-decoration:none}
 figure.evalkit-table-block,figure.evalkit-figure-block{margin:16px 0 24px 0}
 .evalkit-caption{font-weight:bold;margin:4px 0 6px 0;font-size:1.02em}
-.evalkit-label{margin-right:.2em}
+
 table.evalkit-table{border-collapse:collapse;font-size:.92em;margin:0}
 table.evalkit-table th{border-top:1.5px solid #333;border-bottom:1px solid #333;padding:4px 8px;text-align:left;
   background:#fff;font-weight:bold}

@@ -168,7 +168,7 @@ def data_quality_table(profile: Any, study: Any, name: str, lang: str = "zh") ->
             word("col.file", lang): [str(v) for v in s[cols["file"]]] if "file" in cols else "",
             word("col.rows", lang): [fmt_int(v) for v in s[cols["rows"]]] if "rows" in cols else "",
         })
-        return ReportTable(frame=frame, lang=lang, weighted="no", title="数据来源" if zh else "Data sources",
+        return ReportTable(frame=frame, lang=lang, weighted="none", title="数据来源" if zh else "Data sources",
                            notes=["文件路径相对于研究配置文件所在文件夹。" if zh else
                                   "File paths are relative to the study config's folder."])
     if name == "missingness":
@@ -197,7 +197,7 @@ def data_quality_table(profile: Any, study: Any, name: str, lang: str = "zh") ->
         })
         from evalkit.reporting.text import text
 
-        return ReportTable(frame=frame, lang=lang, weighted="no", n=fmt_int(len(w)),
+        return ReportTable(frame=frame, lang=lang, weighted="none", n=fmt_int(len(w)),
                            title="数据校验提示" if zh else "Validation warnings", empty=text("dq_no_warnings", lang))
     msg = f"unknown data-quality table {name!r}; use sources, missingness or warnings"
     raise KeyError(msg)
@@ -235,7 +235,7 @@ def session_table(lang: str = "zh") -> ReportTable:
     frame = pd.DataFrame({word("col.package", lang): [str(v) for v in info["component"]],
                           word("col.version", lang): [str(v) for v in info["version"]]})
     zh = lang_code(lang) == "zh"
-    return ReportTable(frame=frame, lang=lang, weighted="no", title="运行环境" if zh else "Session information",
+    return ReportTable(frame=frame, lang=lang, weighted="none", title="运行环境" if zh else "Session information",
                        notes=["用于复现本报告。" if zh else "For reproducing this report."])
 
 

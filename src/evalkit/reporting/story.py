@@ -373,7 +373,7 @@ def data_quality_summary(profile: Any, lang: str = "zh", *, codebook: Any = None
         if len(worst) and worst["share_missing"].iloc[0] > 0:
             col = str(worst["column"].iloc[0])
             name = codebook[col].label("en") if codebook is not None and col in codebook else col
-            text += (f"\n\n**Missing data**: the variable missing most often is “{name}” "
+            text += (f"\n\n**Missing data**: the variable missing most often is \"{name}\" "
                      f"({100 * worst['share_missing'].iloc[0]:.1f}%).")
     return text
 
