@@ -29,6 +29,7 @@ study = ek.load_study(config_path or ek.demo_config())
 weights = "weight" if study.config.weights == "raked" else None
 scored = ek.weighting.raked_survey(study) if weights else None
 impact = ek.estimate_impact(study, scored=scored, weights=weights, draws=draws, lang=lang)
+targets = ek.target_attainment(study.tables, study.config.targets)
 doc = ek.reporting.ReportDocument(name="03_impact", lang=lang, title=ek.reporting.text("impact_title", lang, name=study.config.display_name(lang)),
                                   synthetic=study.config.synthetic, narrative=ek.reporting.narrative_source(study),
                                   output_dir=output_dir or None)
@@ -65,10 +66,12 @@ doc.table(ek.reporting.impact_table(impact, study, "many_outcomes", lang, refer_
 # %%
 doc.section("impact_robustness")
 doc.table(ek.reporting.impact_table(impact, study, "robustness", lang))
+doc.section("impact_targets")
+doc.table(ek.reporting.targets_table(targets, lang))
 doc.section("impact_limitations")
 doc.bullets(ek.reporting.caveat_sentences(impact.caveats, lang, codebook=study.codebook))
 doc.heading(ek.reporting.word("recommendations.title", lang))
-doc.section("recommendations", ek.reporting.impact_recommendations(impact, study, lang))
+doc.section("recommendations", ek.reporting.impact_recommendations(impact, study, lang, targets=targets))
 doc.save()
 
 # %%

@@ -30,6 +30,7 @@ _EXPORTS = {
     "ImpactReport": "evalkit.impact",
     "measure": "evalkit.measurement",
     "MeasurementReport": "evalkit.measurement",
+    "target_attainment": "evalkit.targets",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
                "weighting", "survey", "measurement", "impact"}
@@ -62,3 +63,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.profiling import DataQualityProfile, profile_study
     from evalkit.completion import mark_complete
     from evalkit.session import session_info
+    from evalkit.targets import target_attainment

@@ -59,6 +59,7 @@ from evalkit.reporting.impact_display import (  # noqa: E402
     impact_estimates_figure,
     impact_table,
     impact_truth_table,
+    targets_table,
 )
 from evalkit.reporting.measurement_display import (  # noqa: E402
     MIN_PLOT_N,
@@ -69,7 +70,7 @@ from evalkit.reporting.measurement_display import (  # noqa: E402
 )
 
 __all__ += ["add_event_studies", "add_truth_check", "data_quality_table", "event_study_figure", "impact_estimates_figure", "impact_table",
-            "impact_truth_table", "means_figure", "measurement_table", "MIN_PLOT_N", "session_table"]
+            "impact_truth_table", "targets_table", "means_figure", "measurement_table", "MIN_PLOT_N", "session_table"]
 
 # the document, its story, and its formats
 from evalkit.reporting.document import ReportDocument  # noqa: E402

@@ -16,7 +16,7 @@ import pandas as pd
 from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, sig_marks
 from evalkit.reporting.vocab import has_word, lang_code, word
 
-__all__ = ["impact_table", "impact_truth_table", "impact_estimates_figure", "event_study_figure",
+__all__ = ["impact_table", "impact_truth_table", "targets_table", "impact_estimates_figure", "event_study_figure",
            "weighted_kind"]
 
 _DIFF = re.compile(r"difference \[(?P<a>[^\]]+)\] − \[(?P<b>[^\]]+)\]")
@@ -280,3 +280,36 @@ def add_truth_check(doc: Any, report: Any, study: Any, lang: str = "zh") -> dict
     doc.section("impact_truth")
     doc.table(truth[0])
     return truth[1]
+
+
+def _target_value(name: str, x: Any, lang: str) -> str:
+    if name == "resolution_rate":
+        return "—" if pd.isna(x) else f"{100 * float(x):.1f}%"
+    return fmt_num(x, 1)
+
+
+def _target_label(name: str, lang: str) -> str:
+    return word(f"target.{name}", lang) if has_word(f"target.{name}") else name
+
+
+def targets_table(attainment: pd.DataFrame, lang: str = "zh") -> ReportTable:
+    """The config's targets against the latest year of administrative data (:func:`evalkit.target_attainment`)."""
+    zh = lang_code(lang) == "zh"
+    a = attainment
+    frame = pd.DataFrame({
+        word("col.target", lang): [_target_label(t, lang) for t in a["target"]],
+        word("col.threshold", lang): ["≥ " + (_target_value(t, v, lang) if t == "resolution_rate" else f"{v:g}")
+                                      for t, v in zip(a["target"], a["threshold"], strict=True)],
+        word("col.year", lang): ["—" if pd.isna(y) else str(int(y)) for y in a["year"]],
+        word("col.value", lang): [_target_value(t, v, lang) for t, v in zip(a["target"], a["value"], strict=True)],
+        word("col.n_met", lang): [f"{int(m)} / {int(n)}" if n else "—" for m, n in zip(a["n_met"], a["n_communities"],
+                                                                                  strict=True)],
+        word("col.status", lang): [word(f"status.{s}", lang) for s in a["status"]],
+    })
+    return ReportTable(frame=frame, lang=lang, weighted="none",
+                       title="目标达成情况（最近一年）" if zh else "Targets (latest year)",
+                       n=f"{int(a['n_communities'].max()) if len(a) else 0} 个社区" if zh else
+                       f"{int(a['n_communities'].max()) if len(a) else 0} communities",
+                       method="社会组织数取各社区中位数；办结率为全部诉求中已办结的比例" if zh else
+                       "social organisations: median over communities; resolution: share of all requests resolved",
+                       notes=["目标值来自研究配置（targets）。" if zh else "Thresholds come from the study config (targets)."])

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.reporting.tables import fmt_num, fmt_p
-from evalkit.reporting.vocab import lang_code, word
+from evalkit.reporting.vocab import has_word, lang_code, word
 
 __all__ = ["caveat_sentences", "impact_summary", "impact_recommendations", "measurement_summary",
            "measurement_recommendations", "data_quality_summary", "data_quality_recommendations"]
@@ -54,8 +54,6 @@ def _inline(label: str, lang: str) -> str:
 
 def _var_label(codebook: Any, code: str, lang: str) -> str:
     key = f"var.{code}"
-    from evalkit.reporting.vocab import has_word
-
     return word(key, lang) if has_word(key) else _label(codebook, code, lang)
 
 
@@ -235,12 +233,42 @@ def impact_summary(report: Any, study: Any, lang: str = "zh") -> str:
     return "\n\n".join(lines)
 
 
-def impact_recommendations(report: Any, study: Any, lang: str = "zh") -> str:
-    """问题与建议 (Markdown list) from the impact results: outcomes that did not move, doubtful trends, design gaps."""
+def target_lines(attainment: pd.DataFrame | None, lang: str = "zh") -> list[str]:
+    """One recommendation per target not met (fully or in some communities)."""
+    if attainment is None or attainment.empty:
+        return []
+    zh = _is_zh(lang)
+    out = []
+    for r in attainment.itertuples(index=False):
+        name = word(f"target.{r.target}", lang) if has_word(f"target.{r.target}") else r.target
+        pct = r.target == "resolution_rate"
+        value = f"{100 * r.value:.1f}%" if pct else fmt_num(r.value, 1)
+        goal = f"{100 * r.threshold:g}%" if pct else f"{r.threshold:g}"
+        short = r.n_communities - r.n_met
+        if r.status == "not_met":
+            out.append(f"**{name}未达到目标**（{int(r.year)} 年为 {value}，目标 ≥ {goal}；{short} 个社区未达标）："
+                       "建议查明原因并制定分社区的改进计划。" if zh else
+                       f"**{name}: target not met** ({value} in {int(r.year)}, target ≥ {goal}; {short} "
+                       f"{'community' if short == 1 else 'communities'} below it): find the causes and agree an improvement plan per community.")
+        elif r.status == "partly_met":
+            out.append(f"**{name}总体达标，但 {short} 个社区未达标**（目标 ≥ {goal}）：建议对这些社区重点支持。" if zh else
+                       f"**{name}: met overall, but {short} {'community falls' if short == 1 else 'communities fall'} "
+                       f"short** (target ≥ {goal}): "
+                       "support them specifically.")
+        elif r.status == "not_measurable":
+            out.append(f"**{name}无法测量**：建议在数据中补充相应字段，或核对目标名称。" if zh else
+                       f"**{name} cannot be measured**: add the data it needs or check the target's name.")
+    return out
+
+
+def impact_recommendations(report: Any, study: Any, lang: str = "zh", *,
+                           targets: pd.DataFrame | None = None) -> str:
+    """问题与建议 (Markdown list) from the impact results: outcomes that did not move, doubtful trends,
+    design gaps and, with ``targets`` (:func:`evalkit.target_attainment`), unmet targets."""
     zh = _is_zh(lang)
     cb = study.codebook
     est = report.estimates
-    out: list[str] = []
+    out: list[str] = list(target_lines(targets, lang))
     for r in est.itertuples(index=False):
         label = _label(cb, r.outcome, lang)
         if r.ci_upper < 0:

@@ -135,6 +135,11 @@ TEXT: dict[str, dict[str, str]] = {
               "fixed effects (for reference only: biased under staggered adoption).",
     },
     "impact_limitations": {"zh": "## 局限性", "en": "## Limitations"},
+    "impact_targets": {
+        "zh": "## 目标达成情况\n研究配置中的工作目标与最近一年的行政数据（社区年度面板、居民诉求记录）对照。",
+        "en": "## Targets\nThe study config's targets against the latest year of administrative data (community "
+              "panel, residents' requests).",
+    },
     # ---- figure captions and notes -------------------------------------------------------
     "fig_impact_estimates": {"zh": "试点对各项结果的平均效应（ATT）及 95% 置信区间",
                              "en": "Average effect of the pilots (ATT) on each outcome, with 95% confidence intervals"},

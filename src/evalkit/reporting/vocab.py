@@ -87,6 +87,11 @@ _ZH: dict[str, str] = {
     # ---- flags ---------------------------------------------------------------------------
     "flag.low_item_total": "题总相关偏低", "flag.raises_alpha_if_deleted": "删除后 α 提高",
     "flag.reverse": "（反向题）", "flag.none": "",
+    "target.social_orgs_per_community": "每社区社会组织数（个）", "target.resolution_rate": "居民诉求办结率",
+    "status.met": "达成", "status.partly_met": "总体达成，部分社区未达成", "status.not_met": "未达成",
+    "status.not_measurable": "无法测量（缺少数据或指标未定义）",
+    "col.target": "目标", "col.threshold": "目标值", "col.year": "年份", "col.value": "实际值（全部社区）",
+    "col.n_met": "达标社区数", "col.status": "结论",
     # ---- result titles (estimators' summary()) ------------------------------------------
     "result.impact": "成效估计",
     "result.impact_report": "试点成效估计",
@@ -163,6 +168,12 @@ _EN: dict[str, str] = {
     "col.effect_sd": "Effect / baseline SD",
     "flag.low_item_total": "low item-total r", "flag.raises_alpha_if_deleted": "α rises if deleted",
     "flag.reverse": " (reverse-keyed)", "flag.none": "",
+    "target.social_orgs_per_community": "Social organisations per community", "target.resolution_rate":
+    "Share of residents' requests resolved",
+    "status.met": "met", "status.partly_met": "met overall, not in every community", "status.not_met": "not met",
+    "status.not_measurable": "not measurable (no data or unknown measure)",
+    "col.target": "Target", "col.threshold": "Threshold", "col.year": "Year", "col.value": "Value (all communities)",
+    "col.n_met": "Communities meeting it", "col.status": "Verdict",
     "result.impact": "Impact estimate",
     "result.impact_report": "Programme impact",
     "result.did": "Difference-in-differences (2×2)",
