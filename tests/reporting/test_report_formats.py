@@ -139,6 +139,15 @@ def test_word_file_reads_back_with_outline_tables_captions_font_and_page_numbers
     assert word_doc.core_properties.language == ("zh-CN" if lang == "zh" else "en-US")
 
 
+def test_every_document_of_a_run_folder_becomes_a_word_file(docs):
+    from evalkit.reporting import write_run_docx
+
+    folder = docs["en"].path.parent
+    written = write_run_docx(folder)
+    assert [p.name for p in written] == ["03_impact.docx"]
+    assert Document(str(written[0])).paragraphs[0].text == docs["en"].title
+
+
 def test_word_file_from_a_mapping_and_figure_missing_is_tolerated(docs, tmp_path):
     data = docs["zh"].to_dict()
     json.dumps(data)  # the document is JSON

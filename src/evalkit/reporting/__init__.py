@@ -74,7 +74,7 @@ __all__ += ["add_event_studies", "add_truth_check", "data_quality_table", "event
 
 # the document, its story, and its formats
 from evalkit.reporting.document import ReportDocument  # noqa: E402
-from evalkit.reporting.docx_writer import write_docx  # noqa: E402
+from evalkit.reporting.docx_writer import write_docx, write_run_docx  # noqa: E402
 from evalkit.reporting.html_offline import make_offline, report_postprocess  # noqa: E402
 from evalkit.reporting.narrative import NarrativeSource, narrative_source  # noqa: E402
 from evalkit.reporting.story import (  # noqa: E402
@@ -93,4 +93,4 @@ from evalkit.reporting.vocab import word  # noqa: E402
 __all__ += ["NarrativeSource", "ReportDocument", "ReportTable", "caveat_sentences", "data_quality_recommendations",
             "data_quality_summary", "impact_recommendations", "impact_summary", "make_offline",
             "measurement_recommendations", "measurement_summary", "narrative_source", "report_postprocess",
-            "text", "word", "write_docx"]
+            "text", "word", "write_docx", "write_run_docx"]

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from evalkit.reporting.vocab import lang_code
 
-__all__ = ["write_docx", "EAST_ASIA_FONT", "LATIN_FONT"]
+__all__ = ["write_docx", "write_run_docx", "EAST_ASIA_FONT", "LATIN_FONT"]
 
 #: Chinese font Word uses (ships with Windows and Office; Word substitutes where absent).
 EAST_ASIA_FONT = "Microsoft YaHei"
@@ -202,3 +202,16 @@ def write_docx(document: str | os.PathLike[str] | Mapping[str, Any], docx_path: 
     docx_path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(docx_path))
     return docx_path
+
+
+def write_run_docx(folder: str | os.PathLike[str], *, lang: Literal["zh", "en"] | None = None) -> list[Path]:
+    """Write ``<name>.docx`` beside every ``document-<name>.json`` in a report folder; returns the paths.
+
+    The run's export step calls this once after the notebooks ran (their ``output_dir``).
+    """
+    folder = Path(folder)
+    out = []
+    for source in sorted(folder.glob("document-*.json")):
+        name = source.stem.removeprefix("document-")
+        out.append(write_docx(source, folder / f"{name}.docx", lang=lang))
+    return out
