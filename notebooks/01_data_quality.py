@@ -51,7 +51,7 @@ doc.table(ek.reporting.data_quality_table(profile, study, "missingness", lang))
 
 # %%
 doc.section("dq_items")
-doc.figure(ek.reporting.item_distribution_bars(profile.item_distributions, lang=lang), name="item_distributions",
+doc.figure(ek.reporting.item_distribution_figure(profile, study, lang), name="item_distributions",
            title=ek.reporting.text("fig_item_dists", lang), notes=[ek.reporting.text("fig_item_dists_note", lang)])
 
 # %%

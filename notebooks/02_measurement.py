@@ -45,7 +45,7 @@ doc.figure(m.plot_alpha(lang=lang), name="alpha_by_wave", title=ek.reporting.tex
            notes=[ek.reporting.text("fig_alpha_note", lang)])
 doc.section("measure_items")
 doc.table(ek.reporting.measurement_table(m, "items", lang, codebook=study.codebook))
-doc.figure(m.plot_items(first, lang=lang), name="item_distribution",
+doc.figure(ek.reporting.likert_figure(m, first, study, lang), name="item_distribution",
            title=ek.reporting.text("fig_items", lang, construct=study.codebook.construct_label(first, lang)),
            notes=[ek.reporting.text("fig_items_note", lang)])
 

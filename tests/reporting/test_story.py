@@ -318,3 +318,19 @@ def test_figure_axes_never_promise_intervals_they_do_not_draw():
     assert "no interval" in event_study_plot(Fake([np.nan, np.nan, np.nan]), lang="en").get_ylabel()
     assert "hollow" in event_study_plot(Fake([np.nan, 0.1, 0.2]), lang="en").get_ylabel()
     plt.close("all")
+
+
+def test_english_figures_carry_no_chinese(demo_measurement, demo_profile, demo_study):
+    import matplotlib.pyplot as plt
+
+    from evalkit.reporting import item_distribution_figure, likert_figure
+
+    for ax in (item_distribution_figure(demo_profile, demo_study, "en"),
+               likert_figure(demo_measurement, "gain", demo_study, "en")):
+        texts = [t.get_text() for a in ax.figure.axes for t in (*a.get_yticklabels(), *a.get_xticklabels())]
+        legends = [t.get_text() for a in ax.figure.axes if a.get_legend() for t in a.get_legend().get_texts()]
+        assert texts and not [t for t in texts + legends if CJK.search(t)], [t for t in texts + legends
+                                                                              if CJK.search(t)][:5]
+    zh = item_distribution_figure(demo_profile, demo_study, "zh")
+    assert any(CJK.search(t.get_text()) for t in zh.get_yticklabels())
+    plt.close("all")

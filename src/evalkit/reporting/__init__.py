@@ -64,13 +64,16 @@ from evalkit.reporting.impact_display import (  # noqa: E402
 from evalkit.reporting.measurement_display import (  # noqa: E402
     MIN_PLOT_N,
     data_quality_table,
+    item_distribution_figure,
+    likert_figure,
     means_figure,
     measurement_table,
     session_table,
 )
 
 __all__ += ["add_event_studies", "add_truth_check", "data_quality_table", "event_study_figure", "impact_estimates_figure", "impact_table",
-            "impact_truth_table", "targets_table", "means_figure", "measurement_table", "MIN_PLOT_N", "session_table"]
+            "impact_truth_table", "targets_table", "means_figure", "measurement_table", "MIN_PLOT_N", "session_table",
+            "item_distribution_figure", "likert_figure"]
 
 # the document, its story, and its formats
 from evalkit.reporting.document import ReportDocument  # noqa: E402

@@ -14,7 +14,8 @@ import pandas as pd
 from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_share
 from evalkit.reporting.vocab import lang_code, word
 
-__all__ = ["measurement_table", "data_quality_table", "means_figure", "session_table", "MIN_PLOT_N"]
+__all__ = ["measurement_table", "data_quality_table", "means_figure", "session_table", "MIN_PLOT_N",
+           "localised_distribution", "item_distribution_figure", "likert_figure"]
 
 #: A community-wave mean resting on fewer respondents is not drawn (and no interval for it).
 MIN_PLOT_N = 30
@@ -274,3 +275,35 @@ def validation_markdown(rows: Any, lang: str = "zh") -> str:
               "Known-truth checks on simulated data (α, ω, ICC, CI coverage, weighting bias) and Hypothesis "
               "property tests complement them."]
     return "\n".join(lines)
+
+
+def localised_distribution(dist: pd.DataFrame, codebook: Any, lang: str = "zh") -> pd.DataFrame:
+    """An item-distribution frame with question texts in ``lang`` from the codebook.
+
+    Value labels the codebook has only in Chinese are dropped in an English report (the legend
+    then shows the answer codes, explained in the figure note), so no Chinese reaches it.
+    """
+    import re
+
+    out = dist.copy()
+    if "item" in out and "label" in out:
+        out["label"] = [codebook[i].label(lang) if i in codebook else lab for i, lab in zip(out["item"], out["label"],
+                                                                                          strict=True)]
+    if lang_code(lang) == "en" and "value_label" in out:
+        out["value_label"] = ["" if re.search(r"[\u3400-\u9fff]", str(v)) else v for v in out["value_label"]]
+    return out
+
+
+def item_distribution_figure(profile: Any, study: Any, lang: str = "zh") -> Any:
+    """The data-quality report's answer distribution of every item, labelled in ``lang``."""
+    from evalkit.reporting.figures import item_distribution_bars
+
+    return item_distribution_bars(localised_distribution(profile.item_distributions, study.codebook, lang), lang=lang)
+
+
+def likert_figure(m: Any, construct: str, study: Any, lang: str = "zh") -> Any:
+    """The measurement report's diverging bars of one construct's items, labelled in ``lang``."""
+    from evalkit.reporting.measurement_figures import plot_likert
+
+    dist = localised_distribution(m.item_distribution, study.codebook, lang)
+    return plot_likert(dist, construct=construct, lang=lang, title="")

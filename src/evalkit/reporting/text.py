@@ -154,7 +154,11 @@ TEXT: dict[str, dict[str, str]] = {
     "fig_alpha": {"zh": "各维度各轮次的 Cronbach's α 及 95% 置信区间", "en": "Cronbach's α by construct and wave, with 95% CIs"},
     "fig_alpha_note": {"zh": "虚线为常用的可接受下限 0.7；未加权。", "en": "Dashed line: the usual 0.7 benchmark; unweighted."},
     "fig_items": {"zh": "{construct}：各题作答分布", "en": "{construct}: answers per item"},
-    "fig_items_note": {"zh": "横条为各选项所占比例（缺失除外）；未加权。", "en": "Bars show answer shares (missing excluded); unweighted."},
+    "fig_items_note": {
+        "zh": "横条为各选项所占比例（缺失除外）；未加权。",
+        "en": "Bars show answer shares (missing excluded); answers coded 1 (strongly disagree / very dissatisfied) "
+              "to 5 (strongly agree / very satisfied), yes/no items 0 = no, 1 = yes; unweighted.",
+    },
     "fig_means": {"zh": "{construct}：各社区各轮次加权均值及 95% 置信区间", "en": "{construct}: weighted mean by community and wave, with 95% CIs"},
     "fig_means_note": {"zh": "加权（raking），置信区间考虑抽样设计。受访者少于 {min_n} 人的社区-轮次不绘制（本图 {dropped} 个）。",
                        "en": "Weighted (raking); intervals account for the design. Community-waves with fewer than "
@@ -164,7 +168,9 @@ TEXT: dict[str, dict[str, str]] = {
                               "en": "Red outlines mark cells with fewer than {min_cell} respondents. Unit: respondents."},
     "fig_item_dists": {"zh": "各题作答分布", "en": "Answer distribution per item"},
     "fig_item_dists_note": {"zh": "按答案量表分面板；比例不含缺失；未加权。",
-                            "en": "One panel per answer scale; shares exclude missing answers; unweighted."},
+                            "en": "One panel per answer scale; shares exclude missing answers; answers coded 1 "
+                                  "(strongly disagree / very dissatisfied) to 5 (strongly agree / very satisfied), "
+                                  "yes/no items 0 = no, 1 = yes; unweighted."},
 }
 
 
