@@ -43,14 +43,6 @@ from evalkit.results import Provenance
 __all__ = ["twfe", "first_treated_period"]
 
 TWFE_TERM = "treat"
-_TYPE_LABEL = {
-    "treated_vs_never": ("处理组 vs 从未处理组", "treated vs never treated"),
-    "earlier_vs_later": ("早处理组 vs 晚处理组（晚组作对照）", "earlier vs later treated"),
-    "later_vs_earlier": ("晚处理组 vs 早处理组（已处理组作对照，“禁止比较”）",
-                         "later vs earlier treated (forbidden)"),
-}
-
-
 def first_treated_period(data: pd.DataFrame, *, unit: str, time: str, treat: str) -> pd.Series:
     """First period with ``treat == 1`` per unit (0 for never treated); error if D switches off."""
     d = data[[unit, time, treat]].sort_values([unit, time])
@@ -204,6 +196,4 @@ def _bacon(sample: pd.DataFrame, unit: str, time: str, first: pd.Series, beta: f
                              "estimate": float(np.average(g["estimate"], weights=g["weight"]))
                              if g["weight"].sum() > 0 else np.nan}), include_groups=False
     ).reset_index()
-    summ["label_zh"] = summ["comparison_type"].map(lambda t: _TYPE_LABEL.get(t, (t, t))[0])
-    summ["label_en"] = summ["comparison_type"].map(lambda t: _TYPE_LABEL.get(t, (t, t))[1])
     return {"bacon": comp.reset_index(drop=True), "bacon_summary": summ}

@@ -103,12 +103,12 @@ def bacon_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
     bacon = result.tables.get("bacon")
     if bacon is None or bacon.empty:
         return coefficient_plot(result, ax=ax, lang=lang)
-    summary = result.tables["bacon_summary"].set_index("comparison_type")
-    label_col = "label_zh" if lang.lower().startswith("zh") else "label_en"
+    from evalkit.reporting.vocab import has_word, word
+
     markers = {"treated_vs_never": "o", "earlier_vs_later": "s", "later_vs_earlier": "^"}
     for ctype, group in bacon.groupby("comparison_type"):
         ax.scatter(group["weight"], group["estimate"], marker=markers.get(ctype, "o"),
-                   label=summary.loc[ctype, label_col] if ctype in summary.index else ctype)
+                   label=word(f"bacon.{ctype}", lang) if has_word(f"bacon.{ctype}") else ctype)
     ax.axhline(result.estimate, color="tab:red", linewidth=1, label=_t("twfe", lang))
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xlabel(_t("bacon_x", lang))

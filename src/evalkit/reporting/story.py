@@ -24,13 +24,13 @@ __all__ = ["caveat_sentences", "impact_summary", "impact_recommendations", "meas
            "measurement_recommendations", "data_quality_summary", "data_quality_recommendations"]
 
 
-def _is_zh(lang: str) -> bool:
+def _in_chinese(lang: str) -> bool:
     return lang_code(lang) == "zh"
 
 
 def _join(items: Iterable[str], lang: str) -> str:
     items = list(items)
-    if _is_zh(lang):
+    if _in_chinese(lang):
         return "、".join(items)
     if len(items) <= 2:
         return " and ".join(items)
@@ -47,7 +47,7 @@ def _label(codebook: Any, code: str, lang: str) -> str:
 
 def _inline(label: str, lang: str) -> str:
     """A label inside an English sentence: "Sense of gain" → "sense of gain" (acronyms kept)."""
-    if _is_zh(lang) or len(label) < 2 or not label[1].islower():
+    if _in_chinese(lang) or len(label) < 2 or not label[1].islower():
         return label
     return label[0].lower() + label[1:]
 
@@ -66,7 +66,7 @@ def _methods(codes: Iterable[str], lang: str) -> str:
 
 def caveat_sentences(caveats: Iterable[Mapping[str, Any]], lang: str = "zh", *, codebook: Any = None) -> list[str]:
     """One sentence per caveat code of an :class:`~evalkit.impact.ImpactReport`."""
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     out = []
     for c in caveats:
         code = c["code"]
@@ -130,19 +130,19 @@ def is_share(codebook: Any, outcome: str) -> bool:
 
 def _amount(x: float, share: bool, lang: str) -> str:
     if share:
-        return f"{fmt_num(100 * x, 1)} 个百分点" if _is_zh(lang) else f"{fmt_num(100 * x, 1)} percentage points"
-    return f"{fmt_num(x)} 分" if _is_zh(lang) else f"{fmt_num(x)} points"
+        return f"{fmt_num(100 * x, 1)} 个百分点" if _in_chinese(lang) else f"{fmt_num(100 * x, 1)} percentage points"
+    return f"{fmt_num(x)} 分" if _in_chinese(lang) else f"{fmt_num(x)} points"
 
 
 def _interval(lo: float, hi: float, share: bool, lang: str = "zh") -> str:
     """``0.24–0.33``; with a negative bound ``−0.11 至 0.01`` / ``−0.11 to 0.01`` (a dash would read as minus)."""
     scale, d = (100, 1) if share else (1, 2)
-    sep = "–" if lo >= 0 else (" 至 " if _is_zh(lang) else " to ")
+    sep = "–" if lo >= 0 else (" 至 " if _in_chinese(lang) else " to ")
     return f"{fmt_num(scale * lo, d)}{sep}{fmt_num(scale * hi, d)}"
 
 
 def _effect_sentence(r: Any, label: str, lang: str, share: bool = False) -> str:
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     up = r.estimate > 0
     size = abs(r.estimate)
     sd = getattr(r, "baseline_sd", np.nan)
@@ -165,7 +165,7 @@ def _significant(est: pd.DataFrame) -> pd.Series:
 
 def impact_summary(report: Any, study: Any, lang: str = "zh") -> str:
     """Executive summary (Markdown) of the impact report: question, design, findings, gaps, caveat."""
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     cb = study.codebook
     est = report.estimates
     labels = {o: _label(cb, o, lang) for o in est["outcome"]}
@@ -237,7 +237,7 @@ def target_lines(attainment: pd.DataFrame | None, lang: str = "zh") -> list[str]
     """One recommendation per target not met (fully or in some communities)."""
     if attainment is None or attainment.empty:
         return []
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     out = []
     for r in attainment.itertuples(index=False):
         name = word(f"target.{r.target}", lang) if has_word(f"target.{r.target}") else r.target
@@ -265,7 +265,7 @@ def impact_recommendations(report: Any, study: Any, lang: str = "zh", *,
                            targets: pd.DataFrame | None = None) -> str:
     """问题与建议 (Markdown list) from the impact results: outcomes that did not move, doubtful trends,
     design gaps and, with ``targets`` (:func:`evalkit.target_attainment`), unmet targets."""
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     cb = study.codebook
     est = report.estimates
     out: list[str] = list(target_lines(targets, lang))
@@ -314,7 +314,7 @@ def _measurement_frame(m: Any, lang: str, codebook: Any) -> pd.DataFrame:
 
 def measurement_summary(m: Any, lang: str = "zh", *, codebook: Any = None) -> str:
     """Executive summary (Markdown) of the measurement report."""
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     f = _measurement_frame(m, lang, codebook)
     weak = f[f["alpha"] < 0.7]
     good = f[f["alpha"] >= 0.7]
@@ -345,7 +345,7 @@ def measurement_summary(m: Any, lang: str = "zh", *, codebook: Any = None) -> st
 
 def measurement_recommendations(m: Any, lang: str = "zh", *, codebook: Any = None) -> str:
     """问题与建议 (Markdown list) from the measurement results."""
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     f = _measurement_frame(m, lang, codebook)
     out = []
     for r in f[f["alpha"] < 0.7].itertuples(index=False):
@@ -387,7 +387,7 @@ def data_quality_summary(profile: Any, lang: str = "zh", *, codebook: Any = None
     h = profile.headline()
     miss = profile.missingness
     worst = miss.sort_values("share_missing", ascending=False).head(1)
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     if zh:
         text = (f"**数据概况**：{h['n_respondents']:,} 名受访者，{h['n_communities']} 个社区，{h['n_waves']} 轮调查；"
                 f"每社区每轮样本量中位数 {h['median_cell']:g}，最少 {h['min_cell']}；"
@@ -407,7 +407,7 @@ def data_quality_summary(profile: Any, lang: str = "zh", *, codebook: Any = None
 
 
 def data_quality_recommendations(profile: Any, lang: str = "zh", *, codebook: Any = None) -> str:
-    zh = _is_zh(lang)
+    zh = _in_chinese(lang)
     h = profile.headline()
     out = []
     if h["n_small"]:

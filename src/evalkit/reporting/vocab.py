@@ -87,6 +87,8 @@ _ZH: dict[str, str] = {
     # ---- flags ---------------------------------------------------------------------------
     "flag.low_item_total": "题总相关偏低", "flag.raises_alpha_if_deleted": "删除后 α 提高",
     "flag.reverse": "（反向题）", "flag.none": "",
+    "bacon.treated_vs_never": "处理组 vs 从未处理组", "bacon.earlier_vs_later": "早处理组 vs 晚处理组（晚组作对照）",
+    "bacon.later_vs_earlier": "晚处理组 vs 早处理组（已处理组作对照，“禁止比较”）",
     "target.social_orgs_per_community": "每社区社会组织数（个）", "target.resolution_rate": "居民诉求办结率",
     "status.met": "达成", "status.partly_met": "总体达成，部分社区未达成", "status.not_met": "未达成",
     "status.not_measurable": "无法测量（缺少数据或指标未定义）",
@@ -168,6 +170,8 @@ _EN: dict[str, str] = {
     "col.effect_sd": "Effect / baseline SD",
     "flag.low_item_total": "low item-total r", "flag.raises_alpha_if_deleted": "α rises if deleted",
     "flag.reverse": " (reverse-keyed)", "flag.none": "",
+    "bacon.treated_vs_never": "treated vs never treated", "bacon.earlier_vs_later": "earlier vs later treated",
+    "bacon.later_vs_earlier": "later vs earlier treated (forbidden)",
     "target.social_orgs_per_community": "Social organisations per community", "target.resolution_rate":
     "Share of residents' requests resolved",
     "status.met": "met", "status.partly_met": "met overall, not in every community", "status.not_met": "not met",
