@@ -94,7 +94,8 @@ def item_distribution_bars(dists: pd.DataFrame, *, ax: Any = None, lang: str = "
             panel.barh(range(len(wide)), share, left=left, color=colours[k],
                        label=f"{value:g} {name}".strip())
             left += share
-        panel.set_yticks(range(len(wide)), [f"{i}  {str(lab)[:18]}" for i, lab in zip(items, labels, strict=True)],
+        limit = 18 if zh else 40  # about the same width: a hanzi is two Latin letters wide
+        panel.set_yticks(range(len(wide)), [f"{i}  {str(lab)[:limit]}" for i, lab in zip(items, labels, strict=True)],
                          fontsize=7)
         panel.invert_yaxis()
         panel.set_xlim(0, 1)
