@@ -128,9 +128,10 @@ def measurement_table(m: Any, name: str, lang: str = "zh", *, codebook: Any = No
                            unit=word("unit.score", lang),
                            method="设计加权均值，标准误按社区整群线性化" if zh else
                            "design-weighted means, linearised SE clustered by community",
-                           notes=[("设计效应（相对简单随机抽样）介于 " if zh else "Design effects range from ")
-                                  + f"{fmt_num(d['deff'].min(), 1)}–{fmt_num(d['deff'].max(), 1)}"
-                                  + ("，主要来自社区整群。" if zh else ", mostly from clustering by community.")])
+                           notes=[f"设计效应（相对简单随机抽样）介于 {fmt_num(d['deff'].min(), 1)} 与 "
+                                  f"{fmt_num(d['deff'].max(), 1)} 之间，主要来自社区整群。" if zh else
+                                  f"Design effects range from {fmt_num(d['deff'].min(), 1)} to "
+                                  f"{fmt_num(d['deff'].max(), 1)}, mostly from clustering by community."])
     if name == "icc":
         icc = m.icc.to_frame()
         icc = icc[icc["group_var"] == "all"]

@@ -50,7 +50,7 @@ TEXT: dict[str, dict[str, str]] = {
               "本节报告各维度的信度（Cronbach's α 及置信区间、标准化 α、McDonald's ω）、题目分析、探索性因子分析、"
               "按人口结构（年龄段 × 性别 × 户籍）加权后的各维度均值，以及社区层面的组内相关系数（ICC）。",
         "en": "## About this report\nBefore estimating impact we check that each construct is measured reliably and that the sample "
-              "represents the community. This section reports reliability (Cronbach's alpha with CI, standardised "
+              "represents the community. This report gives reliability (Cronbach's alpha with CI, standardised "
               "alpha, McDonald's omega), item analysis, an exploratory factor analysis, construct means weighted "
               "to the population (age band × gender × hukou), and community-level intra-class correlations.",
     },

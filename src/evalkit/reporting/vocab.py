@@ -138,7 +138,7 @@ _EN: dict[str, str] = {
     "level.under_60": "under 60", "level.60_plus": "60 and over", "level.local": "local hukou",
     "level.migrant": "migrant", "level.female": "women", "level.male": "men",
     "term.effect": "{level}", "term.difference": "difference: {a} − {b}",
-    "cohort.never": "— (never treated)", "wave.n": "wave {w}",
+    "cohort.never": "— (never treated)", "wave.n": "Wave {w}",
     "var.age": "Age (years)", "var.female": "Share women", "var.migrant": "Share migrant hukou",
     "var.college": "Share college-educated", "var.years_resident": "Years resident",
     "summary_index": "summary index (Anderson 2008)",
