@@ -11,11 +11,6 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# # 试点成效评估 · Programme impact
-# Did the pilots change residents' outcomes relative to comparable communities? `evalkit run`
-# executes this notebook with papermill; opened as it is, it runs on the synthetic demo city.
-
 # %% tags=["parameters"]
 config_path: str = ""  # study config (YAML); empty = the bundled synthetic demo city
 lang: str = "zh"  # one of: zh, en
@@ -24,40 +19,58 @@ output_dir: str = ""  # where results and figures are saved; the runner sets it
 run_id: str = "interactive"  # set by the runner; written into the completion marker
 
 # %%
+# Programme impact: did the pilots change residents' outcomes relative to comparable communities?
+# `evalkit run` executes this notebook with papermill; opened as it is, it runs on the synthetic demo city.
 import evalkit as ek
 
 study = ek.load_study(config_path or ek.demo_config())
-impact = ek.estimate_impact(study, draws=draws, lang=lang)
-ek.reporting.banner(study, lang, title="impact_title")
-ek.reporting.narrative("impact_intro", lang)
+weights = "weight" if study.config.weights == "raked" else None
+scored = ek.weighting.raked_survey(study) if weights else None
+impact = ek.estimate_impact(study, scored=scored, weights=weights, draws=draws, lang=lang)
+targets = ek.target_attainment(study.tables, study.config.targets)
+doc = ek.reporting.ReportDocument(name="03_impact", lang=lang, title=ek.reporting.text("impact_title", lang, name=study.config.display_name(lang)),
+                                  synthetic=study.config.synthetic, narrative=ek.reporting.narrative_source(study),
+                                  output_dir=output_dir or None)
 
 # %%
-ek.reporting.narrative("impact_design", lang)
-ek.reporting.show_impact_table(impact, "design", lang)
-ek.reporting.narrative("impact_balance", lang)
-ek.reporting.show_impact_table(impact, "balance", lang)
+doc.heading(ek.reporting.word("summary.title", lang))
+doc.section("summary", ek.reporting.impact_summary(impact, study, lang))
+doc.section("impact_intro")
 
 # %%
-ek.reporting.narrative("impact_main", lang)
-ek.reporting.show_impact_table(impact, "main", lang)
-ek.reporting.show_figure(impact.plot_estimates(lang=lang), output_dir=output_dir, name="impact_estimates")
-truth = ek.reporting.show_truth_check(impact, study, lang)
+doc.section("impact_design")
+doc.table(ek.reporting.impact_table(impact, study, "design", lang))
+doc.section("impact_balance")
+doc.table(ek.reporting.impact_table(impact, study, "balance", lang))
 
 # %%
-ek.reporting.narrative("impact_event", lang)
-ek.reporting.show_event_studies(impact, lang, output_dir=output_dir)
+doc.section("impact_main")
+doc.table(ek.reporting.impact_table(impact, study, "main", lang))
+main_table = doc.table_count
+doc.figure(ek.reporting.impact_estimates_figure(impact, study, lang), name="impact_estimates",
+           title=ek.reporting.text("fig_impact_estimates", lang), notes=[ek.reporting.text("fig_impact_estimates_note", lang)])
+truth = ek.reporting.add_truth_check(doc, impact, study, lang)
 
 # %%
-ek.reporting.narrative("impact_heterogeneity", lang)
-ek.reporting.show_impact_table(impact, "subgroups", lang)
-ek.reporting.narrative("impact_many", lang)
-ek.reporting.show_impact_table(impact, "many_outcomes", lang)
+doc.section("impact_event")
+ek.reporting.add_event_studies(doc, impact, study, lang)
 
 # %%
-ek.reporting.narrative("impact_robustness", lang)
-ek.reporting.show_impact_table(impact, "robustness", lang)
-ek.reporting.narrative("impact_limitations", lang)
-ek.reporting.show_limitations(impact, lang)
+doc.section("impact_heterogeneity")
+doc.table(ek.reporting.impact_table(impact, study, "subgroups", lang))
+doc.section("impact_many")
+doc.table(ek.reporting.impact_table(impact, study, "many_outcomes", lang, refer_to=main_table))
+
+# %%
+doc.section("impact_robustness")
+doc.table(ek.reporting.impact_table(impact, study, "robustness", lang))
+doc.section("impact_targets")
+doc.table(ek.reporting.targets_table(targets, lang))
+doc.section("impact_limitations")
+doc.bullets(ek.reporting.caveat_sentences(impact.caveats, lang, codebook=study.codebook))
+doc.heading(ek.reporting.word("recommendations.title", lang))
+doc.section("recommendations", ek.reporting.impact_recommendations(impact, study, lang, targets=targets))
+doc.save()
 
 # %%
 if output_dir:

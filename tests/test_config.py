@@ -88,3 +88,17 @@ def test_pilots_inline_and_as_file_conflict(tmp_path):
                        "  communities: communities.csv\n  pilots: pilots.csv\n")
     with pytest.raises(ConfigError, match="pilots are given both inline and as data.pilots"):
         load_config(write_study(tmp_path, bad))
+
+
+def test_report_keys_weights_narrative_and_english_name(tmp_path):
+    cfg = load_config(write_study(tmp_path, GOOD))
+    assert (cfg.weights, cfg.narrative, cfg.name_en) == ("none", None, None)
+    assert cfg.display_name("en") == "测试研究"
+    (tmp_path / "texts").mkdir()
+    cfg = load_config(write_study(tmp_path, GOOD + "weights: raked\nnarrative: texts\nname_en: Test study\n"))
+    assert cfg.weights == "raked" and cfg.narrative == (tmp_path / "texts").resolve()
+    assert (cfg.display_name("zh"), cfg.display_name("en")) == ("测试研究", "Test study")
+    with pytest.raises(ConfigError, match=r"line 11.*weights must be none or raked, found 'yes'"):
+        load_config(write_study(tmp_path, GOOD + "weights: 'yes'\n"))
+    with pytest.raises(ConfigError, match=r"narrative folder 'missing' not found"):
+        load_config(write_study(tmp_path, GOOD + "narrative: missing\n"))

@@ -59,21 +59,22 @@ def test_guardrail_facts_are_reported(report):
 
 def test_twfe_differs_from_cs_and_heterogeneity_found(report):
     gain = report.robustness[report.robustness["outcome"] == "gain"].set_index("design")
-    assert gain.loc["TWFE", "estimate"] < gain.loc["CS, never_treated", "estimate"]
+    assert gain.loc["twfe", "estimate"] < gain.loc["cs_never_treated", "estimate"]
     sub = report.subgroups[(report.subgroups["by"] == "age_band") & (report.subgroups["outcome"] == "gain")]
     effects = sub.set_index("term")["estimate"]
     assert effects["treat:post[60_plus]"] > effects["treat:post[under_60]"]  # as the demo DGP says
 
 
-def test_report_round_trips_and_displays(report):
+def test_report_round_trips_and_displays(report, study):
     d = report.to_dict()
     json.dumps(d)
     assert_result_close(ImpactReport.from_dict(d), report)
+    assert ImpactReport.from_dict(d).caveats == report.caveats
     for name in ("main", "design", "balance", "robustness", "subgroups", "many_outcomes"):
-        zh, en = impact_table(report, name, "zh"), impact_table(report, name, "en")
+        zh, en = impact_table(report, study, name, "zh").frame, impact_table(report, study, name, "en").frame
         assert len(zh) == len(en) > 0
-    assert "获得感" in impact_table(report, "main", "zh").iloc[:, 0].tolist()
-    many = impact_table(report, "many_outcomes", "en").iloc[:, 0].tolist()
+    assert "获得感" in impact_table(report, study, "main", "zh").frame.iloc[:, 0].tolist()
+    many = impact_table(report, study, "many_outcomes", "en").frame.iloc[:, 0].tolist()
     assert "summary index (Kling–Liebman–Katz 2007, equal weights)" in many
     assert not any("Anderson" in str(t) for t in many)
 

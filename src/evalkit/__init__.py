@@ -38,6 +38,7 @@ _EXPORTS = {
     "MeasurementReport": "evalkit.measurement",
     "analyse_programme": "evalkit.run.study",
     "ProgrammeReport": "evalkit.programme.report",
+    "target_attainment": "evalkit.targets",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
                "weighting", "survey", "measurement", "impact", "run", "community", "designs", "power",
@@ -79,3 +80,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.profiling import DataQualityProfile, profile_study
     from evalkit.run.completion import mark_complete
     from evalkit.run.session import session_info
+    from evalkit.targets import target_attainment

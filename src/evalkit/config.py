@@ -104,6 +104,9 @@ class StudyConfig:
     targets: Mapping[str, float] = field(factory=dict)
     min_items_answered: float = 0.5
     pseudonym_key_env: str = "EVALKIT_PSEUDONYM_KEY"
+    name_en: str | None = None  # the study's name in English reports (default: name)
+    weights: Literal["none", "raked"] = "none"  # impact estimates on raked survey weights or unweighted
+    narrative: Path | None = None  # folder of the study's own report text (<section>.md); None: narrative/
     raw: Mapping[str, object] = field(factory=dict)  # the file as plain python, for the manifest
     #: every file of each table (several survey files, one per wave or district, are stacked)
     sources: Mapping[str, tuple[DataSource, ...]] = field(factory=dict)
@@ -112,6 +115,10 @@ class StudyConfig:
     def __attrs_post_init__(self) -> None:
         if not self.sources:  # built by hand with data only
             object.__setattr__(self, "sources", {k: (v,) for k, v in self.data.items()})
+
+    def display_name(self, lang: str = "zh") -> str:
+        """The study's name for a report in ``lang`` (``name_en`` in English when given)."""
+        return self.name_en if (self.name_en and not lang.lower().startswith("zh")) else self.name
 
     @property
     def folder(self) -> Path:
@@ -127,7 +134,7 @@ class StudyConfig:
 
 _TOP_KEYS = {
     "name", "synthetic", "language", "seed", "codebook", "data", "pilots", "comparison",
-    "outcomes", "targets", "scoring", "privacy", "waves",
+    "outcomes", "targets", "scoring", "privacy", "waves", "weights", "narrative", "name_en",
 }
 _SOURCE_KEYS = {"path", "sheet", "encoding", "format", "columns", "wave"}
 
@@ -220,6 +227,18 @@ def load_config(path: str | Path) -> StudyConfig:
             key_env = k.as_str()
 
     waves = _waves(root.get("waves"))
+    weights = "none"
+    if (wnode := root.get("weights")) is not None:
+        weights = wnode.as_str()
+        if weights not in {"none", "raked"}:
+            raise wnode.error(f"weights must be none or raked, found '{weights}'",
+                              "raked: impact estimates use the survey weights raked to the population table")
+    narrative = None
+    if (nnode := root.get("narrative")) is not None:
+        narrative = (folder / nnode.as_str()).resolve()
+        if not narrative.is_dir():
+            raise nnode.error(f"narrative folder '{nnode.as_str()}' not found (looked for {narrative})",
+                              "Paths are relative to the config file; the folder holds <section>.md files")
 
     raw = root.to_python()
     raw["_lines"] = {k: v.line for k, v in root.items()}
@@ -237,6 +256,9 @@ def load_config(path: str | Path) -> StudyConfig:
         targets=targets,
         min_items_answered=min_items,
         pseudonym_key_env=key_env,
+        name_en=root.get("name_en").as_str() if root.get("name_en") else None,
+        weights=weights,  # type: ignore[arg-type]
+        narrative=narrative,
         raw=raw,
         sources=sources,
         waves=waves,

@@ -166,15 +166,20 @@ class ImpactReport(Result):
     #: per outcome: estimate (event-study average), original_se, breakdown_relative_magnitude,
     #: breakdown_smoothness, mdv_50, mdv_80 (Roth 2022), reliable_covariance
     pretrend_power: pd.DataFrame = field(factory=pd.DataFrame)
-    limitations_zh: tuple[str, ...] = ()
-    limitations_en: tuple[str, ...] = ()
+    caveats: tuple[dict[str, Any], ...] = ()  # reason codes with their facts; words in evalkit.reporting
+    weights: str | None = None  # the weight column the estimates used (None: unweighted)
     main_results: dict[str, StaggeredResult] = field(factory=dict)
 
     def title(self, lang: str = "zh") -> str:
-        return "试点成效估计" if lang_code(lang) == "zh" else "Programme impact"
+        from evalkit.reporting.vocab import word
+
+        return word("result.impact_report", lang)
 
     def limitations(self, lang: str = "zh") -> tuple[str, ...]:
-        return self.limitations_zh if lang_code(lang) == "zh" else self.limitations_en
+        """The caveats as sentences in ``lang`` (rendered by :mod:`evalkit.reporting.story`)."""
+        from evalkit.reporting.story import caveat_sentences
+
+        return tuple(caveat_sentences(self.caveats, lang))
 
     def headline(self) -> dict[str, Any]:
         return {r.outcome: {"att": r.estimate, "std_error": r.std_error, "ci_lower": r.ci_lower,
@@ -199,16 +204,16 @@ class ImpactReport(Result):
 
     def _extra_to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: frame_to_records(getattr(self, name)) for name in self._FRAMES}
-        out["limitations_zh"] = list(self.limitations_zh)
-        out["limitations_en"] = list(self.limitations_en)
+        out["caveats"] = [dict(c) for c in self.caveats]
+        out["weights"] = self.weights
         out["main_results"] = {k: v.to_dict() for k, v in self.main_results.items()}
         return out
 
     @classmethod
     def _extra_from_dict(cls, d: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {name: frame_from_records(d.get(name, [])) for name in cls._FRAMES}
-        out["limitations_zh"] = tuple(d["limitations_zh"])
-        out["limitations_en"] = tuple(d["limitations_en"])
+        out["caveats"] = tuple(dict(c) for c in d["caveats"])
+        out["weights"] = d["weights"]
         out["main_results"] = {k: Result.from_dict(v) for k, v in d["main_results"].items()}
         return out
 
@@ -257,7 +262,8 @@ def estimate_impact(
                      "ci_upper": head["ci_upper"], "p_value": head["p_value"],
                      "inference": res.inference.method, "n_clusters": res.n_clusters,
                      "n_treated_clusters": res.n_treated_clusters,
-                     "pretrend_p": float(pre["p_value"].iloc[0]) if not pre.empty else np.nan})
+                     "pretrend_p": float(pre["p_value"].iloc[0]) if not pre.empty else np.nan,
+                     "baseline_sd": float(scored.loc[scored["wave"] == scored["wave"].min(), outcome].std())})
         ev = res.event_study()[["event_time", "estimate", "std_error", "ci_lower", "ci_upper"]]
         events.append(ev.assign(outcome=outcome))
         alt_control = "not_yet_treated" if control == "never_treated" else "never_treated"
@@ -274,7 +280,7 @@ def estimate_impact(
                                "breakdown_smoothness": sens.breakdown_smoothness,
                                "mdv_50": sens.mdv_50, "mdv_80": sens.mdv_80,
                                "reliable_covariance": sens.reliable_covariance})
-        for design, r in ((f"CS, {control}", res), (f"CS, {alt_control}", alt), ("TWFE", tw)):
+        for design, r in ((f"cs_{control}", res), (f"cs_{alt_control}", alt), ("twfe", tw)):
             robust.append({"outcome": outcome, "label": label, "design": design,
                            "estimate": r.estimate, "ci_lower": r.estimates["ci_lower"].iloc[0],
                            "ci_upper": r.estimates["ci_upper"].iloc[0],
@@ -287,18 +293,28 @@ def estimate_impact(
             continue  # not asked in this survey (Study.unavailable); the limitations say so
         for outcome in outcomes:
             # residents with no score for this construct are left out (counted in the design notes)
-            sg = subgroup_effects(stacked.dropna(subset=[outcome, by]), outcome=outcome, treat="treat", post="post", by=by,
+            sample = stacked.dropna(subset=[outcome, by])
+            sg = subgroup_effects(sample, outcome=outcome, treat="treat", post="post", by=by, weights=weights,
                                   cluster="community_id", seed=seed, draws=draws)
+            n_level = sample.groupby(by, observed=True).size()
             tests = sg.tables.get("tests", pd.DataFrame())
             p_equal = float(tests["p_value"].iloc[0]) if "p_value" in tests and len(tests) else np.nan
             for r in sg.estimates.itertuples(index=False):
                 subgroup_rows.append({"by": by, "outcome": outcome, "term": r.term,
                                       "estimate": r.estimate, "ci_lower": r.ci_lower,
                                       "ci_upper": r.ci_upper, "p_value": r.p_value,
-                                      "p_equal_effects": p_equal})
+                                      "p_equal_effects": p_equal, "n_obs": _level_count(r.term, n_level)})
     complete = stacked.dropna(subset=outcomes)
-    many = multiple_outcomes(complete, outcomes=outcomes, treat="treat", post="post",
+    many = multiple_outcomes(complete, outcomes=outcomes, treat="treat", post="post", weights=weights,
                              cluster="community_id", seed=seed, draws=draws)
+    subgroups = pd.DataFrame(subgroup_rows)
+    if not subgroups.empty:  # one equality test per (by, outcome): BH across that family
+        from statsmodels.stats.multitest import multipletests
+
+        tests = subgroups.drop_duplicates(["by", "outcome"])[["by", "outcome", "p_equal_effects"]].dropna()
+        if len(tests):
+            tests["p_equal_bh"] = multipletests(tests["p_equal_effects"], method="fdr_bh")[1]
+            subgroups = subgroups.merge(tests[["by", "outcome", "p_equal_bh"]], on=["by", "outcome"], how="left")
 
     report = ImpactReport(
         estimates=pd.DataFrame(rows),
@@ -307,15 +323,14 @@ def estimate_impact(
         balance=balance_table(scored, study, outcomes, lang),
         event_study=pd.concat(events, ignore_index=True),
         robustness=pd.DataFrame(robust),
-        subgroups=pd.DataFrame(subgroup_rows, columns=["by", "outcome", "term", "estimate", "ci_lower",
-                                                       "ci_upper", "p_value", "p_equal_effects"]),
+        subgroups=subgroups,
         many_outcomes=many.to_frame(),
         sensitivity=pd.concat(sens_rows, ignore_index=True) if sens_rows else pd.DataFrame(),
         pretrend_power=pd.DataFrame(power_rows),
         main_results=main,
+        weights=weights,
     )
-    zh, en = _limitations(report, study, control)
-    return attrs.evolve(report, limitations_zh=zh, limitations_en=en)
+    return attrs.evolve(report, caveats=_caveats(report, study))
 
 
 def _trend_sensitivity(panel: pd.DataFrame, outcome: str, *, control: str, seed: int | None,
@@ -344,44 +359,40 @@ def design_table(study: Study, panel: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _limitations(report: ImpactReport, study: Study, control: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _level_count(term: str, counts: pd.Series) -> float:
+    """Residents behind a subgroup term ``treat:post[level]``; NaN for a difference row."""
+    if term.startswith("treat:post[") and term.endswith("]"):
+        return float(counts.get(term[len("treat:post["):-1], np.nan))
+    return np.nan
+
+
+def _caveats(report: ImpactReport, study: Study) -> tuple[dict[str, Any], ...]:
+    """The facts behind the limitations paragraph, as reason codes (words: evalkit.reporting.story)."""
     est = report.estimates
-    g = int(est["n_clusters"].max())
-    gt = int(est["n_treated_clusters"].max())
-    methods = sorted(set(est["inference"]))
-    zh = [f"本评估共涉及 {g} 个社区（其中试点 {gt} 个），推断在社区层面进行；所用推断方法：{'、'.join(methods)}。"]
-    en = [f"The evaluation covers {g} communities ({gt} pilots); inference is at community level, "
-          f"using: {', '.join(methods)}."]
+    out: list[dict[str, Any]] = [{
+        "code": "clusters", "n_clusters": int(est["n_clusters"].max()),
+        "n_treated": int(est["n_treated_clusters"].max()), "methods": sorted(set(est["inference"])),
+    }]
     first = next(iter(report.main_results.values()))
-    if first.inference.message("zh"):
-        zh.append(first.inference.message("zh"))
-        en.append(first.inference.message("en"))
+    if first.inference.method != first.inference.requested or first.inference.reliable_crve is False:
+        out.append({"code": "inference_switched", "method": first.inference.method,
+                    "requested": first.inference.requested, "n_clusters": first.inference.n_clusters,
+                    "n_treated": first.inference.n_treated_clusters})
     n_comp = int(report.design.loc[report.design["group"] == "comparison", "communities"].sum())
     if n_comp < 10:
-        zh.append(f"对照社区只有 {n_comp} 个，结论对个别对照社区较敏感。")
-        en.append(f"Only {n_comp} comparison communities: results are sensitive to individual ones.")
-    failed = est[est["pretrend_p"] < 0.05]
-    for r in failed.itertuples(index=False):
-        zh.append(f"“{r.label}”在试点前的趋势检验未通过（p = {r.pretrend_p:.3f}），平行趋势假设存疑，应谨慎解读。")
-        en.append(f"Pre-trend test fails for {r.outcome} (p = {r.pretrend_p:.3f}): parallel trends are doubtful.")
+        out.append({"code": "few_comparisons", "n": n_comp})
+    for r in est[est["pretrend_p"] < 0.05].itertuples(index=False):
+        out.append({"code": "pretrend_failed", "outcome": r.outcome, "p": float(r.pretrend_p)})
     imbalanced = report.balance[report.balance["smd"].abs() > 0.1]
     if not imbalanced.empty:
-        zh.append("基线时试点与对照社区在以下方面差异较大（|SMD| > 0.1）：" + "、".join(imbalanced["label"])
-                  + "；双重差分只要求趋势平行，但差异提示试点并非随机选择。")
-        en.append("At baseline pilots and comparisons differ (|SMD| > 0.1) in: " + ", ".join(imbalanced["variable"])
-                  + "; DiD needs parallel trends only, but pilots were not chosen at random.")
+        out.append({"code": "baseline_imbalance", "variables": list(imbalanced["variable"])})
     absent = [c for c, codes in getattr(study, "unavailable", {}).items() if "subgroup" in codes]
     if absent:
-        names_zh = {"hukou": "户籍", "gender": "性别", "age": "年龄", "age_band": "年龄段"}
-        zh.append("问卷未包含" + "、".join(names_zh.get(c, c) for c in absent) + "，相应的分组分析未做。")
-        en.append("The survey has no " + ", ".join(absent) + ": those subgroup analyses were not run.")
-    zh.append("居民问卷为重复横截面，社区层面均值的变化也可能来自样本构成的变化。")
-    en.append("The survey is a repeated cross-section: changes in community means may partly reflect "
-              "changes in who was interviewed.")
+        out.append({"code": "subgroup_column_absent", "columns": absent})
+    out.append({"code": "repeated_cross_section"})
     if study.config.synthetic:
-        zh.append("本报告数据为合成演示数据，估计结果不代表任何真实试点的成效。")
-        en.append("The data are synthetic: these estimates describe no real programme.")
-    return tuple(zh), tuple(en)
+        out.append({"code": "synthetic"})
+    return tuple(out)
 
 
 def truth_comparison(report: ImpactReport, truth: pd.DataFrame, study: Study) -> pd.DataFrame:

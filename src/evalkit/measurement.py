@@ -104,45 +104,34 @@ class MeasurementSpec:
 #: the R script, stored output, versions and the tests' tolerances). ``agreement`` is the largest
 #: difference seen when the references were generated; tests/test_measurement.py re-checks it.
 VALIDATION: tuple[dict[str, str], ...] = (
-    {"quantity": "Cronbach's α, standardised α, item-total r, α if deleted, Feldt CI",
+    {"id": "alpha", "quantity": "Cronbach's α, standardised α, item-total r, α if deleted, Feldt CI",
      "reference": "R psych 2.2.9 psych::alpha, bfi data (5 scales, pairwise and listwise)",
      "agreement": "1.5e-15 (abs)", "tolerance": "1e-10 (abs)"},
-    {"quantity": "McDonald's ω (one-factor ML)",
+    {"id": "omega", "quantity": "McDonald's ω (one-factor ML)",
      "reference": "R lavaan 0.6.14 cfa(std.lv = TRUE), bfi data", "agreement": "3.3e-07 (abs)",
      "tolerance": "1e-6 (abs)"},
-    {"quantity": "EFA loadings (ML, oblimin)",
+    {"id": "efa", "quantity": "EFA loadings (ML, oblimin)",
      "reference": "R psych::fa(nfactors = 5, fm = \"ml\", rotate = \"oblimin\"), bfi data",
      "agreement": "2.1e-05 (abs)", "tolerance": "1e-4 (abs)"},
-    {"quantity": "design-based means, SEs, design effects, t CIs (strata, clusters, FPC, domains)",
+    {"id": "survey_means", "quantity": "design-based means, SEs, design effects, t CIs (strata, clusters, FPC, domains)",
      "reference": "R survey 4.1.1 svymean / svyby / confint, api data (apistrat, apiclus1)",
      "agreement": "4.0e-15 (rel)", "tolerance": "1e-10 (rel)"},
-    {"quantity": "proportions with logit CI", "reference": "R survey svyciprop(method = \"logit\"), apiclus1",
+    {"id": "proportions", "quantity": "proportions with logit CI", "reference": "R survey svyciprop(method = \"logit\"), apiclus1",
      "agreement": "4.8e-12 (rel)", "tolerance": "1e-9 (rel)"},
-    {"quantity": "raking, post-stratification and trimming weights",
+    {"id": "weights", "quantity": "raking, post-stratification and trimming weights",
      "reference": "R survey rake / postStratify / trimWeights, apiclus1", "agreement": "7.8e-12 (rel)",
      "tolerance": "1e-8 (rel)"},
-    {"quantity": "ICC (ANOVA; REML random intercept)",
+    {"id": "icc", "quantity": "ICC (ANOVA; REML random intercept)",
      "reference": "R aov mean squares; lme4 1.1-31 lmer(REML = TRUE), apiclus1", "agreement": "2.3e-09 (rel)",
      "tolerance": "1e-10 / 1e-6 (rel)"},
 )
 
 
 def validation_note(lang: str = "zh") -> str:
-    """Markdown closing note: each reference used and the agreement achieved."""
-    zh = lang.startswith("zh")
-    head = ("| 指标 | 参照（R 4.2.2） | 最大差异 | 测试容差 |" if zh
-            else "| quantity | reference (R 4.2.2) | max difference | test tolerance |")
-    lines = [
-        "测量模块的每个估计量都与独立软件的结果逐一核对（脚本、R 版本与输出见 tests/reference/measurement）："
-        if zh else "Each measurement estimator was checked against independent software (script, R versions and "
-        "output in tests/reference/measurement):",
-        "", head, "|---|---|---|---|",
-    ]
-    lines += [f"| {v['quantity']} | {v['reference']} | {v['agreement']} | {v['tolerance']} |" for v in VALIDATION]
-    lines += ["", "另有模拟数据上的已知真值检验（α、ω、ICC、置信区间覆盖率、加权纠偏）与 Hypothesis 性质检验。" if zh else
-              "Known-truth checks on simulated data (α, ω, ICC, CI coverage, weighting bias) and Hypothesis "
-              "property tests complement them."]
-    return "\n".join(lines)
+    """Markdown closing note: each reference used and the agreement achieved (words: evalkit.reporting)."""
+    from evalkit.reporting.measurement_display import validation_markdown
+
+    return validation_markdown(VALIDATION, lang)
 
 
 def item_distribution(data: pd.DataFrame, codebook: Codebook, constructs: Sequence[str]) -> pd.DataFrame:

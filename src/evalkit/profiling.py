@@ -96,11 +96,11 @@ class DataQualityProfile(Result):
             "min_cell": d["min_cell"],
         }
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
         """Heat map of respondents per community and wave."""
         from evalkit.reporting.figures import sample_size_heatmap
 
-        return sample_size_heatmap(self.sample_size_table(), ax=ax, min_cell=self.min_cell)
+        return sample_size_heatmap(self.sample_size_table(), ax=ax, min_cell=self.min_cell, lang=lang)
 
 
 def profile_study(study: Study, *, min_cell: int = 30) -> DataQualityProfile:

@@ -148,7 +148,7 @@ def _assert_same_result(fast, slow) -> None:
                                        err_msg=c)
         else:
             assert a[c].tolist() == b[c].tolist(), c
-    assert fast.notes_en == slow.notes_en
+    assert fast.notes == slow.notes
     assert fast.inference == slow.inference
     assert fast.n_obs == slow.n_obs
 
@@ -234,4 +234,5 @@ def test_diff_diff_warnings_still_reach_the_notes(mpdta_w):
         warnings.simplefilter("ignore")
         r = did_staggered(d, outcome="lemp", unit="countyreal", time="year",
                           cohort="first_treat", covariates=["sep"])
-    assert any("diff-diff:" in n for n in r.notes_en)
+    assert any(n["code"] == "library_message" and n["source"] == "diff-diff" for n in r.notes)
+    assert any(line.startswith("diff-diff: ") for line in r.note_lines("en"))

@@ -12,10 +12,8 @@ import base64
 import io
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
-import matplotlib as mpl
 import matplotlib.image
 import numpy as np
 import pytest
@@ -127,46 +125,6 @@ def test_typical_report_adds_a_small_font():
 
 
 # --- Chromium ----------------------------------------------------------------------------
-
-
-def _chromium() -> str:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    pytest.skip("Chromium not installed (/usr/bin/chromium); CI installs it: apt-get install -y chromium")
-
-
-@pytest.fixture
-def browser(tmp_path):
-    """Run headless Chromium on a file with a fontconfig that knows only DejaVu Sans."""
-    executable = _chromium()
-    font_dir = tmp_path / "fonts"
-    font_dir.mkdir()
-    shutil.copy(Path(mpl.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", font_dir)
-    config = tmp_path / "fonts.conf"
-    config.write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
-        f"<fontconfig><dir>{font_dir}</dir><cachedir>{tmp_path / 'fc-cache'}</cachedir></fontconfig>\n",
-        encoding="utf-8",
-    )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FONTCONFIG_FILE": str(config), "LANG": "C.UTF-8"}
-    runs = iter(range(100))
-
-    def run(html: str, *mode: str) -> str:
-        n = next(runs)
-        page = tmp_path / f"page{n}.html"
-        page.write_text(html, encoding="utf-8")
-        command = [
-            executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / f'profile{n}'}", "--hide-scrollbars", "--force-device-scale-factor=1",
-            "--virtual-time-budget=5000", *mode, page.as_uri(),
-        ]  # fmt: skip
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90, check=False)
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout
-
-    return run
 
 
 def _cells_page() -> str:

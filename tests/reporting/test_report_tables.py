@@ -24,13 +24,16 @@ def report(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["overview", "items", "efa", "weights", "means", "icc"])
 def test_tables_in_both_languages(report, name):
-    zh, en = measurement_table(report, name, "zh"), measurement_table(report, name, "en")
+    zh, en = measurement_table(report, name, "zh").frame, measurement_table(report, name, "en").frame
     assert len(zh) == len(en) > 0 and zh.shape == en.shape
     assert not any(c.isascii() and "_" in c for c in zh.columns), zh.columns
 
 
 def test_numbers_are_not_changed(report):
-    zh = measurement_table(report, "overview", "zh")
-    assert zh["α"].tolist() == report.to_frame()["alpha"].tolist()
-    weights = measurement_table(report, "weights", "en")
-    assert weights["n"].sum() == report.weighting.to_frame()["n_obs"].sum()
+    zh = measurement_table(report, "overview", "zh").frame
+    alpha = report.to_frame()
+    assert zh["α [95% 置信区间]"].tolist() == [
+        f"{a:.2f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in zip(alpha["alpha"], alpha["alpha_ci_lower"],
+                                                            alpha["alpha_ci_upper"], strict=True)]
+    weights = measurement_table(report, "weights", "en").frame
+    assert weights["N"].str.replace(",", "").astype(int).sum() == report.weighting.to_frame()["n_obs"].sum()

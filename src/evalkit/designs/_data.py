@@ -3,6 +3,8 @@ covariate matrix, with messages that name the user's columns."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +26,7 @@ class DesignData:
     X: pd.DataFrame
     y: np.ndarray | None
     weights: np.ndarray | None
-    note: tuple[str, str] | None
+    note: dict[str, Any] | None  # the rows_dropped note (code and facts), if rows were dropped
 
 
 def covariate_frame(sample: pd.DataFrame, covariates: Sequence[str], *, where: str) -> pd.DataFrame:

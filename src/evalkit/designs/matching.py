@@ -205,7 +205,7 @@ def match_nearest(
         caveats.append(DesignCaveat.CALIPER_DROPPED_TREATED.value)
     if max_abs_smd(bal) > 0.1:
         caveats.append(DesignCaveat.IMBALANCE_REMAINS.value)
-    notes = ((dd.note[0],), (dd.note[1],)) if dd.note else ((), ())
+    notes = (dd.note,) if dd.note else ()
     spec = Spec("match_nearest", columns={"outcome": outcome, "treat": treat,
                                           "covariates": list(covariates)},
                 options={"replace": replace, "caliper": caliper, "distance": distance,
@@ -214,7 +214,7 @@ def match_nearest(
     return MatchingResult(
         estimates=estimates, provenance=Provenance.current(), spec=spec, n_obs=n,
         inference=InferenceRecord(cov.name, cov.name, n_pairs, n_pairs, None),
-        notes_zh=notes[0], notes_en=notes[1], caveats=tuple(caveats),
+        notes=notes, caveats=tuple(caveats),
         tables={"balance": bal,
                 "pairs": pd.DataFrame({"treated_row": pairs[:, 0], "control_row": pairs[:, 1],
                                        "distance": np.abs(ps.distance(distance)[pairs[:, 0]]
@@ -284,13 +284,13 @@ def _abadie_imbens(dd, dist: np.ndarray, *, caliper: float | None, J: int, alpha
         caveats.append(DesignCaveat.CALIPER_DROPPED_TREATED.value)
     if max_abs_smd(bal) > 0.1:
         caveats.append(DesignCaveat.IMBALANCE_REMAINS.value)
-    notes = ((dd.note[0],), (dd.note[1],)) if dd.note else ((), ())
+    notes = (dd.note,) if dd.note else ()
     pt, pc = np.asarray(pair_t), np.asarray(pair_c)
     return MatchingResult(
         estimates=pd.DataFrame([row])[list(ESTIMATE_COLUMNS)], provenance=Provenance.current(),
         spec=Spec("match_nearest", columns=spec_columns, options=options), n_obs=len(d),
         inference=InferenceRecord("abadie_imbens", "abadie_imbens", None, None, None),
-        notes_zh=notes[0], notes_en=notes[1], caveats=tuple(caveats),
+        notes=notes, caveats=tuple(caveats),
         tables={"balance": bal,
                 "pairs": pd.DataFrame({"treated_row": pt, "control_row": pc,
                                        "distance": np.abs(dist[pt] - dist[pc]),

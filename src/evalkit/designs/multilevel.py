@@ -163,7 +163,7 @@ def multilevel_model(
     fit = pd.DataFrame({"measure": ["loglik", "reml", "n_groups"],
                         "value": [float(res.llf), float(reml), float(n_groups)]})
     caveats = (DesignCaveat.FEW_CLUSTERS.value,) if n_groups < 30 else ()
-    notes = ((note[0],), (note[1],)) if note else ((), ())
+    notes = (note,) if note else ()
     spec = Spec("multilevel_model", columns={"outcome": outcome, "group": group,
                                              "covariates": list(covariates), "treat": treat,
                                              "period": period, "random_slopes": list(random_slopes)},
@@ -172,7 +172,7 @@ def multilevel_model(
         estimates=estimates, provenance=Provenance.current(), spec=spec, n_obs=len(sample),
         inference=InferenceRecord("mixed_model", "mixed_model", n_groups,
                                   _treated_groups(sample, treat, groups), None),
-        notes_zh=notes[0], notes_en=notes[1], caveats=caveats,
+        notes=notes, caveats=caveats,
         tables={"variance_components": pd.DataFrame(vc_rows), "icc": icc, "fit": fit})
 
 

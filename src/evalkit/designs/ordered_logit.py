@@ -218,11 +218,11 @@ def ordered_logit(
     fit = pd.DataFrame({"measure": ["loglik", "n_categories", "sum_weights"],
                         "value": [ll, float(J), float(w.sum())]})
     caveats = (DesignCaveat.FEW_CLUSTERS.value,) if n_c is not None and n_c < 30 else ()
-    notes = ((note[0],), (note[1],)) if note else ((), ())
+    notes = (note,) if note else ()
     spec = Spec("ordered_logit", columns={"outcome": outcome, "covariates": list(covariates),
                                           "weights": weights, "cluster": cluster},
                 options={"weight_type": weight_type, "alpha": alpha})
     return OrderedLogitResult(
         estimates=estimates, provenance=Provenance.current(), spec=spec, n_obs=len(y),
         inference=InferenceRecord(method, weight_type, n_c, None, None),
-        notes_zh=notes[0], notes_en=notes[1], caveats=caveats, tables={"fit": fit})
+        notes=notes, caveats=caveats, tables={"fit": fit})

@@ -92,12 +92,11 @@ def pre_post(
     caveats = [DesignCaveat.PRE_POST_NO_COMPARISON.value]
     if n_c is not None and n_c < 30:
         caveats.append(DesignCaveat.FEW_CLUSTERS.value)
-    notes = ((note[0],), (note[1],)) if note else ((), ())
+    notes = (note,) if note else ()
     spec = Spec("pre_post", columns={"outcome": outcome, "post": post, "cluster": cluster,
                                      "covariates": list(covariates), "weights": weights},
                 options={"vcov": name, "community_effects": community_effects, "alpha": alpha,
                          "design_strength": "weakest"})
     return PrePostResult(
         estimates=estimates, provenance=Provenance.current(), spec=spec, n_obs=fit.n_obs,
-        inference=InferenceRecord(name, name, n_c, n_c, None), notes_zh=notes[0],
-        notes_en=notes[1], caveats=tuple(caveats))
+        inference=InferenceRecord(name, name, n_c, n_c, None), notes=notes, caveats=tuple(caveats))

@@ -100,13 +100,12 @@ def linear_regression(
     n_c = cov.cluster_counts[0] if cov.cluster_counts else None
     estimates = coefficient_table(fit.names, fit.coef, cov, alpha=alpha, n_clusters=n_c)
     caveats = (DesignCaveat.FEW_CLUSTERS.value,) if n_c is not None and min(cov.cluster_counts) < 30 else ()
-    notes = ((note[0],), (note[1],)) if note else ((), ())
+    notes = (note,) if note else ()
     spec = Spec("linear_regression", columns={"outcome": outcome, "regressors": list(regressors),
                                               "categorical": list(categorical), "weights": weights,
                                               "cluster": cluster, "cluster2": cluster2},
                 options={"vcov": vcov, "alpha": alpha})
     return RegressionResult(
         estimates=estimates, provenance=Provenance.current(), spec=spec, n_obs=fit.n_obs,
-        inference=InferenceRecord(vcov, vcov, n_c, None, None), notes_zh=notes[0],
-        notes_en=notes[1], caveats=caveats,
+        inference=InferenceRecord(vcov, vcov, n_c, None, None), notes=notes, caveats=caveats,
         tables={"vcov": pd.DataFrame(cov.vcov, columns=list(fit.names)).assign(term=list(fit.names))})

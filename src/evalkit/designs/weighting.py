@@ -109,7 +109,7 @@ def _finish(dd: DesignData, *, estimator: str, estimand: str, est: float, se: fl
         caveats.append(DesignCaveat.EXTREME_WEIGHTS.value)
     if n_c is not None and n_c < 30:
         caveats.append(DesignCaveat.FEW_CLUSTERS.value)
-    notes = ((dd.note[0],), (dd.note[1],)) if dd.note else ((), ())
+    notes = (dd.note,) if dd.note else ()
     spec = Spec(estimator, columns={"outcome": outcome, "treat": treat,
                                     "covariates": list(covariates), "weights": weights,
                                     "cluster": cluster},
@@ -117,7 +117,7 @@ def _finish(dd: DesignData, *, estimator: str, estimand: str, est: float, se: fl
     return WeightingResult(
         estimates=estimates, provenance=Provenance.current(), spec=spec, n_obs=len(dd.treat),
         inference=InferenceRecord("sandwich", "sandwich", n_c, n_t, None),
-        notes_zh=notes[0], notes_en=notes[1], caveats=tuple(caveats),
+        notes=notes, caveats=tuple(caveats),
         tables={"balance": bal, "weights": wsum, **extra_tables})
 
 

@@ -29,6 +29,8 @@ Wooldridge, J. M. (2020). Introductory Econometrics, 7th ed., section 13.2.
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -150,20 +152,11 @@ def did(
     X, y, n_fe = _build(sample, d, p, covariates, unit, w)
     fit = fit_wls(y, X, w, n_absorbed=n_fe)
 
-    notes_zh: list[str] = []
-    notes_en: list[str] = []
-    if drop_note:
-        notes_zh.append(drop_note[0])
-        notes_en.append(drop_note[1])
+    notes: list[dict[str, Any]] = [drop_note] if drop_note else []
     if cluster is None:
         decision = InferenceRecord(
             method="hc1", requested=inference, n_clusters=None, n_treated_clusters=None,
-            reliable_crve=None,
-            message_zh="未指定聚类变量：标准误假定居民之间相互独立；同一社区居民的结果通常相关，"
-                       "应指定 cluster='community_id'。",
-            message_en="No cluster column given: standard errors assume independent respondents; "
-                       "residents of one community are usually correlated, so pass "
-                       "cluster='community_id'.")
+            reliable_crve=None, reasons=("no_cluster",))
         cl = None
         ri_assign = ri_stat = None
     else:
@@ -214,5 +207,5 @@ def did(
                                 "weights": weights, "cluster": cluster},
                 options={"inference": inference, "draws": draws, "seed": seed, "alpha": alpha})
     return DiDResult(estimates=estimates, provenance=Provenance.current(seed=seed), spec=spec,
-                     n_obs=fit.n_obs, inference=decision, notes_zh=tuple(notes_zh),
-                     notes_en=tuple(notes_en), tables=tables)
+                     n_obs=fit.n_obs, inference=decision, notes=tuple(notes),
+                     tables=tables)

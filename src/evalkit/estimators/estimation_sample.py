@@ -7,6 +7,8 @@ recorded in the result's notes, never silently.
 
 from __future__ import annotations
 
+from typing import Any
+
 import warnings
 from collections.abc import Iterable
 
@@ -20,14 +22,14 @@ __all__ = ["select_sample", "as_indicator", "check_weights"]
 
 def select_sample(data: pd.DataFrame, columns: Iterable[str | None], *, where: str,
                   optional: Iterable[str] = (), only_columns: bool = False,
-                  ) -> tuple[pd.DataFrame, tuple[str, str] | None]:
+                  ) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     """Rows of ``data`` complete in ``columns`` (None entries ignored).
 
     ``optional`` columns must exist but may be missing (the caller gives missing values a
     meaning). With ``only_columns`` the sample holds only ``columns``, and is ``data``'s
     columns themselves (no copy) when no row is dropped and the index is already 0..n−1.
 
-    Returns the sample (index reset) and, if rows were dropped, a (zh, en) note.
+    Returns the sample (index reset) and, if rows were dropped, a ``rows_dropped`` note (code and facts).
     """
     cols = list(dict.fromkeys(c for c in columns if c is not None))
     missing = [c for c in cols if c not in data.columns]
@@ -52,9 +54,8 @@ def select_sample(data: pd.DataFrame, columns: Iterable[str | None], *, where: s
         detail = ", ".join(f"{c}: {n}" for c, n in by_col.items())
         en = (f"{where}: {n_drop} of {len(sub)} rows have missing values ({detail}) and were "
               "left out of the estimation.")
-        zh = f"{n_drop}/{len(sub)} 行在所需变量上有缺失（{detail}），未纳入估计。"
         warnings.warn(en, DataQualityWarning, stacklevel=3)
-        note = (zh, en)
+        note = {"code": "rows_dropped", "n_dropped": n_drop, "n_rows": len(sub), "by_column": by_col}
     if (~incomplete).sum() == 0:
         msg = f"{where}: no complete rows in columns {', '.join(map(repr, cols))}."
         raise DataValidationError(msg)

@@ -55,25 +55,23 @@ def count_clusters(cluster: pd.Series, treated: pd.Series) -> tuple[int, int]:
     return int(per.size), int(per.sum())
 
 
-def _routing_note(method: str, requested: str) -> tuple[str, str]:
-    names = {
-        "cr2": ("聚类稳健标准误（CR2）", "cluster-robust SEs (CR2)"),
-        "cr1": ("聚类稳健标准误（CR1）", "cluster-robust SEs (CR1)"),
-        "wild_bootstrap": ("野聚类自助法", "the wild cluster bootstrap"),
-        "randomization": ("随机化推断", "randomisation inference"),
-    }
+def _reasons(diag: object, method: str, requested: str) -> tuple[str, ...]:
+    """Reason codes of the decision (sentences: evalkit.reporting.notes.inference_message)."""
+    from evalkit.inference.clusters import CRVE_MIN_CLUSTERS
+
+    out: list[str] = []
+    if diag.reliable_crve:  # type: ignore[attr-defined]
+        out.append("crve_reliable")
+    else:
+        out.append("few_clusters" if diag.n_clusters < CRVE_MIN_CLUSTERS  # type: ignore[attr-defined]
+                   else "few_treated_or_untreated")
+        if diag.recommended == "randomization":  # type: ignore[attr-defined]
+            out.append("too_few_for_wild")
     if requested in _CRVE and method not in _CRVE:
-        zh_req, en_req = names[requested]
-        zh_used, en_used = names[method]
-        return (f"所请求的{zh_req}在此聚类数下不可靠，evalkit 不据此报告 p 值和置信区间，已改用{zh_used}；"
-                "表中标准误仅作描述。",
-                f"The requested {en_req} are unreliable here, so evalkit does not report their "
-                f"p-values or intervals and used {en_used} instead; the standard error shown is "
-                "descriptive only.")
-    if requested == method or requested == "auto":
-        return "", ""
-    zh_used, en_used = names[method]
-    return f"按要求使用{zh_used}。", f"{en_used[0].upper()}{en_used[1:]} used as requested."
+        out.append("crve_request_refused")
+    elif requested not in (method, "auto"):
+        out.append("as_requested")
+    return tuple(out)
 
 
 def decide_inference(n_clusters: int, n_treated_clusters: int, requested: str = "auto", *,
@@ -120,17 +118,15 @@ def decide_inference(n_clusters: int, n_treated_clusters: int, requested: str = 
                    "(a treated indicator that is constant within each cluster); use "
                    "inference='wild_bootstrap' or 'auto'.")
             raise ValueError(msg)
-    note_zh, note_en = _routing_note(method, requested)
-    zh = (diag.message_zh + note_zh).strip()
-    en = f"{diag.message_en} {note_en}".strip()
     if method == "wild_bootstrap" and not diag.reliable_crve and recommended != "wild_bootstrap":
-        warnings.warn(f"{en} The wild cluster bootstrap is itself unreliable with 1-2 treated "
-                      "clusters (MacKinnon & Webb 2018).", SmallSampleWarning, stacklevel=3)
+        warnings.warn(f"{diag.n_clusters} clusters, {diag.n_treated_clusters} treated: the wild cluster "
+                      "bootstrap is itself unreliable with 1-2 treated or untreated clusters "
+                      "(MacKinnon & Webb 2018).", SmallSampleWarning, stacklevel=3)
     resampling = method in ("wild_bootstrap", "randomization")
     return InferenceRecord(
         method=method, requested=requested, n_clusters=int(n_clusters),
         n_treated_clusters=int(n_treated_clusters), reliable_crve=bool(diag.reliable_crve),
-        message_zh=zh, message_en=en,
+        reasons=_reasons(diag, method, requested),
         draws=draws if resampling else None, seed=seed if resampling else None,
         weight_type=diag.recommended_weights if method == "wild_bootstrap" else None,
     )

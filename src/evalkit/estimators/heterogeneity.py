@@ -32,6 +32,8 @@ Kling, J. R., Liebman, J. B., & Katz, L. F. (2007). Experimental analysis of nei
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Sequence
 from typing import Literal
 
@@ -138,9 +140,7 @@ def subgroup_effects(
     if cl is None:
         from evalkit.estimators.results import InferenceRecord
 
-        decision = InferenceRecord("hc1", inference, None, None, None,
-                                   "未指定聚类变量：标准误假定居民相互独立。",
-                                   "No cluster column: standard errors assume independent respondents.")
+        decision = InferenceRecord("hc1", inference, None, None, None, reasons=("no_cluster",))
         constant = False
     else:
         n_c, n_t = count_clusters(sample[cluster], d.astype(bool))
@@ -204,21 +204,16 @@ def subgroup_effects(
         tests.append({"test": "equal effects", "statistic": F, "df1": float(q), "df2": df2,
                       "p_value": float(stats.f.sf(F, q, df2)), "inference": f"wald_{label}"})
     estimates = pd.DataFrame(rows)[list(ESTIMATE_COLUMNS)]
-    notes_zh, notes_en = [], []
-    if drop_note:
-        notes_zh.append(drop_note[0])
-        notes_en.append(drop_note[1])
+    notes: list[dict[str, Any]] = [drop_note] if drop_note else []
     if len(levels) > 2 and decision.reliable_crve is False:
-        notes_zh.append("多于两组时的等效应检验为聚类稳健 Wald F 检验，聚类较少时仅为近似。")
-        notes_en.append("With more than two subgroups the equal-effects test is a cluster-robust "
-                        "Wald F test, only approximate when clusters are few.")
+        notes.append({"code": "equal_effects_wald_approx"})
     spec = Spec("subgroup_effects", columns={"outcome": outcome, "treat": treat, "post": post,
                                              "by": by, "covariates": list(covariates),
                                              "weights": weights, "cluster": cluster},
                 options={"inference": inference, "draws": draws, "seed": seed, "alpha": alpha})
     return SubgroupResult(estimates=estimates, provenance=Provenance.current(seed=seed), spec=spec,
-                          n_obs=fit.n_obs, inference=decision, notes_zh=tuple(notes_zh),
-                          notes_en=tuple(notes_en), tables={"tests": pd.DataFrame(tests)})
+                          n_obs=fit.n_obs, inference=decision, notes=tuple(notes),
+                          tables={"tests": pd.DataFrame(tests)})
 
 
 # ---- summary index ---------------------------------------------------------------------------
@@ -364,15 +359,9 @@ def multiple_outcomes(
                     post=post, covariates=covariates, weights=weights, cluster=cluster,
                     inference=inference, draws=draws, seed=seed, alpha=alpha)
         frame = pd.concat([frame, r_idx.estimates.assign(term="klk_index")], ignore_index=True)
-    notes_zh = ["p_bh：Benjamini–Hochberg 校正（控制错误发现率）；p_romano_wolf：Romano–Wolf 逐步校正"
-                "（控制族错误率，基于共同的聚类自助抽样）；综合指数（Kling–Liebman–Katz 2007）按对照组基线标准化后等权平均。"]
-    notes_en = ["p_bh: Benjamini–Hochberg (false discovery rate); p_romano_wolf: Romano–Wolf "
-                "step-down (family-wise error rate, joint cluster bootstrap); the summary index "
-                "(Kling–Liebman–Katz 2007) is the equal-weight mean of outcomes standardised by the "
-                "comparison group's baseline."]
+    notes: list[dict[str, Any]] = [{"code": "multiple_testing_methods"}]
     if drop_note:
-        notes_zh.append(drop_note[0])
-        notes_en.append(drop_note[1])
+        notes.append(drop_note)
     spec = Spec("multiple_outcomes", columns={"outcomes": list(outcomes), "treat": treat,
                                               "post": post, "covariates": list(covariates),
                                               "weights": weights, "cluster": cluster},
@@ -380,4 +369,4 @@ def multiple_outcomes(
                          "draws": draws, "seed": seed, "alpha": alpha})
     return MultipleOutcomesResult(estimates=frame, provenance=Provenance.current(seed=seed),
                                   spec=spec, n_obs=results[0].n_obs, inference=results[0].inference,
-                                  notes_zh=tuple(notes_zh), notes_en=tuple(notes_en))
+                                  notes=tuple(notes))

@@ -20,6 +20,7 @@ result says that only a descriptive SE is available.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -140,9 +141,7 @@ def ordered_logit_did(
     est = float(res.params.iloc[j])
     se = float(res.bse.iloc[j])
     if cluster is None:
-        decision = InferenceRecord("model", inference, None, None, None,
-                                   "未指定聚类变量：标准误为模型标准误。",
-                                   "No cluster column: model-based standard errors.")
+        decision = InferenceRecord("model", inference, None, None, None, reasons=("no_cluster",))
     else:
         n_c, n_t = count_clusters(sample[cluster], d.astype(bool))
         tb = pd.Series(d).groupby(groups).agg(["min", "max"])
@@ -154,13 +153,7 @@ def ordered_logit_did(
         elif constant:
             decision = attrs.evolve(decision, method="randomization", draws=draws, seed=seed)
         else:
-            decision = attrs.evolve(
-                decision, method="model",
-                message_zh=decision.message_zh + "有序 logit 无法使用野聚类自助法，且处理在社区内不恒定、"
-                "无法做随机化推断：仅报告描述性标准误，不报告 p 值。",
-                message_en=decision.message_en + " The ordered logit has no wild bootstrap and "
-                "treatment varies within clusters, so no randomisation inference either: only a "
-                "descriptive SE is shown, without p-value.")
+            decision = attrs.evolve(decision, method="model", reasons=(*decision.reasons, "ordinal_no_wild"))
     z = stats.norm.ppf(1 - alpha / 2)
     row = {"term": TERM, "estimate": est, "std_error": se, "statistic": est / se,
            "p_value": float(2 * stats.norm.sf(abs(est / se))), "ci_lower": est - z * se,
@@ -191,18 +184,14 @@ def ordered_logit_did(
     n_slopes = exog_for(d).shape[1]
     estimates = pd.DataFrame([row])[list(ESTIMATE_COLUMNS)]
     estimates["odds_ratio"] = np.exp(estimates["estimate"])
-    notes_zh = ["有序 logit 仅为稳健性检验：系数为对数优势比，方向应与线性双重差分一致。"]
-    notes_en = ["The ordered logit is a robustness check: the coefficient is a log odds ratio "
-                "whose sign should agree with the linear DiD."]
+    notes: list[dict[str, Any]] = [{"code": "ordinal_robustness_only"}]
     if drop_note:
-        notes_zh.append(drop_note[0])
-        notes_en.append(drop_note[1])
+        notes.append(drop_note)
     spec = Spec("ordered_logit_did", columns={"item": item, "treat": treat, "post": post,
                                               "covariates": list(covariates), "cluster": cluster,
                                               "weights": weights},
                 options={"inference": inference, "draws": draws, "seed": seed, "alpha": alpha})
     return OrdinalResult(estimates=estimates, provenance=Provenance.current(seed=seed), spec=spec,
-                         n_obs=len(sample), inference=decision, notes_zh=tuple(notes_zh),
-                         notes_en=tuple(notes_en),
+                         n_obs=len(sample), inference=decision, notes=tuple(notes),
                          tables={"thresholds": pd.DataFrame({"term": res.params.index[n_slopes:],
                                                              "estimate": res.params.to_numpy()[n_slopes:]})})

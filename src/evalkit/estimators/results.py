@@ -44,42 +44,11 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "df", "inference", "n_clusters", "n_treated_clusters",
 )
 
-_METHOD_LABEL: dict[str, dict[str, str]] = {
-    "cr2": {"zh": "聚类稳健标准误（CR2，Bell–McCaffrey 小样本自由度）",
-            "en": "cluster-robust SE (CR2 with Bell–McCaffrey degrees of freedom)"},
-    "cr1": {"zh": "聚类稳健标准误（CR1）", "en": "cluster-robust SE (CR1)"},
-    "hc1": {"zh": "异方差稳健标准误（HC1，未聚类）", "en": "heteroskedasticity-robust SE (HC1, no clustering)"},
-    "wild_bootstrap": {"zh": "野聚类自助法（wild cluster bootstrap，施加原假设）",
-                       "en": "wild cluster bootstrap (null imposed)"},
-    "randomization": {"zh": "随机化推断（置换试点分配）",
-                      "en": "randomisation inference (permuting pilot assignment)"},
-    "influence_function": {"zh": "影响函数解析标准误", "en": "analytic influence-function SE"},
-    "multiplier_bootstrap": {"zh": "聚类乘数自助法（影响函数）",
-                             "en": "cluster multiplier bootstrap of the influence function"},
-    "model": {"zh": "模型标准误", "en": "model-based SE"},
-    "classical": {"zh": "经典（同方差）标准误", "en": "classical (homoskedastic) SE"},
-    "hc0": {"zh": "异方差稳健标准误（HC0）", "en": "heteroskedasticity-robust SE (HC0)"},
-    "hc2": {"zh": "异方差稳健标准误（HC2）", "en": "heteroskedasticity-robust SE (HC2)"},
-    "hc3": {"zh": "异方差稳健标准误（HC3）", "en": "heteroskedasticity-robust SE (HC3)"},
-    "cr0": {"zh": "聚类稳健标准误（CR0）", "en": "cluster-robust SE (CR0)"},
-    "twoway": {"zh": "双向聚类稳健标准误（Cameron–Gelbach–Miller）",
-               "en": "two-way cluster-robust SE (Cameron–Gelbach–Miller)"},
-    "sandwich": {"zh": "堆叠估计方程的三明治标准误（计入权重估计）",
-                 "en": "sandwich SE of the stacked estimating equations (accounts for estimated weights)"},
-    "mixed_model": {"zh": "混合模型（REML）标准误", "en": "mixed-model (REML) SE"},
-    "abadie_imbens": {"zh": "Abadie–Imbens 匹配估计量标准误", "en": "Abadie–Imbens matching SE"},
-    "placebo_variance": {"zh": "安慰剂方差（对照社区轮流充当试点）",
-                         "en": "placebo variance (comparison communities take turns as the pilot)"},
-    "placebo_permutation": {"zh": "空间安慰剂置换检验（事后/事前 RMSPE 比值排序）；标准误来自安慰剂方差",
-                            "en": "in-space placebo permutation test (rank of post/pre RMSPE ratio); "
-                                  "SE from placebo variance"},
-}
-
-
 def method_label(method: str, lang: str = "zh") -> str:
     """Human label of an inference method in ``lang`` (``zh`` or ``en``)."""
-    lang = "zh" if lang.lower().startswith("zh") else "en"
-    return _METHOD_LABEL.get(method, {}).get(lang, method)
+    from evalkit.reporting.vocab import has_word, word
+
+    return word(f"method.{method}", lang) if has_word(f"method.{method}") else method
 
 
 @frozen
@@ -107,26 +76,28 @@ class InferenceRecord:
     n_clusters: int | None
     n_treated_clusters: int | None
     reliable_crve: bool | None
-    message_zh: str = ""
-    message_en: str = ""
+    reasons: tuple[str, ...] = ()  # codes; words in evalkit.reporting.notes.inference_message
     draws: int | None = None
     seed: int | None = None
     weight_type: str | None = None
 
     def message(self, lang: str = "zh") -> str:
-        return self.message_zh if lang.lower().startswith("zh") else self.message_en
+        """The inference paragraph in ``lang``, rendered from the facts and ``reasons``."""
+        from evalkit.reporting.notes import inference_message
+
+        return inference_message(self, lang)
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({
             "method": self.method, "requested": self.requested, "n_clusters": self.n_clusters,
             "n_treated_clusters": self.n_treated_clusters, "reliable_crve": self.reliable_crve,
-            "message_zh": self.message_zh, "message_en": self.message_en,
+            "reasons": list(self.reasons),
             "draws": self.draws, "seed": self.seed, "weight_type": self.weight_type,
         })
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InferenceRecord:
-        return cls(**d)
+        return cls(**{**d, "reasons": tuple(d.get("reasons", ()))})
 
 
 def _fmt(x: Any, decimals: int) -> str:
@@ -155,15 +126,12 @@ class ImpactResult(Result):
     """Shared fields and behaviour of every impact result."""
 
     kind: ClassVar[str] = "impact"
-    title_zh: ClassVar[str] = "成效估计"
-    title_en: ClassVar[str] = "Impact estimate"
 
     spec: Spec = field(factory=lambda: Spec(estimator="unknown"))
     n_obs: int = 0
     inference: InferenceRecord = field(
         factory=lambda: InferenceRecord("model", "model", None, None, None))
-    notes_zh: tuple[str, ...] = ()
-    notes_en: tuple[str, ...] = ()
+    notes: tuple[dict[str, Any], ...] = ()  # reason codes with facts; words in evalkit.reporting.notes
     #: extra named tables (Bacon decomposition, group-time cells, tests, ...)
     tables: dict[str, pd.DataFrame] = field(factory=dict)
 
@@ -193,12 +161,17 @@ class ImpactResult(Result):
     def std_error(self) -> float:
         return float(self.estimates["std_error"].iloc[0])
 
-    def notes(self, lang: str = "zh") -> tuple[str, ...]:
-        return self.notes_zh if lang.lower().startswith("zh") else self.notes_en
+    def note_lines(self, lang: str = "zh") -> tuple[str, ...]:
+        """The estimation notes as sentences in ``lang``."""
+        from evalkit.reporting.notes import note_sentences
+
+        return tuple(note_sentences(self.notes, lang))
 
     # ---- contract -------------------------------------------------------------------
     def title(self, lang: str = "zh") -> str:
-        return self.title_zh if lang.lower().startswith("zh") else self.title_en
+        from evalkit.reporting.vocab import word
+
+        return word(f"result.{self.kind}", lang)
 
     def _summary_rows(self) -> pd.DataFrame:
         return self.estimates
@@ -229,7 +202,7 @@ class ImpactResult(Result):
             lines.append(f"Inference: {method_label(inf.method, 'en')}.")
         if inf.message(lang):
             lines.append(inf.message(lang))
-        lines += list(self.notes(lang))
+        lines += list(self.note_lines(lang))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -244,8 +217,7 @@ class ImpactResult(Result):
             "spec": self.spec.to_dict(),
             "n_obs": int(self.n_obs),
             "inference": self.inference.to_dict(),
-            "notes_zh": list(self.notes_zh),
-            "notes_en": list(self.notes_en),
+            "notes": json_safe([dict(n) for n in self.notes]),
             "tables": {k: frame_to_records(v) for k, v in self.tables.items()},
         }
 
@@ -255,8 +227,7 @@ class ImpactResult(Result):
             "spec": Spec.from_dict(d["spec"]),
             "n_obs": int(d["n_obs"]),
             "inference": InferenceRecord.from_dict(d["inference"]),
-            "notes_zh": tuple(d["notes_zh"]),
-            "notes_en": tuple(d["notes_en"]),
+            "notes": tuple(dict(n) for n in d["notes"]),
             "tables": {k: frame_from_records(v) for k, v in d["tables"].items()},
         }
 
@@ -271,8 +242,6 @@ class DiDResult(ImpactResult):
     """2×2 difference-in-differences (:func:`evalkit.estimators.did.did`)."""
 
     kind: ClassVar[str] = "did"
-    title_zh: ClassVar[str] = "双重差分（2×2）估计"
-    title_en: ClassVar[str] = "Difference-in-differences (2×2)"
 
 
 @frozen(eq=False)
@@ -280,8 +249,6 @@ class TWFEResult(ImpactResult):
     """Two-way fixed effects with the Goodman-Bacon diagnostic (``tables['bacon']``)."""
 
     kind: ClassVar[str] = "twfe"
-    title_zh: ClassVar[str] = "双向固定效应（TWFE）估计（仅作参照）"
-    title_en: ClassVar[str] = "Two-way fixed effects (for reference)"
 
     def plot(self, ax: Any = None, *, lang: str = "zh") -> Any:
         from evalkit.reporting.impact_figures import bacon_plot
@@ -300,8 +267,6 @@ class StaggeredResult(ImpactResult):
     """
 
     kind: ClassVar[str] = "staggered"
-    title_zh: ClassVar[str] = "交错启动双重差分（Callaway–Sant'Anna）"
-    title_en: ClassVar[str] = "Staggered difference-in-differences (Callaway–Sant'Anna)"
 
     def aggregation(self, name: str) -> pd.DataFrame:
         """Rows of one aggregation (``group``, ``calendar``, ``event``, ``group_time``, ``overall``)."""
@@ -330,8 +295,6 @@ class SubgroupResult(ImpactResult):
     """Effects by subgroup with the interaction (equal-effects) test in ``tables['tests']``."""
 
     kind: ClassVar[str] = "subgroup"
-    title_zh: ClassVar[str] = "分群体成效（异质性）"
-    title_en: ClassVar[str] = "Effects by subgroup (heterogeneity)"
 
 
 @frozen(eq=False)
@@ -339,8 +302,6 @@ class MultipleOutcomesResult(ImpactResult):
     """One effect per outcome with multiplicity-adjusted p-values (``p_bh``, ``p_romano_wolf``)."""
 
     kind: ClassVar[str] = "multiple_outcomes"
-    title_zh: ClassVar[str] = "多结果成效（多重检验校正）"
-    title_en: ClassVar[str] = "Effects on several outcomes (multiple-testing adjusted)"
 
     def summary(self, decimals: int = 3, lang: str = "zh") -> str:
         base = super().summary(decimals=decimals, lang=lang)
@@ -359,8 +320,6 @@ class OrdinalResult(ImpactResult):
     """Ordered-logit DiD check on one Likert item (log-odds; ``odds_ratio`` column)."""
 
     kind: ClassVar[str] = "ordinal"
-    title_zh: ClassVar[str] = "有序 logit 稳健性检验（单个李克特题）"
-    title_en: ClassVar[str] = "Ordered-logit check (single Likert item)"
 
 
 def empty_estimates() -> pd.DataFrame:

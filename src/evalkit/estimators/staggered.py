@@ -441,32 +441,17 @@ def did_staggered(
     frame = _tidy(agg, decision, inf, pre, _HEAD_TERM[headline])
     tables = {"event_vcov": _event_vcov(agg, unit_cluster, n_c, 1.0 if own else n_c / (n_c - 1))}
 
-    notes_zh, notes_en = [], []
-    if drop_note:
-        notes_zh.append(drop_note[0])
-        notes_en.append(drop_note[1])
+    notes: list[dict[str, Any]] = [drop_note] if drop_note else []
     if np.isfinite(p_pre) and p_pre < 0.05:
-        notes_zh.append(f"平行趋势预检验被拒绝（Wald 检验 p = {p_pre:.3f}）：试点前试点社区与对照社区的变化已有差异，"
-                        "估计可能有偏，应结合事件研究图谨慎解读。")
-        notes_en.append(f"The parallel-trends pre-test rejects (Wald p = {p_pre:.3f}): treated and "
-                        "comparison communities already diverged before the pilot; read the "
-                        "estimates with care and inspect the event-study plot.")
+        notes.append({"code": "pretrend_rejected", "p": float(p_pre)})
     if pre.method == "multiplier_bootstrap":
-        notes_zh.append("试点批次在聚类内不一致，无法置换分配，平行趋势预检验改用乘数自助法；"
-                        "处理组聚类很少时该检验可能过度拒绝。")
-        notes_en.append("Cohorts vary within clusters, so the pre-test cannot permute the assignment "
-                        "and uses the multiplier bootstrap, which can over-reject with few treated "
-                        "clusters.")
+        notes.append({"code": "pretest_multiplier_bootstrap"})
     never = fit.unit_group == 0
     n_never = (int(never.sum()) if panel and cluster_col == unit
                else int(np.unique(unit_cluster[never]).size))
     if control == "never_treated" and n_never < 5:
-        notes_zh.append(f"从未试点的对照聚类只有 {n_never} 个，对照组过小；可考虑 control='not_yet_treated'。")
-        notes_en.append(f"Only {n_never} never-treated comparison clusters; consider "
-                        "control='not_yet_treated'.")
-    for m in fit.caught:
-        notes_en.append(f"diff-diff: {m}")
-        notes_zh.append(f"diff-diff 提示：{m}")
+        notes.append({"code": "few_never_treated", "n": n_never})
+    notes += [{"code": "library_message", "source": "diff-diff", "text": str(m)} for m in fit.caught]
     spec = Spec("did_staggered", columns={
         "outcome": outcome, "unit": unit, "time": time, "cohort": cohort,
         "covariates": list(covariates), "weights": weights, "cluster": cluster_col},
@@ -476,8 +461,7 @@ def did_staggered(
                  "max_e": None if not np.isfinite(max_e) else max_e,
                  "inference": inference, "draws": draws, "seed": seed, "alpha": alpha})
     return StaggeredResult(estimates=frame, provenance=Provenance.current(seed=seed), spec=spec,
-                           n_obs=fit.n_obs, inference=decision, notes_zh=tuple(notes_zh),
-                           notes_en=tuple(notes_en), tables=tables)
+                           n_obs=fit.n_obs, inference=decision, notes=tuple(notes), tables=tables)
 
 
 def _event_vcov(agg: Aggregates, unit_cluster: np.ndarray, n_clusters: int, factor: float

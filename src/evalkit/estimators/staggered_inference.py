@@ -44,7 +44,6 @@ MacKinnon, J. G., & Webb, M. D. (2020). Randomization inference for
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import attrs
@@ -196,24 +195,12 @@ def multiplier_bootstrap(att: np.ndarray, psi: np.ndarray, cluster: np.ndarray, 
             "ci_lower": att - crit * se_a, "ci_upper": att + crit * se_a}
 
 
-#: what the Callaway–Sant'Anna estimator actually does when the guardrail routes to a bootstrap
-_MULTIPLIER_NOTE = (
-    "对交错启动估计，采用对影响函数按社区聚类的乘数自助法（Rademacher 权重，与 R did 包相同）"
-    "计算 p 值和置信区间。",
-    "For the staggered estimator, p-values and confidence intervals come from a cluster multiplier "
-    "bootstrap of the influence functions (Rademacher weights, as in R's did package).",
-)
-
-
 def relabel(decision: InferenceRecord, method: str) -> InferenceRecord:
-    """Name the inference the staggered estimator really uses, and say so in the messages."""
+    """Name the inference the staggered estimator really uses (a reason code says why)."""
     if method != "multiplier_bootstrap":
         return attrs.evolve(decision, method=method)
-    zh = re.sub(r"改用施加原假设的野聚类自助法（WCR，[^）]*）计算 p 值和置信区间。", "", decision.message_zh)
-    en = re.sub(r"; p-values and confidence intervals come from\s+the restricted wild cluster bootstrap "
-                r"\(WCR, [^)]*\)\.", ".", decision.message_en)
     return attrs.evolve(decision, method=method, weight_type="rademacher",
-                        message_zh=zh + _MULTIPLIER_NOTE[0], message_en=f"{en} {_MULTIPLIER_NOTE[1]}")
+                        reasons=(*decision.reasons, "multiplier_bootstrap"))
 
 
 def randomization(prep: StaggeredData, fit: GroupTimeFit, agg: Aggregates, att: np.ndarray,

@@ -31,6 +31,8 @@ Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment 
 
 from __future__ import annotations
 
+from typing import Any
+
 import warnings
 from collections.abc import Sequence
 
@@ -48,14 +50,6 @@ from evalkit.results import Provenance
 __all__ = ["twfe", "first_treated_period"]
 
 TWFE_TERM = "treat"
-_TYPE_LABEL = {
-    "treated_vs_never": ("处理组 vs 从未处理组", "treated vs never treated"),
-    "earlier_vs_later": ("早处理组 vs 晚处理组（晚组作对照）", "earlier vs later treated"),
-    "later_vs_earlier": ("晚处理组 vs 早处理组（已处理组作对照，“禁止比较”）",
-                         "later vs earlier treated (forbidden)"),
-}
-
-
 def first_treated_period(data: pd.DataFrame, *, unit: str, time: str, treat: str) -> pd.Series:
     """First period with ``treat == 1`` per unit (0 for never treated); error if D switches off."""
     d = data[[unit, time, treat]].sort_values([unit, time])
@@ -187,44 +181,30 @@ def twfe(
     row["term"] = TWFE_TERM
     estimates = pd.DataFrame([row])[list(ESTIMATE_COLUMNS)]
 
-    notes_zh = ["双向固定效应估计仅作参照：试点启动时间不同且效应随时间变化时，它可能严重有偏，"
-                "主要结论以 Callaway–Sant'Anna 估计为准。"]
-    notes_en = ["Two-way fixed effects is shown for reference only: with staggered starts and "
-                "effects that change over time it can be badly biased; conclusions rest on the "
-                "Callaway–Sant'Anna estimates."]
+    notes: list[dict[str, Any]] = [{"code": "twfe_reference_only"}]
     if drop_note:
-        notes_zh.append(drop_note[0])
-        notes_en.append(drop_note[1])
+        notes.append(drop_note)
     tables: dict[str, pd.DataFrame] = {}
     if reversed_units:
-        notes_zh.append("处理在部分单位中中途停止：该系数混合了开启与停止的对比，只能作描述性平均，"
-                        "不是处理效应；不提供 Goodman-Bacon 分解。")
-        notes_en.append("The treatment switches off for some units: the coefficient mixes "
-                        "switch-on and switch-off contrasts and is a descriptive average, not a "
-                        "treatment effect; no Goodman-Bacon decomposition.")
+        notes.append({"code": "treatment_switches_off"})
     elif bacon:
         balanced = sample.groupby(unit)[time].nunique().nunique() == 1 and \
             sample.groupby(unit)[time].size().max() == sample[time].nunique()
         if covariates or weights is not None or not balanced:
-            notes_zh.append("未做 Goodman-Bacon 分解：它只适用于无协变量、无权重的平衡面板。")
-            notes_en.append("No Goodman-Bacon decomposition: it applies to balanced panels "
-                            "without covariates or weights.")
+            notes.append({"code": "bacon_not_applicable"})
         else:
             tables.update(_bacon(sample, unit, time, first, float(fit.coef[fit.index(treat)])))
             forbidden = tables["bacon_summary"].set_index("comparison_type")["weight"].get(
                 "later_vs_earlier", 0.0)
-            notes_zh.append(f"Goodman-Bacon 分解：{forbidden:.1%} 的权重来自以已试点社区为对照的"
-                            "“禁止比较”。")
-            notes_en.append(f"Goodman-Bacon decomposition: {forbidden:.1%} of the weight is on "
-                            "'forbidden' comparisons that use already-treated communities as controls.")
+            notes.append({"code": "bacon_forbidden_share", "share": float(forbidden)})
     spec = Spec("twfe", columns={"outcome": outcome, "unit": unit, "time": time, "treat": treat,
                                  "covariates": list(covariates), "weights": weights,
                                  "cluster": cluster_col},
                 options={"inference": inference, "draws": draws, "seed": seed, "alpha": alpha,
                          "bacon": bacon, "treatment_switches_off": bool(reversed_units)})
     return TWFEResult(estimates=estimates, provenance=Provenance.current(seed=seed), spec=spec,
-                      n_obs=fit.n_obs, inference=decision, notes_zh=tuple(notes_zh),
-                      notes_en=tuple(notes_en), tables=tables)
+                      n_obs=fit.n_obs, inference=decision, notes=tuple(notes),
+                      tables=tables)
 
 
 def _bacon(sample: pd.DataFrame, unit: str, time: str, first: pd.Series, beta: float
@@ -252,6 +232,4 @@ def _bacon(sample: pd.DataFrame, unit: str, time: str, first: pd.Series, beta: f
                              "estimate": float(np.average(g["estimate"], weights=g["weight"]))
                              if g["weight"].sum() > 0 else np.nan}), include_groups=False
     ).reset_index()
-    summ["label_zh"] = summ["comparison_type"].map(lambda t: _TYPE_LABEL.get(t, (t, t))[0])
-    summ["label_en"] = summ["comparison_type"].map(lambda t: _TYPE_LABEL.get(t, (t, t))[1])
     return {"bacon": comp.reset_index(drop=True), "bacon_summary": summ}

@@ -53,24 +53,53 @@ __all__ += [
     "suppress_small",
 ]
 from evalkit.reporting.impact_display import (  # noqa: E402
+    add_event_studies,
+    add_truth_check,
+    event_study_figure,
+    impact_estimates_figure,
     impact_table,
+    impact_truth_table,
+    sensitivity_report_table,
     sensitivity_table,
-    show_event_studies,
-    show_impact_table,
-    show_limitations,
-    show_sensitivity,
-    show_truth_check,
+    targets_table,
 )
-
-__all__ += ["impact_table", "sensitivity_table", "show_event_studies", "show_impact_table",
-            "show_limitations", "show_sensitivity", "show_truth_check"]
 from evalkit.reporting.measurement_display import (  # noqa: E402
+    MIN_PLOT_N,
+    data_quality_table,
+    item_distribution_figure,
+    likert_figure,
+    means_figure,
     measurement_table,
-    show_measurement_notes,
-    show_measurement_table,
+    session_table,
 )
 
-__all__ += ["measurement_table", "show_measurement_notes", "show_measurement_table"]
+__all__ += ["add_event_studies", "add_truth_check", "data_quality_table", "event_study_figure", "impact_estimates_figure", "impact_table",
+            "impact_truth_table", "targets_table", "means_figure", "measurement_table", "MIN_PLOT_N", "session_table",
+            "item_distribution_figure", "likert_figure"]
+
+# the document, its story, and its formats
+from evalkit.reporting.document import ReportDocument  # noqa: E402
+from evalkit.reporting.docx_writer import write_docx, write_run_docx  # noqa: E402
+from evalkit.reporting.html_offline import make_offline, report_postprocess  # noqa: E402
+from evalkit.reporting.narrative import NarrativeSource, narrative_source  # noqa: E402
+from evalkit.reporting.story import (  # noqa: E402
+    caveat_sentences,
+    data_quality_recommendations,
+    data_quality_summary,
+    impact_recommendations,
+    impact_summary,
+    measurement_recommendations,
+    measurement_summary,
+)
+from evalkit.reporting.tables import ReportTable  # noqa: E402
+from evalkit.reporting.text import text  # noqa: E402
+from evalkit.reporting.vocab import word  # noqa: E402
+
+__all__ += ["NarrativeSource", "ReportDocument", "ReportTable", "caveat_sentences", "data_quality_recommendations",
+            "data_quality_summary", "impact_recommendations", "impact_summary", "make_offline",
+            "measurement_recommendations", "measurement_summary", "narrative_source", "report_postprocess",
+            "text", "word", "write_docx", "write_run_docx"]
+
 from evalkit.reporting import pilot_display  # noqa: E402  (per-pilot and programme report blocks)
 
 __all__ += ["pilot_display"]

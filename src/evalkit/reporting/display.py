@@ -1,5 +1,10 @@
 """What a report notebook shows: banners, narrative, tables, figures, saved results.
 
+The report notebooks now build a :class:`evalkit.reporting.ReportDocument` (numbered,
+captioned tables from :mod:`evalkit.reporting.tables`, the same content saved for Word);
+``save_results`` and ``suppress_small`` remain in use, the display helpers here are kept for
+exploratory notebooks only and do not number or caption anything.
+
 These helpers keep notebooks thin: each call displays one block of the report
 in the chosen language and, where asked, writes the machine-readable numbers
 to ``<output_dir>/results-<section>.json`` for the run's ``results.json``.

@@ -94,7 +94,8 @@ def item_distribution_bars(dists: pd.DataFrame, *, ax: Any = None, lang: str = "
             panel.barh(range(len(wide)), share, left=left, color=colours[k],
                        label=f"{value:g} {name}".strip())
             left += share
-        panel.set_yticks(range(len(wide)), [f"{i}  {str(lab)[:18]}" for i, lab in zip(items, labels, strict=True)],
+        limit = 18 if zh else 40  # about the same width: a hanzi is two Latin letters wide
+        panel.set_yticks(range(len(wide)), [f"{i}  {str(lab)[:limit]}" for i, lab in zip(items, labels, strict=True)],
                          fontsize=7)
         panel.invert_yaxis()
         panel.set_xlim(0, 1)
@@ -107,17 +108,29 @@ def item_distribution_bars(dists: pd.DataFrame, *, ax: Any = None, lang: str = "
 
 def forest_plot(frame: pd.DataFrame, *, label_col: str = "label", ax: Any = None,
                 lang: str = "zh", title: str | None = None) -> Any:
-    """Estimates with confidence intervals, one row each (``estimate``, ``ci_lower``, ``ci_upper``)."""
+    """Estimates with confidence intervals, one row each (``estimate``, ``ci_lower``, ``ci_upper``).
+
+    Rows without an interval are drawn as hollow points, and the axis names an interval only
+    when every row has one, so a "95% CI" label never sits over points without intervals.
+    """
     ax = axes_for(ax, (6.5, 0.8 + 0.5 * max(len(frame), 1)))
     y = np.arange(len(frame))[::-1].astype(float)
     est = frame["estimate"].to_numpy(dtype=float)
     lo = frame["ci_lower"].to_numpy(dtype=float)
     hi = frame["ci_upper"].to_numpy(dtype=float)
-    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="tab:blue", capsize=3)
+    has = np.isfinite(lo) & np.isfinite(hi)
+    if has.any():
+        ax.errorbar(est[has], y[has], xerr=[est[has] - lo[has], hi[has] - est[has]], fmt="o", color="tab:blue",
+                    capsize=3)
+    if (~has).any():
+        ax.plot(est[~has], y[~has], "o", mfc="none", color="tab:blue")
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, frame[label_col].astype(str).tolist())
     zh = lang_code(lang) == "zh"
-    ax.set_xlabel("效应估计值（95% 置信区间）" if zh else "Estimate (95% confidence interval)")
+    if has.all():
+        ax.set_xlabel("效应估计值（95% 置信区间）" if zh else "Estimate (95% confidence interval)")
+    else:
+        ax.set_xlabel("效应估计值（空心点：无置信区间）" if zh else "Estimate (hollow points: no interval)")
     if title:
         ax.set_title(title)
     return ax

@@ -1,130 +1,319 @@
-"""Display-ready tables of an :class:`~evalkit.impact.ImpactReport`, in Chinese or English.
+"""The impact report's tables and figures, built from an :class:`~evalkit.impact.ImpactReport`.
 
-Formats only: picks columns, renames them for the reader, and formats p-values; every number
-comes from the report object unchanged.
+Formats only: every number comes from the report object unchanged; headers, labels, units,
+notes and warnings are in the report language (:mod:`evalkit.reporting.vocab`), estimates
+are ``0.28 [0.24, 0.33]`` with significance marks (:mod:`evalkit.reporting.tables`).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from evalkit.reporting.display import narrative, show_table
-from evalkit.reporting.text import lang_code
+from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, sig_marks
+from evalkit.reporting.vocab import has_word, lang_code, word
 
-__all__ = ["impact_table", "sensitivity_table", "show_event_studies", "show_impact_table",
-           "show_limitations", "show_sensitivity", "show_truth_check"]
+__all__ = ["impact_table", "impact_truth_table", "targets_table", "impact_estimates_figure", "event_study_figure",
+           "weighted_kind", "sensitivity_table", "sensitivity_report_table"]
 
-_HEADERS = {
-    "label": ("结果", "outcome"), "outcome": ("结果代码", "outcome code"),
-    "estimate": ("估计值", "estimate"), "std_error": ("标准误", "SE"),
-    "ci_lower": ("95% CI 下限", "95% CI low"), "ci_upper": ("95% CI 上限", "95% CI high"),
-    "p_value": ("p 值", "p"), "inference": ("推断方法", "inference"),
-    "n_clusters": ("社区数", "communities"), "n_treated_clusters": ("试点社区数", "pilots"),
-    "pretrend_p": ("前趋势检验 p", "pre-trend p"), "cohort": ("启动年份", "start year"),
-    "programme": ("试点类型", "programme"), "communities": ("社区数", "communities"),
-    "respondents": ("受访者数", "respondents"), "group": ("组别", "group"),
-    "variable": ("变量", "variable"), "mean_pilot": ("试点均值", "pilot mean"),
-    "mean_comparison": ("对照均值", "comparison mean"), "smd": ("SMD", "SMD"),
-    "design": ("设计", "design"), "by": ("分组变量", "by"), "term": ("项", "term"),
-    "p_equal_effects": ("组间相等检验 p", "equal-effects p"), "p_bh": ("BH 校正 p", "BH p"),
-    "p_romano_wolf": ("Romano–Wolf p", "Romano–Wolf p"), "event_time": ("启动后年数", "years since start"),
-    "true_effect": ("真实效应", "true effect"), "covered": ("置信区间覆盖真值", "CI covers truth"),
-}
-_METHODS = {
-    "multiplier_bootstrap": ("聚类乘数自助法", "cluster multiplier bootstrap"),
-    "wild_bootstrap": ("野聚类自助法", "wild cluster bootstrap"),
-    "randomization": ("随机化推断", "randomisation inference"),
-    "cr2": ("CR2 小样本校正", "CR2 small-sample"), "cr1": ("聚类稳健 CR1", "cluster-robust CR1"),
-}
-_PROGRAMMES = {"sanshe": ("三社联动", "三社联动 (sanshe)"), "wushe": ("五社联动", "五社联动 (wushe)"),
-               "other": ("其他", "other"), "comparison": ("对照", "comparison")}
-_TERMS = {"klk_index": ("综合指数（Kling–Liebman–Katz 2007，等权）",
-                         "summary index (Kling–Liebman–Katz 2007, equal weights)")}
-_BY = {"age_band": ("年龄段", "age band"), "hukou": ("户籍", "hukou"), "gender": ("性别", "gender")}
-_COLUMNS = {
-    "main": ["label", "estimate", "ci_lower", "ci_upper", "p_value", "inference", "n_clusters",
-             "n_treated_clusters", "pretrend_p"],
-    "design": ["cohort", "programme", "communities", "respondents"],
-    "balance": ["label", "mean_pilot", "mean_comparison", "smd"],
-    "robustness": ["label", "design", "estimate", "ci_lower", "ci_upper", "inference"],
-    "subgroups": ["by", "outcome", "term", "estimate", "ci_lower", "ci_upper", "p_equal_effects"],
-    "many_outcomes": ["term", "estimate", "ci_lower", "ci_upper", "p_value", "p_bh", "p_romano_wolf"],
-}
+_DIFF = re.compile(r"difference \[(?P<a>[^\]]+)\] − \[(?P<b>[^\]]+)\]")
+_EFFECT = re.compile(r"treat:post\[(?P<level>[^\]]+)\]")
 
 
-def _p(p: Any) -> Any:
-    if pd.isna(p):
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+def _outcome(study: Any, code: str, lang: str) -> str:
+    if code == "klk_index":
+        return word("klk_index", lang)
+    return study.codebook.construct_label(code, lang)
 
 
-def impact_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
-    """One of ``main, design, balance, robustness, subgroups, many_outcomes`` for display."""
-    source = report.estimates if name == "main" else getattr(report, name)
-    cols = [c for c in _COLUMNS[name] if c in source.columns]
-    frame = source[cols].copy()
-    code = 0 if lang_code(lang) == "zh" else 1
-    for col in ("p_value", "pretrend_p", "p_equal_effects", "p_bh", "p_romano_wolf"):
-        if col in frame:
-            frame[col] = frame[col].map(_p)
-    if "inference" in frame:
-        frame["inference"] = frame["inference"].map(lambda m: _METHODS.get(m, (m, m))[code])
-    if "programme" in frame:
-        frame["programme"] = frame["programme"].map(lambda m: _PROGRAMMES.get(m, (m, m))[code])
-    if name == "many_outcomes":
-        frame["term"] = frame["term"].map(lambda t: _TERMS.get(t, (t, t))[code])
-    if name == "subgroups":
-        labels = dict(zip(report.estimates["outcome"], report.estimates["label"], strict=True))
-        frame["outcome"] = frame["outcome"].map(lambda o: labels.get(o, o))
-        frame["by"] = frame["by"].map(lambda b: _BY.get(b, (b, b))[code])
-    if "cohort" in frame:
-        frame["cohort"] = frame["cohort"].map(lambda c: ("—" if c == 0 else str(c)))
-    headers = {c: _HEADERS.get(c, (c, c))[code] for c in frame.columns}
+def _variable(study: Any, code: str, lang: str) -> str:
+    return word(f"var.{code}", lang) if has_word(f"var.{code}") else _outcome(study, code, lang)
+
+
+def _level(code: str, lang: str) -> str:
+    return word(f"level.{code}", lang) if has_word(f"level.{code}") else code
+
+
+def subgroup_term(term: str, lang: str) -> str:
+    """``treat:post[female]`` → 女性; ``difference [male] − [female]`` → 差异：男性 − 女性."""
+    if m := _DIFF.fullmatch(term):
+        return word("term.difference", lang, a=_level(m["a"], lang), b=_level(m["b"], lang))
+    if m := _EFFECT.fullmatch(term):
+        return _level(m["level"], lang)
+    return term
+
+
+def weighted_kind(report: Any) -> str:
+    return "yes" if getattr(report, "weights", None) else "no"
+
+
+def _estimate_cells(frame: pd.DataFrame, lang: str, *, marks: bool = True) -> list[str]:
+    cells = []
+    for r in frame.itertuples(index=False):
+        text = fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang)
+        p = getattr(r, "p_value", None)
+        cells.append(f"{text} {sig_marks(p)}".rstrip() if marks else text)
+    return cells
+
+
+def _inference(report: Any, lang: str) -> str:
+    return "、".join(word(f"method.{m}", lang) for m in sorted(set(report.estimates["inference"]))) \
+        if lang_code(lang) == "zh" else ", ".join(word(f"method.{m}", lang)
+                                                    for m in sorted(set(report.estimates["inference"])))
+
+
+def _control(study: Any) -> str:
+    c = study.config.comparison
+    return c if isinstance(c, str) else "never_treated"
+
+
+def impact_table(report: Any, study: Any, name: str, lang: str = "zh", *, refer_to: int | None = None) -> ReportTable:
+    """One of ``design, balance, main, robustness, subgroups, many_outcomes`` as a :class:`ReportTable`.
+
+    ``refer_to`` is the number of the main-estimates table, which the many-outcomes table
+    names in its note (it uses another estimator).
+    """
+    zh = lang_code(lang) == "zh"
+    est = report.estimates
+    n_int = int(report.design["respondents"].sum()) if len(report.design) else 0
+    n_comm = int(report.design["communities"].sum()) if len(report.design) else 0
+    n_text = (f"{n_comm} 个社区，{n_int:,} 人次受访" if zh else f"{n_comm} communities, {n_int:,} interviews")
+    weighted = weighted_kind(report)
+    if name == "design":
+        d = report.design
+        frame = pd.DataFrame({
+            word("col.cohort", lang): [word("cohort.never", lang) if c == 0 else str(int(c)) for c in d["cohort"]],
+            word("col.programme", lang): [word(f"programme.{p}", lang) for p in d["programme"]],
+            word("col.communities", lang): [fmt_int(v) for v in d["communities"]],
+            word("col.respondents", lang): [fmt_int(v) for v in d["respondents"]],
+        })
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted="no",
+                           title="试点启动批次与样本" if zh else "Pilot cohorts and sample",
+                           unit=word("unit.communities", lang) + ("；" if zh else "; ") + word("unit.persons", lang),
+                           notes=["受访者人次为各轮调查合计；同一居民在不同轮次可能重复受访。" if zh else
+                                  "Interviews are summed over waves."])
     if name == "balance":
-        headers["label"] = ("变量", "variable")[code]
+        b = report.balance
+        smd = [f"{fmt_num(s)}{' †' if abs(s) > 0.1 else ''}" for s in b["smd"]]
+        frame = pd.DataFrame({
+            word("col.variable", lang): [_variable(study, v, lang) for v in b["variable"]],
+            word("col.mean_pilot", lang): [fmt_num(v) for v in b["mean_pilot"]],
+            word("col.mean_comparison", lang): [fmt_num(v) for v in b["mean_comparison"]],
+            word("col.smd", lang): smd,
+        })
+        notes = ["† |SMD| > 0.1，通常视为不平衡（Austin 2009）。SMD = 均值差 / 合并标准差。" if zh else
+                 "† |SMD| > 0.1, commonly read as imbalance (Austin 2009). SMD = mean difference / pooled SD."]
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted="no",
+                           title="基线（第 1 轮）试点与对照社区居民特征" if zh else
+                           "Baseline (wave 1) characteristics of pilot and comparison residents",
+                           unit=word("unit.mixed", lang), method="居民层面均值" if zh else "resident-level means",
+                           notes=notes)
+    if name == "main":
+        failed = est["pretrend_p"] < 0.05
+        warned = _estimation_warnings(report, study, lang)
+        effect = [f"{c}{' ‡' if f else ''}{' §' if o in warned else ''}"
+                  for c, f, o in zip(_estimate_cells(est, lang), failed, est["outcome"], strict=True)]
+        ratio = [fmt_num(abs(r.estimate) / r.baseline_sd) if getattr(r, "baseline_sd", 0) else "—"
+                 for r in est.itertuples(index=False)] if "baseline_sd" in est else ["—"] * len(est)
+        frame = pd.DataFrame({
+            word("col.outcome", lang): [_outcome(study, o, lang) for o in est["outcome"]],
+            word("col.effect_ci", lang): effect,
+            word("col.p", lang): [fmt_p(p) for p in est["p_value"]],
+            word("col.effect_sd", lang): ratio,
+            word("col.pretrend_p", lang): [fmt_p(p) for p in est["pretrend_p"]],
+            word("col.n_clusters", lang): [fmt_int(v) for v in est["n_clusters"]],
+            word("col.n_treated", lang): [fmt_int(v) for v in est["n_treated_clusters"]],
+        })
+        notes = ["效应为试点社区的平均处理效应（ATT），按启动批次规模加权汇总（R did::aggte(type = \"group\")）；"
+                 "“效应 / 基线标准差”为效应绝对值除以第 1 轮居民得分的标准差。" if zh else
+                 "The effect is the average effect on pilot communities (ATT), aggregated over cohorts by size "
+                 "(R did::aggte(type = \"group\")); effect / baseline SD divides its absolute value by the SD of "
+                 "residents' wave-1 scores."]
+        if failed.any():
+            notes.append("‡ 试点前趋势检验未通过（p < 0.05），该估计的平行趋势假设存疑。" if zh else
+                         "‡ Pre-trend test fails (p < 0.05): parallel trends are doubtful for this estimate.")
+        for outcome, lines in warned.items():
+            sep = "：" if zh else ": "
+            notes += [f"§ {_outcome(study, outcome, lang)}{sep}{line}" for line in lines]
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted=weighted, significance=True,
+                           title="试点对居民各项结果的平均效应" if zh else "Average effect of the pilots on residents' outcomes",
+                           unit=word("unit.score", lang), method=word(f"design.cs_{_control(study)}", lang),
+                           inference=_inference(report, lang), notes=notes)
+    if name == "robustness":
+        r = report.robustness
+        frame = pd.DataFrame({
+            word("col.outcome", lang): [_outcome(study, o, lang) for o in r["outcome"]],
+            word("col.design", lang): [word(f"design.{d}", lang) for d in r["design"]],
+            word("col.effect_ci", lang): _estimate_cells(r, lang, marks=False),
+            word("col.inference", lang): [word(f"method.{m}", lang) for m in r["inference"]],
+        })
+        return ReportTable(frame=frame, lang=lang, n=n_text, weighted=weighted,
+                           title="稳健性：更换对照组与估计方法" if zh else "Robustness: other comparison groups and estimators",
+                           unit=word("unit.score", lang), notes=[
+                               "双向固定效应在交错启动、效应随时间变化时可能有偏，仅作参照。" if zh else
+                               "Two-way fixed effects can be biased under staggered adoption with changing effects; "
+                               "shown for reference only."])
     if name == "subgroups":
-        headers["outcome"] = _HEADERS["label"][code]
-    return frame.rename(columns=headers)
+        s = report.subgroups
+        frame = pd.DataFrame({
+            word("col.by", lang): [word(f"by.{b}", lang) for b in s["by"]],
+            word("col.outcome", lang): [_outcome(study, o, lang) for o in s["outcome"]],
+            word("col.subgroup", lang): [subgroup_term(t, lang) for t in s["term"]],
+            word("col.n", lang): [fmt_int(v) for v in s.get("n_obs", pd.Series([None] * len(s)))],
+            word("col.effect_ci", lang): _estimate_cells(s, lang),
+            word("col.p_equal", lang): [fmt_p(p) for p in s["p_equal_effects"]],
+            word("col.p_equal_adj", lang): [fmt_p(p) for p in s.get("p_equal_bh", pd.Series([None] * len(s)))],
+        })
+        return ReportTable(frame=frame, lang=lang, weighted=weighted, significance=True,
+                           n=(f"居民层面叠加样本，各群体人次见“{word('col.n', lang)}”列" if zh else
+                              "stacked resident-level sample; per group in the N column"),
+                           title="不同居民群体的效应" if zh else "Effects for different groups of residents",
+                           unit=word("unit.score", lang), method=word("design.stacked", lang),
+                           inference=word("method.wild_bootstrap", lang), notes=[
+                               "组间相等检验 p 的 BH 校正在全部分组变量 × 结果的检验之间进行（Benjamini–Hochberg）。" if zh else
+                               "The BH adjustment of the equal-effects p runs over all grouping × outcome tests "
+                               "(Benjamini–Hochberg)."])
+    if name == "many_outcomes":
+        m = report.many_outcomes
+        frame = pd.DataFrame({
+            word("col.outcome", lang): [_outcome(study, o, lang) for o in m["term"]],
+            word("col.effect_ci", lang): _estimate_cells(m, lang),
+            word("col.p", lang): [fmt_p(p) for p in m["p_value"]],
+            word("col.p_bh", lang): [fmt_p(p) for p in m["p_bh"]],
+            word("col.p_rw", lang): [fmt_p(p) for p in m["p_romano_wolf"]],
+        })
+        ref = (f"表 {refer_to}" if zh else f"Table {refer_to}") if refer_to else ("主估计表" if zh else "the main table")
+        notes = [f"本表使用居民层面的分批叠加 2×2 双重差分（与{ref}的社区层面 Callaway–Sant'Anna 估计不同），"
+                 "因此数值与主估计略有差异；校正 p 值针对这一估计。综合指数为 Kling–Liebman–Katz (2007) 等权指数："
+                 "各结果按对照组基线标准化后取平均。" if zh else
+                 f"This table uses the resident-level stacked 2×2 DiD (not the community-level Callaway–Sant'Anna "
+                 f"estimator of {ref}), so numbers differ slightly from the main estimates; the adjusted p-values "
+                 "refer to this estimator. The summary index is the equal-weight index of Kling, Liebman & "
+                 "Katz (2007): outcomes standardised by the comparison group's baseline, then averaged."]
+        return ReportTable(frame=frame, lang=lang, weighted=weighted, significance=True, n=n_text,
+                           title="多重检验校正与综合指数" if zh else "Many outcomes: adjusted p-values and summary index",
+                           unit=word("unit.score", lang), method=word("design.stacked", lang),
+                           inference=word("method.wild_bootstrap", lang), notes=notes)
+    msg = f"unknown impact table {name!r}; use design, balance, main, robustness, subgroups or many_outcomes"
+    raise KeyError(msg)
 
 
-def show_impact_table(report: Any, name: str, lang: str = "zh") -> None:
-    show_table(impact_table(report, name, lang))
+#: estimation notes that change what a number rests on (shown as § next to it)
+_WARNING_CODES = ("rows_dropped", "few_never_treated", "library_message")
 
 
-def show_limitations(report: Any, lang: str = "zh") -> None:
-    from IPython.display import Markdown, display
+def _estimation_warnings(report: Any, study: Any, lang: str) -> dict[str, list[str]]:
+    """Per outcome, the sentences of the main estimate's notes that qualify its number."""
+    from evalkit.reporting.notes import note_sentence
 
-    display(Markdown("\n".join(f"- {line}" for line in report.limitations(lang))))
+    out: dict[str, list[str]] = {}
+    labels = {v.name: v.label(lang) for v in study.codebook.variables}
+    labels.update({c: _outcome(study, c, lang) for c in report.estimates["outcome"]})
+    for outcome, result in getattr(report, "main_results", {}).items():
+        lines = [note_sentence(n, lang, labels=labels) for n in getattr(result, "notes", ())
+                 if n.get("code") in _WARNING_CODES]
+        if lines:
+            out[outcome] = lines
+    return out
 
 
-def show_truth_check(report: Any, study: Any, lang: str = "zh") -> dict[str, Any] | None:
-    """For a synthetic study with ``truth.csv`` beside its config: estimates vs the truth."""
+def impact_truth_table(report: Any, study: Any, lang: str = "zh") -> tuple[ReportTable, dict[str, Any]] | None:
+    """For a synthetic study with ``truth.csv`` beside its config: estimates against the known truth."""
     truth_file = Path(study.config.folder) / "truth.csv"
     if not (study.config.synthetic and truth_file.is_file()):
         return None
     from evalkit.impact import truth_comparison
 
-    narrative("impact_truth", lang)
-    table = truth_comparison(report, pd.read_csv(truth_file), study)
-    code = 0 if lang_code(lang) == "zh" else 1
-    shown = table.drop(columns=["outcome"]).rename(columns={c: _HEADERS.get(c, (c, c))[code] for c in table})
-    show_table(shown)
-    return {r.outcome: {"true_effect": r.true_effect, "covered": bool(r.covered)}
-            for r in table.itertuples(index=False)}
+    zh = lang_code(lang) == "zh"
+    t = truth_comparison(report, pd.read_csv(truth_file), study)
+    frame = pd.DataFrame({
+        word("col.outcome", lang): [_outcome(study, o, lang) for o in t["outcome"]],
+        word("col.effect_ci", lang): [fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang)
+                                      for r in t.itertuples(index=False)],
+        word("col.true_effect", lang): [fmt_num(v) for v in t["true_effect"]],
+        word("col.covered", lang): [fmt_bool(v, lang) for v in t["covered"]],
+    })
+    table = ReportTable(frame=frame, lang=lang, weighted=weighted_kind(report),
+                        title="估计值与已知真实效应对照（仅合成数据）" if zh else "Estimates against the known truth (synthetic data only)",
+                        unit=word("unit.score", lang), method=word(f"design.cs_{_control(study)}", lang),
+                        notes=["真实效应按与主估计相同的方式汇总。" if zh else
+                               "The true effect is aggregated exactly as the main estimate is."])
+    facts = {r.outcome: {"true_effect": r.true_effect, "covered": bool(r.covered)} for r in t.itertuples(index=False)}
+    return table, facts
 
 
-def show_event_studies(report: Any, lang: str = "zh", *, output_dir: str | None = None) -> None:
-    """One event-study figure per outcome (saved as figures/event_study_<outcome>.png)."""
-    from evalkit.reporting.display import show_figure
+def impact_estimates_figure(report: Any, study: Any, lang: str = "zh") -> Any:
+    """Forest plot of the main estimates, outcome names in the report language."""
+    from evalkit.reporting.figures import forest_plot
 
-    sep = "：" if lang_code(lang) == "zh" else ": "
-    for outcome, label in zip(report.estimates["outcome"], report.estimates["label"], strict=True):
-        ax = report.plot(outcome=outcome, lang=lang)
-        ax.set_title(f"{ax.get_title()}{sep}{label}")
-        show_figure(ax, output_dir=output_dir, name=f"event_study_{outcome}")
+    frame = report.estimates.assign(label=[_outcome(study, o, lang) for o in report.estimates["outcome"]])
+    return forest_plot(frame, lang=lang)
+
+
+def event_study_figure(report: Any, study: Any, outcome: str, lang: str = "zh") -> Any:
+    ax = report.plot(outcome=outcome, lang=lang)
+    ax.set_title(_outcome(study, outcome, lang))
+    return ax
+
+
+def add_event_studies(doc: Any, report: Any, study: Any, lang: str = "zh") -> None:
+    """One numbered event-study figure per outcome (saved as figures/event_study_<outcome>.png)."""
+    from evalkit.reporting.story import is_share
+    from evalkit.reporting.text import text
+
+    zh = lang_code(lang) == "zh"
+    for outcome in report.estimates["outcome"]:
+        unit = (("比例（0–1）" if zh else "share (0–1)") if is_share(study.codebook, outcome)
+                else ("分（量表 1–5 分）" if zh else "points on the 1–5 scale"))
+        doc.figure(event_study_figure(report, study, outcome, lang), name=f"event_study_{outcome}",
+                   title=text("fig_event", lang, outcome=_outcome(study, outcome, lang)),
+                   notes=[text("fig_event_note", lang, unit=unit)])
+
+
+def add_truth_check(doc: Any, report: Any, study: Any, lang: str = "zh") -> dict[str, Any] | None:
+    """For a synthetic study with its truth file: the section and table; returns the facts for results.json."""
+    truth = impact_truth_table(report, study, lang)
+    if truth is None:
+        return None
+    doc.section("impact_truth")
+    doc.table(truth[0])
+    return truth[1]
+
+
+def _target_value(name: str, x: Any, lang: str) -> str:
+    if name == "resolution_rate":
+        return "—" if pd.isna(x) else f"{100 * float(x):.1f}%"
+    return fmt_num(x, 1)
+
+
+def _target_label(name: str, lang: str) -> str:
+    return word(f"target.{name}", lang) if has_word(f"target.{name}") else name
+
+
+def targets_table(attainment: pd.DataFrame, lang: str = "zh") -> ReportTable:
+    """The config's targets against the latest year of administrative data (:func:`evalkit.target_attainment`)."""
+    zh = lang_code(lang) == "zh"
+    a = attainment
+    frame = pd.DataFrame({
+        word("col.target", lang): [_target_label(t, lang) for t in a["target"]],
+        word("col.threshold", lang): ["≥ " + (_target_value(t, v, lang) if t == "resolution_rate" else f"{v:g}")
+                                      for t, v in zip(a["target"], a["threshold"], strict=True)],
+        word("col.year", lang): ["—" if pd.isna(y) else str(int(y)) for y in a["year"]],
+        word("col.value", lang): [_target_value(t, v, lang) for t, v in zip(a["target"], a["value"], strict=True)],
+        word("col.n_met", lang): [f"{int(m)} / {int(n)}" if n else "—" for m, n in zip(a["n_met"], a["n_communities"],
+                                                                                  strict=True)],
+        word("col.status", lang): [word(f"status.{s}", lang) for s in a["status"]],
+    })
+    return ReportTable(frame=frame, lang=lang, weighted="none",
+                       title="目标达成情况（最近一年）" if zh else "Targets (latest year)",
+                       n=f"{int(a['n_communities'].max()) if len(a) else 0} 个社区" if zh else
+                       f"{int(a['n_communities'].max()) if len(a) else 0} communities",
+                       method="社会组织数取各社区中位数；办结率为全部诉求中已办结的比例" if zh else
+                       "social organisations: median over communities; resolution: share of all requests resolved",
+                       notes=["目标值来自研究配置（targets）。" if zh else "Thresholds come from the study config (targets)."])
 
 
 def sensitivity_table(report: Any, lang: str = "zh") -> pd.DataFrame:
@@ -166,8 +355,13 @@ def sensitivity_table(report: Any, lang: str = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows).rename(columns={k: v[code] for k, v in heads.items()})
 
 
-def show_sensitivity(report: Any, lang: str = "zh") -> None:
-    """The sensitivity table (see :func:`sensitivity_table`), if the report has one."""
-    table = sensitivity_table(report, lang)
-    if not table.empty:
-        show_table(table)
+def sensitivity_report_table(report: Any, lang: str = "zh") -> ReportTable:
+    """:func:`sensitivity_table` as a numbered report table (empty when the report has none)."""
+    zh = lang_code(lang) == "zh"
+    return ReportTable(frame=sensitivity_table(report, lang), lang=lang, weighted=weighted_kind(report),
+                       title="对平行趋势假设的敏感性（HonestDiD）" if zh else
+                       "Sensitivity to violations of parallel trends (HonestDiD)",
+                       method="Rambachan & Roth (2023) 稳健置信区间；Roth (2022) 预检验功效" if zh else
+                       "Rambachan & Roth (2023) robust intervals; Roth (2022) pre-test power",
+                       notes=["社区数较少时区间基于解析协方差，仅供参考。" if zh else
+                              "With few communities the intervals use the analytic covariance and are indicative only."])

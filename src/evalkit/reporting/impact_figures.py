@@ -21,6 +21,8 @@ __all__ = ["event_study_plot", "coefficient_plot", "bacon_plot"]
 _TXT = {
     "event_x": {"zh": "相对试点启动的期数", "en": "Periods relative to pilot start"},
     "effect_y": {"zh": "效应估计（95% 置信区间）", "en": "Estimated effect (95% CI)"},
+    "effect_y_plain": {"zh": "效应估计", "en": "Estimated effect"},
+    "effect_y_some": {"zh": "效应估计（95% 置信区间；空心点无区间）", "en": "Estimated effect (95% CI; hollow: no interval)"},
     "pre": {"zh": "试点前", "en": "pre-pilot"},
     "post": {"zh": "试点后", "en": "post-pilot"},
     "no_ci": {"zh": "（随机化推断：无置信区间）", "en": "(randomisation inference: no interval)"},
@@ -46,7 +48,7 @@ def _errorbars(ax: Any, x: np.ndarray, frame: pd.DataFrame, color: str, label: s
         ax.errorbar(x[has], est[has], yerr=[est[has] - lo[has], hi[has] - est[has]], fmt="o",
                     color=color, capsize=3, label=label)
     if (~has).any():
-        ax.plot(x[~has], est[~has], "o", color=color, label=None if has.any() else label)
+        ax.plot(x[~has], est[~has], "o", mfc="none", color=color, label=None if has.any() else label)
 
 
 def event_study_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
@@ -60,12 +62,16 @@ def event_study_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(-0.5, color="0.6", linestyle="--", linewidth=0.8)
     ax.set_xlabel(_t("event_x", lang))
-    ylabel = _t("effect_y", lang)
-    if not np.isfinite(es["ci_lower"].to_numpy(dtype=float)).any():
-        ylabel += _t("no_ci", lang)
+    has = np.isfinite(es["ci_lower"].to_numpy(dtype=float)) & np.isfinite(es["ci_upper"].to_numpy(dtype=float))
+    if has.all():  # the axis names an interval only where every point has one
+        ylabel = _t("effect_y", lang)
+    elif has.any():
+        ylabel = _t("effect_y_some", lang)
+    else:
+        ylabel = _t("effect_y_plain", lang) + _t("no_ci", lang)
     ax.set_ylabel(ylabel)
     ax.set_xticks(x)
-    ax.set_xticklabels([str(int(v)) for v in x])
+    ax.set_xticklabels([str(int(v)).replace("-", "\u2212") for v in x])
     ax.set_title(_t("event_title", lang))
     ax.legend(frameon=False)
     return ax
@@ -97,12 +103,12 @@ def bacon_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
     bacon = result.tables.get("bacon")
     if bacon is None or bacon.empty:
         return coefficient_plot(result, ax=ax, lang=lang)
-    summary = result.tables["bacon_summary"].set_index("comparison_type")
-    label_col = "label_zh" if lang.lower().startswith("zh") else "label_en"
+    from evalkit.reporting.vocab import has_word, word
+
     markers = {"treated_vs_never": "o", "earlier_vs_later": "s", "later_vs_earlier": "^"}
     for ctype, group in bacon.groupby("comparison_type"):
         ax.scatter(group["weight"], group["estimate"], marker=markers.get(ctype, "o"),
-                   label=summary.loc[ctype, label_col] if ctype in summary.index else ctype)
+                   label=word(f"bacon.{ctype}", lang) if has_word(f"bacon.{ctype}") else ctype)
     ax.axhline(result.estimate, color="tab:red", linewidth=1, label=_t("twfe", lang))
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xlabel(_t("bacon_x", lang))

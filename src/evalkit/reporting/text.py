@@ -18,9 +18,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "dq_title": {"zh": "数据质量报告：{name}", "en": "Data quality report: {name}"},
     "dq_intro": {
-        "zh": "本报告在任何成效分析之前检查研究数据：各社区各轮次的样本量、缺失情况、题目作答分布以及数据校验中发现的问题。"
+        "zh": "## 关于本报告\n本报告在任何成效分析之前检查研究数据：各社区各轮次的样本量、缺失情况、题目作答分布以及数据校验中发现的问题。"
               "所有个人信息（姓名、身份证号、手机号、住址、开放题）已在读入时删除或替换为不可逆的化名编码。",
-        "en": "This report checks the study data before any impact analysis: sample sizes by community and "
+        "en": "## About this report\nThis report checks the study data before any impact analysis: sample sizes by community and "
               "wave, missingness, item response distributions, and the problems validation found. "
               "Personal data (names, ID numbers, phone numbers, addresses, free text) were dropped or "
               "replaced by keyed pseudonyms at intake.",
@@ -28,10 +28,10 @@ TEXT: dict[str, dict[str, str]] = {
     "dq_sources": {"zh": "## 数据来源", "en": "## Data sources"},
     "dq_sample": {"zh": "## 样本量（社区 × 轮次）", "en": "## Sample sizes (community × wave)"},
     "dq_sample_note": {
-        "zh": "共 {n_respondents} 名受访者，{n_communities} 个社区，{n_waves} 轮调查；每社区每轮样本量中位数 {median_cell}，"
+        "zh": "共 {n_respondents:,} 名受访者，{n_communities} 个社区，{n_waves} 轮调查；每社区每轮样本量中位数 {median_cell:g}，"
               "最少 {min_cell}。样本量低于 {min_ok} 的单元格有 {n_small} 个。",
-        "en": "{n_respondents} respondents in {n_communities} communities over {n_waves} waves; median "
-              "{median_cell} per community-wave, minimum {min_cell}. {n_small} cells have fewer than {min_ok}.",
+        "en": "{n_respondents:,} respondents in {n_communities} communities over {n_waves} waves; median "
+              "{median_cell:g} per community-wave, minimum {min_cell}. {n_small} cells have fewer than {min_ok}.",
     },
     "dq_missing": {"zh": "## 缺失情况", "en": "## Missing data"},
     "dq_missing_note": {
@@ -42,15 +42,15 @@ TEXT: dict[str, dict[str, str]] = {
     "dq_items": {"zh": "## 题目作答分布", "en": "## Item response distributions"},
     "dq_warnings": {"zh": "## 数据校验提示", "en": "## Validation warnings"},
     "dq_no_warnings": {"zh": "未发现需要提示的问题。", "en": "No warnings."},
-    "session_info": {"zh": "## 运行环境", "en": "## Session information"},
+    "session_info": {"zh": "## 附录：运行环境", "en": "## Appendix: session information"},
     # ---- measurement --------------------------------------------------------------------
     "measure_title": {"zh": "# 测量质量与加权估计：{name}", "en": "# Measurement and survey estimates: {name}"},
     "measure_intro": {
-        "zh": "在估计试点成效之前，需要确认各维度（获得感、幸福感、安全感、归属感、满意度、参与）测量可靠、样本能代表社区人口。"
+        "zh": "## 关于本报告\n在估计试点成效之前，需要确认各维度（获得感、幸福感、安全感、归属感、满意度、参与）测量可靠、样本能代表社区人口。"
               "本节报告各维度的信度（Cronbach's α 及置信区间、标准化 α、McDonald's ω）、题目分析、探索性因子分析、"
               "按人口结构（年龄段 × 性别 × 户籍）加权后的各维度均值，以及社区层面的组内相关系数（ICC）。",
-        "en": "Before estimating impact we check that each construct is measured reliably and that the sample "
-              "represents the community. This section reports reliability (Cronbach's alpha with CI, standardised "
+        "en": "## About this report\nBefore estimating impact we check that each construct is measured reliably and that the sample "
+              "represents the community. This report gives reliability (Cronbach's alpha with CI, standardised "
               "alpha, McDonald's omega), item analysis, an exploratory factor analysis, construct means weighted "
               "to the population (age band × gender × hukou), and community-level intra-class correlations.",
     },
@@ -87,10 +87,10 @@ TEXT: dict[str, dict[str, str]] = {
     # ---- impact --------------------------------------------------------------------------
     "impact_title": {"zh": "# 试点成效评估：{name}", "en": "# Programme impact: {name}"},
     "impact_intro": {
-        "zh": "本节回答评估的核心问题：与可比的对照社区相比，试点是否改变了居民的获得感、幸福感、安全感、归属感、满意度和参与？"
+        "zh": "## 评估问题与方法\n本报告回答评估的核心问题：与可比的对照社区相比，试点是否改变了居民的获得感、幸福感、安全感、归属感、满意度和参与？"
               "由于各社区启动试点的年份不同，主估计采用交错启动双重差分（Callaway & Sant'Anna 2021），"
               "以社区为单位、在社区层面进行推断。",
-        "en": "This section answers the central question: compared with similar comparison communities, did the "
+        "en": "## Question and method\nThis report answers the central question: compared with similar comparison communities, did the "
               "pilots change residents' sense of gain, happiness, security, belonging, satisfaction and "
               "participation? Pilots started in different years, so the main estimate is a staggered "
               "difference-in-differences (Callaway & Sant'Anna 2021) with communities as units and "
@@ -148,12 +148,46 @@ TEXT: dict[str, dict[str, str]] = {
     "impact_limitations": {"zh": "## 局限性", "en": "## Limitations"},
     # ---- programme (texts of the sections: evalkit.reporting.programme_display) --------------
     "programme_title": {"zh": "# 项目实施与绩效：{name}", "en": "# Programme delivery and performance: {name}"},
+    "impact_targets": {
+        "zh": "## 目标达成情况\n研究配置中的工作目标与最近一年的行政数据（社区年度面板、居民诉求记录）对照。",
+        "en": "## Targets\nThe study config's targets against the latest year of administrative data (community "
+              "panel, residents' requests).",
+    },
+    # ---- figure captions and notes -------------------------------------------------------
+    "fig_impact_estimates": {"zh": "试点对各项结果的平均效应（ATT）及 95% 置信区间",
+                             "en": "Average effect of the pilots (ATT) on each outcome, with 95% confidence intervals"},
+    "fig_impact_estimates_note": {"zh": "数值与主要估计表相同；横线为 95% 置信区间，竖线为 0（无效应）。",
+                                  "en": "Numbers as in the main-estimates table; bars are 95% confidence intervals, "
+                                        "the vertical line is 0 (no effect)."},
+    "fig_event": {"zh": "事件研究：{outcome}", "en": "Event study: {outcome}"},
+    "fig_event_note": {"zh": "横轴为相对试点启动的年数（0 = 启动当年）；灰色为试点前各期（应接近 0），蓝色为试点后；"
+                             "竖线为 95% 置信区间。单位：{unit}。",
+                       "en": "Horizontal axis: years relative to the pilot start (0 = first year); grey: pre-pilot "
+                             "periods (should be near 0), blue: post-pilot; bars are 95% confidence intervals. Unit: {unit}."},
+    "fig_alpha": {"zh": "各维度各轮次的 Cronbach's α 及 95% 置信区间", "en": "Cronbach's α by construct and wave, with 95% CIs"},
+    "fig_alpha_note": {"zh": "虚线为常用的可接受下限 0.7；未加权。", "en": "Dashed line: the usual 0.7 benchmark; unweighted."},
+    "fig_items": {"zh": "{construct}：各题作答分布", "en": "{construct}: answers per item"},
+    "fig_items_note": {
+        "zh": "横条为各选项所占比例（缺失除外）；未加权。",
+        "en": "Bars show answer shares (missing excluded); answers coded 1 (strongly disagree / very dissatisfied) "
+              "to 5 (strongly agree / very satisfied), yes/no items 0 = no, 1 = yes; unweighted.",
+    },
+    "fig_means": {"zh": "{construct}：各社区各轮次加权均值及 95% 置信区间", "en": "{construct}: weighted mean by community and wave, with 95% CIs"},
+    "fig_means_note": {"zh": "加权（raking），置信区间考虑抽样设计。受访者少于 {min_n} 人的社区-轮次不绘制（本图 {dropped} 个）。",
+                       "en": "Weighted (raking); intervals account for the design. Community-waves with fewer than "
+                             "{min_n} respondents are not drawn ({dropped} here)."},
+    "fig_sample_sizes": {"zh": "各社区各轮次受访者人数", "en": "Respondents per community and wave"},
+    "fig_sample_sizes_note": {"zh": "红框标出少于 {min_cell} 人的单元格。单位：人。",
+                              "en": "Red outlines mark cells with fewer than {min_cell} respondents. Unit: respondents."},
+    "fig_item_dists": {"zh": "各题作答分布", "en": "Answer distribution per item"},
+    "fig_item_dists_note": {"zh": "按答案量表分面板；比例不含缺失；未加权。",
+                            "en": "One panel per answer scale; shares exclude missing answers; answers coded 1 "
+                                  "(strongly disagree / very dissatisfied) to 5 (strongly agree / very satisfied), "
+                                  "yes/no items 0 = no, 1 = yes; unweighted."},
 }
 
 
-def lang_code(lang: str) -> str:
-    """``zh-CN`` / ``zh`` → ``zh``; ``en`` → ``en``."""
-    return "zh" if lang.lower().startswith("zh") else "en"
+from evalkit.reporting.vocab import lang_code  # noqa: E402  (re-exported for older imports)
 
 
 def text(key: str, lang: str = "zh", **fields: object) -> str:

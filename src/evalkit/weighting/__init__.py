@@ -12,6 +12,7 @@ from evalkit.weighting.margins import AGE_BANDS, age_band
 from evalkit.weighting.poststratify import poststratify
 from evalkit.weighting.rake import rake
 from evalkit.weighting.result import WeightingResult, WeightingSpec
+from evalkit.weighting.study_weights import raked_survey
 from evalkit.weighting.trim import trim_weights
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "margin_table",
     "poststratify",
     "rake",
+    "raked_survey",
     "trim_weights",
     "weight_diagnostics",
 ]
