@@ -82,5 +82,5 @@ ek.reporting.markdown(ek.reporting.comparison_paragraph(report, lang))
 
 # %%
 if output_dir:
-    ek.reporting.save_results("programme", report.to_dict(), output_dir)
+    ek.reporting.save_results("programme", report.headline(), output_dir)
 ek.mark_complete(run_id)

@@ -83,6 +83,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"report ready in {summary.seconds:.1f} s: {summary.folder}")
     for html in summary.html:
         print(f"  open {html}")
+    for docx in summary.docx:
+        print(f"  Word {docx}")
     if not summary.publishable:
         findings = summary.audit["findings"]
         print(f"NOT PUBLISHABLE: the publication audit found {len(findings)} problem(s); see "

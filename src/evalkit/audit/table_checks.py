@@ -31,7 +31,7 @@ def _norm(h: str) -> str:
 
 COUNT_HEADERS = frozenset({"n", "count", "counts", "人数", "样本量", "样本数", "频数", "个案数", "人次", "户数",
                            "respondents", "n_respondents", "受访者人数", "受访者数", "样本人数", "frequency", "freq", "有效样本",
-                           "有效样本量", "number", "no._of_respondents"})
+                           "有效样本量", "no._of_respondents"})
 PERSON_ID_HEADERS = frozenset({"respondent_id", "resp_id", "person_id", "pid", "member_id", "user_id", "resident_id",
                                "household_id", "hh_id", "受访者编号", "问卷编号", "身份证号", "身份证号码", "证件号码",
                                "证件号", "户号", "居民编号", "个人编号", "id_number", "id_card", "idcard",

@@ -119,7 +119,8 @@ class ProgrammeReport(Result):
                             "ri_p_value": r.ri_p_value, "n_wushe": r.n_a, "n_sanshe": r.n_b}
                 for r in self.difference.itertuples(index=False)}
         return json_safe({"community": self.community, "wushe_minus_sanshe": diff,
-                          "claims": self.claims.to_dict("records"),
+                          # claims resting on fewer than 10 answers are not published (disclosure)
+                          "claims": self.claims[self.claims["n"] >= 10].to_dict("records"),
                           "attainment": self.attainment_summary.to_dict("records"),
                           "scores": self.scores.to_dict("records")})
 

@@ -25,7 +25,7 @@ import pandas as pd
 from evalkit.reporting.text import text
 from evalkit.results import json_safe
 
-__all__ = ["banner", "synthetic_notice", "shown_tables", "markdown", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
+__all__ = ["banner", "synthetic_notice", "shown_tables", "record_shown_table", "markdown", "narrative", "show_table", "show_figure", "save_results", "suppress_small"]
 
 _BANNER_STYLE = ("border:3px solid #c0392b;background:#fdecea;color:#7b241c;padding:12px 16px;"
                  "margin:8px 0 16px 0;font-size:1.15em;font-weight:bold;border-radius:6px")
@@ -85,12 +85,17 @@ def show_table(frame: pd.DataFrame, *, decimals: int = 3, max_rows: int = 60) ->
     """Display a table and record it, so results.json carries every number the report shows."""
     from IPython.display import HTML
 
-    _SHOWN_TABLES.append({"columns": [str(c) for c in frame.columns],
-                          "rows": json_safe(frame.head(max_rows).to_numpy().tolist())})
+    record_shown_table(frame.head(max_rows))
     styled = frame.head(max_rows).to_html(index=False, float_format=lambda x: f"{x:.{decimals}f}",
                                           na_rep="—", classes="evalkit-table", border=0)
     more = f"<p>… {len(frame) - max_rows} more rows</p>" if len(frame) > max_rows else ""
     _display(HTML(styled + more))
+
+
+def record_shown_table(frame: pd.DataFrame) -> None:
+    """Remember a displayed table for :func:`save_results` (every published number in results.json)."""
+    _SHOWN_TABLES.append({"columns": [str(c) for c in frame.columns],
+                          "rows": json_safe(frame.to_numpy().tolist())})
 
 
 def shown_tables() -> dict[str, dict[str, Any]]:

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.reporting.blocks import block_html, markdown_blocks
+from evalkit.reporting.display import record_shown_table
 from evalkit.reporting.narrative import NarrativeSource
 from evalkit.reporting.tables import ReportTable
 from evalkit.reporting.vocab import lang_code, word
@@ -159,6 +160,7 @@ class ReportDocument:
                 self.markdown(table.empty)
             return
         self._n_tables += 1
+        record_shown_table(table.frame)  # results.json carries every number the report shows
         block = {"kind": "table", "number": self._n_tables, "anchor": f"table-{self._n_tables}",
                  **self._caption("table", self._n_tables, table.title), **table.to_block()}
         self._add(block)

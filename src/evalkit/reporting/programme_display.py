@@ -132,6 +132,14 @@ _VIEWS: dict[str, tuple[str, list[str], dict[str, Any]]] = {
 }
 
 
+#: counts under this are not published, nor the shares and intervals resting on them
+MIN_COUNT = 10
+_SHARE_VIEWS = {"claims", "community_attainment", "resolution", "satisfaction"}
+_SHARE_COLUMNS = {"share", "cp_lower", "cp_upper", "wilson_lower", "wilson_upper", "p_contradicted", "value",
+                  "median_hours", "p90_hours", "km_within_24h", "km_within_72h", "share_satisfied", "mean_score",
+                  "verdict"}
+
+
 def _code(value: Any, k: int) -> Any:
     if isinstance(value, str) and ";" in value:
         return "；".join(_code(v, k) for v in value.split(";") if v != "assumes_type_exchangeable_within_cohort")
@@ -170,6 +178,11 @@ def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
             pop = getattr(report, source_name).groupby(keys)["population"].sum().to_numpy()
             frame["services_per_1000"] = 1000 * frame["services"] / np.where(pop > 0, pop, np.nan)
     out = frame[[c for c in cols if c in frame.columns]].copy()
+    if "n" in out and name in _SHARE_VIEWS:  # a share resting on fewer than MIN_COUNT answers is not published
+        small = pd.to_numeric(out["n"], errors="coerce") < MIN_COUNT
+        shares = [c for c in out.columns if c in _SHARE_COLUMNS]
+        out[shares] = out[shares].astype(object).mask(small)
+        out["n"] = out["n"].astype(object).mask(small, f"<{MIN_COUNT}")
     labelled = {c for c in ("outcome", "indicator") if c in out}
     for col in labelled:
         out[col] = out[col].map(lambda v: _label(v, k))

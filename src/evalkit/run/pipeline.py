@@ -48,6 +48,7 @@ class RunSummary:
     run_id: str
     folder: Path
     html: tuple[Path, ...]
+    docx: tuple[Path, ...]
     seconds: float
     results: dict[str, Any]
     timings: dict[str, float]
@@ -65,10 +66,11 @@ def report_templates(folder: Path | None = None) -> list[Path]:
 
 
 def html_postprocess() -> list[Callable[[str], str]]:
-    """What every exported report page goes through after nbconvert."""
-    from evalkit.reporting.html_fonts import embed_cjk_font
+    """What every exported report page goes through after nbconvert: offline (no CDN scripts,
+    report and print stylesheets), then the embedded subset of the Chinese font."""
+    from evalkit.reporting.html_offline import report_postprocess
 
-    return [embed_cjk_font]
+    return [report_postprocess]
 
 
 def resolve_config(config: str | os.PathLike[str] | None) -> StudyConfig:
@@ -156,6 +158,9 @@ def run_study(
             parameters_used[template.name] = {k: v for k, v in params.items() if k != "output_dir"}
             notebooks.append(_notebook_record(template, run))
         write_json_atomic(tmp / "results.json", merge_results(tmp))
+        t_docx = time.perf_counter()
+        write_run_docx(tmp, lang=lang)  # the Word file of every report that recorded its document
+        timings["docx"] = time.perf_counter() - t_docx
         for template in templates:
             publishable_notebook(tmp / template.name)
         t2 = time.perf_counter()
@@ -180,6 +185,7 @@ def run_study(
         run_id=run_id,
         folder=final_dir,
         html=tuple(final_dir / f"{t.stem}.html" for t in templates),
+        docx=tuple(sorted(final_dir.glob("*.docx"))),
         seconds=time.perf_counter() - started,
         results=results,
         timings=dict(timings),
@@ -195,6 +201,12 @@ def _notebook_record(template: Path, run: Any) -> dict[str, Any]:
         "seconds": round(run.seconds, 3),
         "cell_timings": [{"cell": t.cell, "seconds": round(t.seconds, 3)} for t in run.cell_timings],
     }
+
+
+def write_run_docx(folder: Path, *, lang: str) -> None:
+    from evalkit.reporting.docx_writer import write_run_docx as write
+
+    write(folder, lang=lang)  # type: ignore[arg-type]
 
 
 def publishable_notebook(path: Path) -> None:
