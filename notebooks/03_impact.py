@@ -64,6 +64,8 @@ doc.table(ek.reporting.impact_table(impact, study, "many_outcomes", lang, refer_
 # %%
 doc.section("impact_robustness")
 doc.table(ek.reporting.impact_table(impact, study, "robustness", lang))
+doc.section("impact_sensitivity")
+doc.table(ek.reporting.sensitivity_report_table(impact, lang))
 doc.section("impact_targets")
 doc.table(ek.reporting.targets_table(targets, lang))
 doc.section("impact_limitations")

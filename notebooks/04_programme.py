@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] tags=["template-note"]
 # # 项目实施与绩效 · Programme delivery and performance
 # What was delivered, to whom, by which partners, at what cost and against which targets, and
 # does 五社联动 do better than 三社联动? `evalkit run` executes this notebook with papermill;
