@@ -63,4 +63,6 @@ def test_pretest_falls_back_to_the_bootstrap_when_cohorts_vary_within_clusters()
     pre = res.estimates[res.estimates["aggregation"] == "pretest"].iloc[0]
     assert pre["inference"] == "wald_multiplier_bootstrap"
     assert 0 < pre["p_value"] <= 1 and pre["df"] == 5
-    assert any("over-reject" in n for n in res.notes("en"))
+    from evalkit.reporting.notes import note_sentences
+
+    assert any("over-reject" in n for n in note_sentences(res.notes, "en"))

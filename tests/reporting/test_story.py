@@ -103,7 +103,7 @@ def test_subgroup_table_has_counts_adjusted_p_and_readable_groups(demo_study, im
 def test_many_outcomes_table_names_its_different_estimator(demo_study, impact_report):
     table = impact_table(impact_report, demo_study, "many_outcomes", "zh", refer_to=3)
     assert "分批叠加 2×2" in table.method and any("与表 3的社区层面" in n for n in table.notes)
-    assert table.frame["结果"].iloc[-1] == "综合指数（Anderson 2008）"
+    assert table.frame["结果"].iloc[-1] == "综合指数（Kling–Liebman–Katz 2007，等权）"
 
 
 def test_weighted_estimates_say_so(demo_study, make_impact_report):

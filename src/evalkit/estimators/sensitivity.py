@@ -7,14 +7,14 @@ Owns :func:`parallel_trends_sensitivity` and :class:`TrendSensitivityResult`:
   e ≥ 0): robust confidence intervals when the post-treatment violation of parallel
   trends is
 
-  - at most M̄ times the largest pre-treatment violation between consecutive periods
-    (*relative magnitudes*, Δ^RM(M̄)); M̄ = 0 is exact parallel trends after treatment
-    beyond the pre-period pattern, M̄ = 1 allows violations as large as the worst seen
+  - at most M times the largest pre-treatment violation between consecutive periods
+    (*relative magnitudes*, Δ^RM(M)); M = 0 is exact parallel trends after treatment
+    beyond the pre-period pattern, M = 1 allows violations as large as the worst seen
     before; or
   - a linear extrapolation of the pre-trend whose slope may change by at most M per
     period (*smoothness*, Δ^SD(M)); M = 0 allows a linear trend, carried on.
 
-  The *breakdown value* is the smallest M̄ (or M) of the grid at which the robust
+  The *breakdown value* is the smallest M (or M) of the grid at which the robust
   interval contains 0 (a grid value, not a bisection: each smoothness interval is an
   optimisation costing seconds).
 * **Power of the pre-test** (Roth 2022): the slope of a linear pre-trend that a test of
@@ -131,7 +131,7 @@ def parallel_trends_sensitivity(
         A :func:`~evalkit.estimators.did_staggered` fit with ``base_period="universal"``
         and at least one pre-treatment event time besides the reference (e = −1).
     relative_magnitudes : sequence of float
-        Grid of M̄ for Δ^RM.
+        Grid of M for Δ^RM.
     smoothness : sequence of float, optional
         Grid of M for Δ^SD, in outcome units per period²; default 0 and 1 times the
         standard error of the e = 0 estimate (each M > 0 costs seconds).

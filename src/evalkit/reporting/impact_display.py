@@ -318,7 +318,7 @@ def targets_table(attainment: pd.DataFrame, lang: str = "zh") -> ReportTable:
 
 def sensitivity_table(report: Any, lang: str = "zh") -> pd.DataFrame:
     """Per outcome: the event-study average, its HonestDiD intervals (relative magnitudes
-    M̄ = 1, smoothness M = 0) with breakdown values, and the pre-test's 80 % minimal
+    M = 1, smoothness M = 0) with breakdown values, and the pre-test's 80 % minimal
     detectable linear trend (Roth 2022). Formats ``report.sensitivity`` and
     ``report.pretrend_power``; empty when the report has none."""
     power, sens = report.pretrend_power, report.sensitivity
@@ -340,8 +340,8 @@ def sensitivity_table(report: Any, lang: str = "zh") -> pd.DataFrame:
     heads = {
         "label": ("结果", "outcome"),
         "estimate": ("启动后平均效应", "average post-start effect"),
-        "rm1": ("相对幅度 M̄=1 稳健 95% CI", "relative magnitude M̄=1 robust 95% CI"),
-        "rm_break": ("相对幅度临界 M̄", "relative-magnitude breakdown M̄"),
+        "rm1": ("相对幅度 M=1 稳健 95% CI", "relative magnitude M=1 robust 95% CI"),
+        "rm_break": ("相对幅度临界 M", "relative-magnitude breakdown M"),
         "sd0": ("平滑 M=0 稳健 95% CI", "smoothness M=0 robust 95% CI"),
         "mdv_80": ("预检验 80% 功效可检出的线性趋势斜率", "linear pre-trend slope detected with 80% power"),
         "reliable": ("协方差可靠（社区数充足）", "covariance reliable (enough communities)"),

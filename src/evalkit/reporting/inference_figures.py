@@ -22,7 +22,7 @@ _TXT = {
     "estimate": {"zh": "估计值与自助法置信区间", "en": "Estimate with bootstrap interval"},
     "m": {"zh": "允许的平行趋势偏离 M", "en": "Allowed violation of parallel trends M"},
     "ci": {"zh": "稳健 95% 置信区间", "en": "Robust 95% confidence interval"},
-    "relative_magnitude": {"zh": "相对幅度 M̄", "en": "relative magnitude M̄"},
+    "relative_magnitude": {"zh": "相对幅度 M", "en": "relative magnitude M"},
     "smoothness": {"zh": "平滑 M", "en": "smoothness M"},
 }
 

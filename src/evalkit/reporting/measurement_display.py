@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_share
-from evalkit.reporting.vocab import lang_code, word
+from evalkit.reporting.vocab import has_word, lang_code, word
 
 __all__ = ["measurement_table", "data_quality_table", "means_figure", "session_table", "MIN_PLOT_N",
            "localised_distribution", "item_distribution_figure", "likert_figure"]
@@ -91,6 +91,9 @@ def measurement_table(m: Any, name: str, lang: str = "zh", *, codebook: Any = No
                            title="探索性因子分析：题目是否归属设定维度" if zh else "Exploratory factor analysis: do items fit their construct?",
                            unit=word("unit.mixed", lang),
                            method=f"最大似然提取，{m.efa.rotation} 旋转" if zh else f"maximum likelihood, {m.efa.rotation} rotation")
+    if name == "weights" and m.weighting is None:  # no population margins: say how it was weighted
+        return ReportTable(frame=pd.DataFrame(), lang=lang, weighted="no", title="",
+                           empty=m._weighting_line(lang, 3))
     if name == "weights":
         w = m.weighting.to_frame()
         g = w.groupby("wave").agg(n_groups=("community_id", "nunique"), n_obs=("n_obs", "sum"),
@@ -176,7 +179,8 @@ def data_quality_table(profile: Any, study: Any, name: str, lang: str = "zh") ->
     if name == "missingness":
         miss = profile.missingness
         frame = pd.DataFrame({
-            word("col.column", lang): [cb[c].label(lang) if c in cb else c for c in miss["column"]],
+            word("col.column", lang): [cb[c].label(lang) if c in cb else
+                                       word(f"var.{c}", lang) if has_word(f"var.{c}") else c for c in miss["column"]],
             word("col.construct", lang): ["" if pd.isna(c) or c is None else cb.construct_label(c, lang)
                                           for c in miss["construct"]],
             word("col.n_missing", lang): [fmt_int(v) for v in miss["n_missing"]],

@@ -135,13 +135,13 @@ TEXT: dict[str, dict[str, str]] = {
               "fixed effects (for reference only: biased under staggered adoption).",
     },
     "impact_sensitivity": {
-        "zh": "## 平行趋势敏感性\n若试点后的趋势偏离不超过试点前最大偏离的 M̄ 倍（相对幅度），或试点前线性趋势的斜率变化"
-              "每年不超过 M（平滑），效应的稳健置信区间如下（Rambachan & Roth 2023）；临界值为区间首次包含 0 时的 M̄ 或 M。"
+        "zh": "## 平行趋势敏感性\n若试点后的趋势偏离不超过试点前最大偏离的 M 倍（相对幅度），或试点前线性趋势的斜率变化"
+              "每年不超过 M（平滑），效应的稳健置信区间如下（Rambachan & Roth 2023）；临界值为区间首次包含 0 时的 M 或 M。"
               "另列出预检验以 80% 概率可检出的线性趋势斜率（Roth 2022）：更小的趋势多半不会被预检验发现。",
         "en": "## Sensitivity to parallel trends\nRobust confidence intervals when the post-start violation of "
-              "parallel trends is at most M̄ times the largest pre-start one (relative magnitudes), or when "
+              "parallel trends is at most M times the largest pre-start one (relative magnitudes), or when "
               "the slope of a linear pre-trend changes by at most M per year (smoothness) (Rambachan & Roth "
-              "2023); the breakdown value is the first M̄ or M whose interval contains 0. The last column is "
+              "2023); the breakdown value is the first M or M whose interval contains 0. The last column is "
               "the linear pre-trend slope the pre-test detects with 80% probability (Roth 2022): smaller "
               "trends mostly go unnoticed.",
     },

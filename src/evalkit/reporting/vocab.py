@@ -64,6 +64,8 @@ _ZH: dict[str, str] = {
     "cohort.never": "—（从未试点）", "wave.n": "第 {w} 轮",
     "var.age": "年龄（岁）", "var.female": "女性比例", "var.migrant": "外地户籍比例",
     "var.college": "大专及以上比例", "var.years_resident": "居住年限（年）",
+    "var.survey_year": "调查年份（由访问日期推算）", "var.age_band": "年龄段（由年龄推算）",
+    "var.birth_year": "出生年份",
     "klk_index": "综合指数（Kling–Liebman–Katz 2007，等权）",
     "severity.error": "错误", "severity.warning": "提示",
     # ---- column headers ------------------------------------------------------------------
@@ -94,6 +96,8 @@ _ZH: dict[str, str] = {
     # ---- flags ---------------------------------------------------------------------------
     "flag.low_item_total": "题总相关偏低", "flag.raises_alpha_if_deleted": "删除后 α 提高",
     "flag.reverse": "（反向题）", "flag.none": "",
+    "flag.negative_r": "与其余题目负相关（可能漏标反向计分）", "flag.low_r": "题总相关偏低",
+    "flag.raises_alpha": "删除后 α 提高",
     "bacon.treated_vs_never": "处理组 vs 从未处理组", "bacon.earlier_vs_later": "早处理组 vs 晚处理组（晚组作对照）",
     "bacon.later_vs_earlier": "晚处理组 vs 早处理组（已处理组作对照，“禁止比较”）",
     "target.social_orgs_per_community": "每社区社会组织数（个）", "target.resolution_rate": "居民诉求办结率",
@@ -160,6 +164,8 @@ _EN: dict[str, str] = {
     "cohort.never": "— (never treated)", "wave.n": "Wave {w}",
     "var.age": "Age (years)", "var.female": "Share women", "var.migrant": "Share migrant hukou",
     "var.college": "Share college-educated", "var.years_resident": "Years resident",
+    "var.survey_year": "Survey year (from the interview date)", "var.age_band": "Age band (from age)",
+    "var.birth_year": "Birth year",
     "klk_index": "summary index (Kling–Liebman–Katz 2007, equal weights)",
     "severity.error": "error", "severity.warning": "warning",
     "col.outcome": "Outcome", "col.effect_ci": "Effect [95% CI]", "col.p": "p", "col.sig": "Sig.",
@@ -189,6 +195,8 @@ _EN: dict[str, str] = {
     "col.effect_sd": "Effect / baseline SD",
     "flag.low_item_total": "low item-total r", "flag.raises_alpha_if_deleted": "α rises if deleted",
     "flag.reverse": " (reverse-keyed)", "flag.none": "",
+    "flag.negative_r": "correlates negatively with the rest (reverse coding missing?)",
+    "flag.low_r": "low item-total r", "flag.raises_alpha": "α rises if deleted",
     "bacon.treated_vs_never": "treated vs never treated", "bacon.earlier_vs_later": "earlier vs later treated",
     "bacon.later_vs_earlier": "later vs earlier treated (forbidden)",
     "target.social_orgs_per_community": "Social organisations per community", "target.resolution_rate":
