@@ -67,9 +67,19 @@ def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
         nul = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
         if nul.size > 0.2 * len(data):
-            msg = (f"{file}: looks like UTF-16 text without a byte-order mark (Excel 'Unicode 文本'). "
-                   "Save it again as 'CSV UTF-8（逗号分隔）'.")
-            raise IntakeError(msg)
+            data = _utf16_without_bom(data, nul, file)
+            sink.add("utf16_no_bom", (
+                f"{file}: UTF-16 text without a byte-order mark (as some 'Unicode 文本' exports write it); "
+                "it was read as UTF-16. Saving it as 'CSV UTF-8（逗号分隔）' avoids the guess."
+            ), "warning")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        tabs = b"\t\x00" in data[:4096] or b"\x00\t" in data[:4096]
+        sink.add("utf16_text", (
+            f"{file}: UTF-16 text (Excel/WPS 'Unicode 文本' export) was read as such "
+            f"({'tab' if tabs else 'comma'}-separated)."
+        ), "warning")
+    elif b"\x00" in data:
+        nul = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
         newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
         lines = np.unique(np.searchsorted(newlines, nul) + 1)
         sink.add("nul_bytes", (
@@ -106,6 +116,26 @@ def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...
     _no_rows(frame, sink)
     return RawTable(frame, file, "csv", rows.astype(np.int64), None, decoded.encoding,
                     problems=tuple(sink.problems))
+
+
+def _utf16_without_bom(data: bytes, nul: np.ndarray, file: str) -> bytes:
+    """UTF-16 without a BOM: NULs sit on odd (little-endian) or even (big-endian) positions.
+
+    Returns the bytes with the BOM of the detected byte order prepended, or raises.
+    """
+    odd = float(np.mean(nul % 2 == 1)) if nul.size else 0.0
+    bom, codec = (b"\xff\xfe", "utf-16-le") if odd > 0.9 else (b"\xfe\xff", "utf-16-be")
+    if 0.1 <= odd <= 0.9 or len(data) % 2:
+        msg = (f"{file}: the file is full of NUL bytes but is not UTF-16 text either (damaged, or not a "
+               "text file). Export the data again as 'CSV UTF-8（逗号分隔）'.")
+        raise IntakeError(msg)
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        msg = (f"{file}: looks like UTF-16 text without a byte-order mark, but it does not decode as "
+               f"{codec.upper()}. Save it again as 'CSV UTF-8（逗号分隔）'.")
+        raise IntakeError(msg) from None
+    return bom + data
 
 
 def _delimiter(buf: bytes, ext: str) -> str:
