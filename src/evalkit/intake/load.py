@@ -27,6 +27,7 @@ from evalkit.config import StudyConfig, check_outcomes, load_config
 from evalkit.datamodel import PROGRAMMES, TABLES
 from evalkit.errors import ConfigError
 from evalkit.intake.problems import Problem, ProblemLog, format_rows, format_values
+from evalkit.intake.quality import run_quality_checks
 from evalkit.intake.readers import read_raw
 from evalkit.intake.validate import conform_table
 from evalkit.privacy import pseudonym_key
@@ -104,6 +105,7 @@ def load_study(config: str | Path | StudyConfig) -> Study:
     tables: dict[str, pd.DataFrame] = {}
     rows_of: dict[str, np.ndarray] = {}
     files_of: dict[str, str] = {}
+    raw_of: dict[str, pd.DataFrame] = {}
     sources = []
     missing_counts: list[dict[str, object]] = []
 
@@ -128,6 +130,7 @@ def load_study(config: str | Path | StudyConfig) -> Study:
         tables[name] = frame
         rows_of[name] = rows
         files_of[name] = raw.file
+        raw_of[name] = raw.frame
         # relative to the config: reports show where a file sits in the study, not on a disk
         sources.append({"table": name, "file": os.path.relpath(source.path, cfg.folder), "format": raw.format,
                         "encoding": raw.encoding, "sheet": raw.sheet, "rows": len(frame)})
@@ -135,6 +138,9 @@ def load_study(config: str | Path | StudyConfig) -> Study:
     check_outcomes(cfg, {c: codebook.constructs[c] for c in codebook.constructs_used()})
     tables["pilots"] = _pilots_table(cfg, tables, rows_of, files_of, log)
     _check_references(cfg, tables, rows_of, files_of, log)
+    if "survey" in tables:  # field-team checks: flags, never drops (evalkit.intake.quality)
+        log.extend(run_quality_checks(tables["survey"], rows=rows_of["survey"], files=files_of["survey"],
+                                      raw=raw_of["survey"], registry=tables.get("communities"), codebook=codebook))
     log.raise_if_errors()
     return Study(
         config=cfg,
