@@ -76,8 +76,8 @@ def read_raw(
             msg = (f"{file}: unknown text encoding {encoding!r} in study.yaml; use utf-8, gbk or "
                    "gb18030, or remove `encoding:` to have it detected.")
             raise IntakeError(msg) from None
-    asked = _resolve_format(p, file, format)
     _check_readable(p, file)
+    asked = _resolve_format(p, file, format)
     fmt = check_before_parsing(p, file, asked, limits=limits)
     expected = tuple(expected_columns)
     ids = tuple(id_columns)
