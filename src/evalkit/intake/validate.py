@@ -28,6 +28,7 @@ from evalkit.codebook import Codebook, Variable
 from evalkit.datamodel import ColumnSpec, TableSpec
 from evalkit.intake.problems import Problem, ProblemLog, format_rows, format_values
 from evalkit.intake.readers import RawTable
+from evalkit.intake.vectorised import by_unique, numbers_from_text
 from evalkit.privacy import looks_personal, mask, pseudonymise
 
 __all__ = ["conform_table", "CATEGORY_ALIASES"]
@@ -265,7 +266,7 @@ def _to_number(series, blank, col, rows, ctx) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         series = series.astype("float64")
     text = series if pd.api.types.is_numeric_dtype(series) else series.astype("string").str.strip().str.replace(",", "", regex=False)
-    nums = pd.to_numeric(text, errors="coerce")
+    nums = numbers_from_text(text)
     bad = nums.isna() & ~blank
     if bad.any():
         ctx.add("not_a_number", col.name, rows[bad.to_numpy()], series[bad].tolist(),
@@ -304,13 +305,14 @@ def _to_date(series, blank, col, rows, ctx) -> pd.Series:
         numeric = pd.Series(np.nan, index=series.index)
     else:
         text = series.astype("string").str.strip()
-        numeric = pd.to_numeric(text, errors="coerce").astype("float64")
+        numeric = by_unique(text, numbers_from_text)
         if series.dtype == object:
             is_dt = series.map(lambda v: hasattr(v, "year") and hasattr(v, "month"))
             if is_dt.any():
                 text = text.where(~is_dt, series[is_dt].map(lambda v: pd.Timestamp(v).isoformat(sep=" ")))
-        norm = text.str.replace(_DATE_SEPARATORS, "-", regex=True).str.replace("日", "", regex=False)
-        parsed = pd.to_datetime(norm.where(numeric.isna()), errors="coerce", format="ISO8601")
+        norm = text.str.replace(_DATE_SEPARATORS.pattern, "-", regex=True).str.replace("日", "", regex=False)
+        parsed = by_unique(norm.where(numeric.isna()),
+                           lambda u: pd.to_datetime(u, errors="coerce", format="ISO8601"))
     serial = (numeric.between(*_EXCEL_SERIAL) & ~blank).fillna(False).astype(bool)
     if serial.any():
         example = numeric[serial].iloc[0]
@@ -337,7 +339,7 @@ def _to_date(series, blank, col, rows, ctx) -> pd.Series:
 
 
 def _to_bool(series, blank, col, rows, ctx) -> pd.Series:
-    text = series.astype("string").str.strip().str.lower()
+    text = by_unique(series, lambda u: u.astype("string").str.strip().str.lower())
     mapped = pd.Series(pd.NA, index=series.index, dtype="boolean")
     mapped[text.isin(_TRUE)] = True
     mapped[text.isin(_FALSE)] = False
@@ -356,7 +358,7 @@ def _to_category(series, blank, col, rows, ctx, labels: Mapping[float, str]) -> 
     text = series.astype("string").str.strip()
     if allowed:
         lowered = text.str.lower()
-        mapped = lowered.map(lambda v: aliases.get(v, v) if pd.notna(v) else v)
+        mapped = by_unique(lowered, lambda u: u.map(lambda v: aliases.get(v, v) if pd.notna(v) else v))
         mapped = mapped.where(~blank)
         bad = mapped.notna() & ~mapped.isin(allowed)
         if bad.any():
