@@ -27,6 +27,7 @@ from attrs import frozen
 from evalkit.errors import IntakeError
 from evalkit.intake import encoding as enc
 from evalkit.intake.problems import format_values
+from evalkit.intake.readers.csv_blocks import read_blocks
 from evalkit.intake.readers._common import (
     _HEADER_SCAN,
     _RESAVE,
@@ -56,6 +57,11 @@ class _Records:
 def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...],
               ids: tuple[str, ...]) -> RawTable:
     sink = _Sink(file)
+    fast = read_blocks(p, file, declared, expected)
+    if fast is not None:
+        recs = _Records(fast.lines, fast.n_fields, fast.blank)
+        return _finish(fast.grid, recs, fast.header_index, fast.header, fast.encoding, sink, ids,
+                       has_hash=fast.has_hash, mojibake=fast.may_have_mojibake)
     data = _read_bytes(p, file)
     if data.startswith(b"PK\x03\x04"):
         msg = (f"{file}: this is an Excel workbook (.xlsx), not a CSV. Rename it to .xlsx or give "
@@ -89,15 +95,25 @@ def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...
         data = data.replace(b"\x00", b"")
     decoded = enc.decode_text(data, file=file, declared=declared)
     sink.problems.extend(decoded.problems)
+    encoding = decoded.encoding
     if decoded.encoding == "utf-8" and not decoded.problems:
         buf = data
     elif decoded.encoding == "utf-8-sig":
         buf = data[3:]
     else:
         buf = decoded.text.encode("utf-8")
+    del data, decoded  # only the UTF-8 bytes are needed from here on
     delim = _delimiter(buf, p.suffix.lower())
     parsed = _csv_fast(buf, delim, expected, file)
     grid, recs, h, header = parsed or _csv_python(buf.decode("utf-8"), delim, expected, sink)
+    return _finish(grid, recs, h, header, encoding, sink, ids, has_hash=b"#" in buf,
+                   mojibake=enc.may_contain_mojibake(buf))
+
+
+def _finish(grid: pd.DataFrame, recs: _Records, h: int, header: list[str | None], encoding: str | None,
+            sink: _Sink, ids: tuple[str, ...], *, has_hash: bool, mojibake: bool) -> RawTable:
+    """From the parsed grid to the RawTable: title rows, field counts, names, tidy rows, cell checks."""
+    file = sink.file
     n_head = int(recs.n_fields[h])
     if h > 0 and not recs.blank[:h].all():
         msg = f"{file}: the header is on line {recs.lines[h]}; line(s) above it were skipped as a title."
@@ -110,11 +126,11 @@ def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...
     frame, blanks = _name_columns(grid, header, sink, letters=False)
     frame, rows = _tidy_rows(frame, lines, sink, ids)
     frame = _blank_headers(frame, rows, blanks, sink, letters=False)
-    if b"#" in buf:
+    if has_hash:
         frame = _excel_errors(frame, rows, sink)
-    _mojibake_cells(frame, rows, sink, regex=enc.may_contain_mojibake(buf))
+    _mojibake_cells(frame, rows, sink, regex=mojibake)
     _no_rows(frame, sink)
-    return RawTable(frame, file, "csv", rows.astype(np.int64), None, decoded.encoding,
+    return RawTable(frame, file, "csv", rows.astype(np.int64), None, encoding,
                     problems=tuple(sink.problems))
 
 
@@ -215,12 +231,24 @@ def _arrow_rows(body: bytes | memoryview, delim: str, n_head: int, n_skip: int) 
     Records with another field count are skipped here and counted; None if that
     count is not ``n_skip`` or pyarrow cannot parse the text.
     """
+    if not len(body):
+        return pd.DataFrame({i: pd.Series(dtype="str") for i in range(n_head)})
+    table = _arrow_table(body, delim, n_head, n_skip)
+    if table is None:
+        return None
+    grid = table.to_pandas()
+    grid.columns = list(range(n_head))
+    return grid.astype("str") if not all(d == "str" for d in grid.dtypes) else grid
+
+
+def _arrow_table(body: bytes | memoryview, delim: str, n_head: int, n_skip: int):  # -> pa.Table | None
+    """The Arrow table of :func:`_arrow_rows` (columns named "0", "1", …)."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     names = [str(i) for i in range(n_head)]
     if not len(body):
-        return pd.DataFrame({i: pd.Series(dtype="str") for i in range(n_head)})
+        return pa.table({n: pa.array([], pa.string()) for n in names})
     skipped = 0
 
     def skip(_row: object) -> str:
@@ -243,9 +271,7 @@ def _arrow_rows(body: bytes | memoryview, delim: str, n_head: int, n_skip: int) 
         return None
     if skipped != n_skip:
         return None
-    grid = table.to_pandas()
-    grid.columns = list(range(n_head))
-    return grid.astype("str") if not all(d == "str" for d in grid.dtypes) else grid
+    return table
 
 
 def _split_record(buf: bytes, start: int, end: int, delim: str) -> list[str]:
