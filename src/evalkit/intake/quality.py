@@ -54,7 +54,8 @@ from evalkit.codebook import Codebook
 from evalkit.intake.problems import Problem, Severity, format_rows, format_values
 from evalkit.privacy import mask, valid_id_number
 
-__all__ = ["QualitySettings", "run_quality_checks", "parse_duration_seconds"]
+__all__ = ["QualitySettings", "run_quality_checks", "parse_duration_seconds", "item_rest_correlations",
+           "quality_summary"]
 
 
 @frozen
@@ -240,7 +241,7 @@ def _to_datetime(values: pd.Series) -> pd.Series:
 
 
 def _item_matrix(survey: pd.DataFrame, items) -> np.ndarray:
-    return survey[[v.name for v in items]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
+    return np.array(survey[[v.name for v in items]].apply(pd.to_numeric, errors="coerce"), dtype="float64")
 
 
 def _straight_lining(survey: pd.DataFrame, items, out: _Out, s: QualitySettings) -> None:
@@ -300,11 +301,9 @@ def _reversed_items(survey: pd.DataFrame, items, out: _Out, s: QualitySettings) 
             xs = xs[np.isfinite(xs).all(axis=1)]
             if len(xs) < s.reversed_min_n:
                 continue
+            r_drop = item_rest_correlations(xs)
             for j, v in enumerate(group):
-                rest = np.delete(xs, j, axis=1).sum(axis=1)
-                if xs[:, j].std() == 0 or rest.std() == 0:
-                    continue
-                r = float(np.corrcoef(xs[:, j], rest)[0, 1])
+                r = float(r_drop[j])
                 if r < 0:
                     state = "marked reverse: true in the codebook" if v.reverse else "not marked reverse"
                     out.add_file("reversed_item", file, v.source_name, (
@@ -313,6 +312,19 @@ def _reversed_items(survey: pd.DataFrame, items, out: _Out, s: QualitySettings) 
                         "twice or the scale's codes are reversed in this file"),
                         "Compare the item's value labels in this file with the codebook; fix `reverse:` or "
                         "the file's codes")
+
+
+def item_rest_correlations(x: np.ndarray) -> np.ndarray:
+    """Corrected item-total correlations (each item with the sum of the others; ``psych::alpha``'s
+    ``r.drop``) of a complete cases × items matrix; NaN for a constant item or rest score."""
+    x = np.asarray(x, dtype="float64")
+    total = x.sum(axis=1, keepdims=True)
+    rest = total - x
+    xc = x - x.mean(axis=0)
+    rc = rest - rest.mean(axis=0)
+    den = np.sqrt((xc**2).sum(axis=0) * (rc**2).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (xc * rc).sum(axis=0) / np.where(den > 0, den, 1), np.nan)
 
 
 def _duplicates(survey: pd.DataFrame, out: _Out) -> None:

@@ -100,9 +100,19 @@ def _choose_encoding(first: bytes, declared: str | None) -> str | None:
         return "utf-8"
     if want == "utf-8":
         return None  # declared UTF-8 but it is not: the exact path warns
-    if enc._looks_mixed(first):
+    if enc._looks_mixed(_lines_at(first, head=True)):
         return None
-    return "gb18030" if _utf8_block(first, "gb18030") is not None else None
+    return "gb18030"  # each block is decoded strictly; a failure takes the exact path
+
+
+def _lines_at(block: bytes, *, head: bool, n_bytes: int = 1 << 20) -> bytes:
+    """About the first (or last) megabyte of a block, cut at a line end: the sample the
+    exact path's mixed-encoding check looks at (its first and last 5,000 lines)."""
+    if len(block) <= n_bytes:
+        return block
+    if head:
+        return block[: block.rfind(b"\n", 0, n_bytes) + 1]
+    return block[block.find(b"\n", len(block) - n_bytes) + 1:]
 
 
 def _delimiter(head: bytes, ext: str) -> str:
@@ -220,7 +230,7 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
         lines_before += buf.count(b"\n")
     if pending or h < 0:
         return None
-    if encoding == "gb18030" and k > 0 and enc._looks_mixed(last_raw):
+    if encoding == "gb18030" and k > 0 and enc._looks_mixed(_lines_at(last_raw, head=False)):
         return None
     grid = _assemble(tables, good_pos, bad_fields, n_head, n_body)
     return BlockResult(grid, np.concatenate(lines_all).astype(np.int64), np.concatenate(nf_all),
