@@ -64,7 +64,7 @@ def _survey(n=50, seed=1):
     level = rng.integers(1, 6, n)
     items = {f"q{j}": np.clip(level + (np.arange(n) + j) % 3 - 1, 1, 5).astype(float) for j in range(1, 6)}
     return pd.DataFrame({"respondent_id": [f"R{i}" for i in range(n)], "wave": 1,
-                         "age": rng.integers(18, 80, n), **items})
+                         "age": 18 + np.arange(n), **items})
 
 
 def test_planted_speeders_straightliners_minors_and_duplicates_are_exactly_the_flagged_rows():
