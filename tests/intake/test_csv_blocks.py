@@ -29,6 +29,9 @@ CONTENTS = {
     "no_final_newline": ("x,y\n" + "\n".join(f"{i},{i}" for i in range(50)), "utf-8"),
     "excel_errors_and_totals": ("社区编码,人口\n" + "".join(f"{i:04d},{i}\n" for i in range(30))
                                 + "0099,#N/A\n合计,100\n", "gbk"),
+    "late_odd_rows": ("a,b,c\n" + "".join(f"{i},x,y\n" for i in range(50)) + "1,2\n\n3,4,5,6\n"
+                      + "".join(f"{i},x,y\n" for i in range(10)) + '7,"多\n行",9\n', "utf-8"),
+    "late_blank_lines_gbk": ("社区编码,人口\n" + "".join(f"{i:04d},{i}\n" for i in range(50)) + "\n\r\n0099,1\n", "gbk"),
     "tabs": ("社区编码\t人口\n" + "".join(f"{i:04d}\t{i}\n" for i in range(40)), "utf-8"),
 }
 

@@ -124,21 +124,29 @@ def _delimiter(head: bytes, ext: str) -> str:
     return ","
 
 
-def _structure(buf: bytes, delim: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Record starts, ends, field counts, blank flags and start lines (1-based, in this block)."""
+def _structure(buf: bytes, delim: str, *, count_fields: bool = True
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray] | None:
+    """Record starts, ends, field counts, blank flags and start lines (1-based, in this block).
+
+    Counting fields means locating every delimiter, the costliest step; without
+    ``count_fields`` the counts are None and the caller lets pyarrow confirm them.
+    """
     arr = np.frombuffer(buf, dtype=np.uint8)
     all_nl = np.flatnonzero(arr == 10)
     quotes = np.flatnonzero(arr == 34)
     if quotes.size % 2:
         return None
-    dl = np.flatnonzero(arr == ord(delim))
     nl = all_nl
     if quotes.size:
         nl = all_nl[(np.searchsorted(quotes, all_nl) & 1) == 0]
-        dl = dl[(np.searchsorted(quotes, dl) & 1) == 0]
     ends = nl if (buf and buf[-1] == 10) else np.append(nl, len(buf))
     starts = np.concatenate(([0], nl + 1))[: len(ends)]
-    n_fields = (np.searchsorted(dl, ends) - np.searchsorted(dl, starts) + 1).astype(np.int32)
+    n_fields = None
+    if count_fields:
+        dl = np.flatnonzero(arr == ord(delim))
+        if quotes.size:
+            dl = dl[(np.searchsorted(quotes, dl) & 1) == 0]
+        n_fields = (np.searchsorted(dl, ends) - np.searchsorted(dl, starts) + 1).astype(np.int32)
     length = ends - starts
     blank = (length == 0) | ((length == 1) & (arr[np.minimum(starts, max(len(arr) - 1, 0))] == 13))
     lines = np.searchsorted(all_nl, starts) + 1
@@ -190,10 +198,27 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
                 # ends inside a quoted value, or too few lines to find the header: join with the next
                 pending = buf
                 continue
-        parsed = _structure(buf, delim)
+        # after the first block, assume every non-blank record has the header's field count and
+        # let pyarrow confirm it (it counts the records it skips); count exactly only if not
+        parsed = _structure(buf, delim, count_fields=h < 0)
         if parsed is None:
             return None
         starts, ends, n_fields, blank, lines = parsed
+        if n_fields is None:
+            n_fields = np.where(blank, 1, n_head).astype(np.int32)
+            table = _arrow_table(memoryview(buf), delim, n_head, 0 if n_head == 1 else int(blank.sum()))
+            if table is not None and table.num_rows == int((n_fields == n_head).sum()):
+                tables.append(table)
+                good_pos.append(np.flatnonzero(n_fields == n_head) + n_body)
+                n_body += len(n_fields)
+                mojibake = mojibake or enc.may_contain_mojibake(buf)
+                has_hash = has_hash or b"#" in buf
+                lines_all.append(lines + lines_before)
+                nf_all.append(n_fields)
+                blank_all.append(blank)
+                lines_before += buf.count(b"\n")
+                continue
+            starts, ends, n_fields, blank, lines = _structure(buf, delim)  # type: ignore[misc]
         if h < 0:
             head_rows = [_split_record(buf, starts[i], ends[i], delim) for i in range(min(_HEADER_SCAN, len(starts)))]
             h_found, _ = _pick_header(head_rows, expected)
