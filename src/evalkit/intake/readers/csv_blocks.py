@@ -274,7 +274,9 @@ def _assemble(tables: list, good_pos: list[np.ndarray], bad: dict[int, list[str]
 
     if tables:
         table = pa.concat_tables(tables)
-        grid = table.to_pandas()
+        tables.clear()
+        grid = table.to_pandas(self_destruct=True, split_blocks=True)
+        del table
         grid.columns = list(range(n_head))
         if not all(d == "str" for d in grid.dtypes):
             grid = grid.astype("str")
