@@ -32,6 +32,8 @@ CONTENTS = {
     "late_odd_rows": ("a,b,c\n" + "".join(f"{i},x,y\n" for i in range(50)) + "1,2\n\n3,4,5,6\n"
                       + "".join(f"{i},x,y\n" for i in range(10)) + '7,"多\n行",9\n', "utf-8"),
     "late_blank_lines_gbk": ("社区编码,人口\n" + "".join(f"{i:04d},{i}\n" for i in range(50)) + "\n\r\n0099,1\n", "gbk"),
+    "late_bare_cr_and_stray_quote": ("a,b\n" + "".join(f"{i},x\n" for i in range(50)) + '1,y\r2,z\r\n3,"q\n4,w\n',
+                                     "utf-8"),
     "tabs": ("社区编码\t人口\n" + "".join(f"{i:04d}\t{i}\n" for i in range(40)), "utf-8"),
 }
 

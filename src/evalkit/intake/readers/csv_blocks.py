@@ -153,6 +153,14 @@ def _structure(buf: bytes, delim: str, *, count_fields: bool = True
     return starts, ends, n_fields, blank, lines
 
 
+def _count_fields(record: bytes, delim: str) -> int:
+    """Fields of one record by quote parity (delimiters outside quotes, plus one)."""
+    arr = np.frombuffer(record, dtype=np.uint8)
+    quotes = np.flatnonzero(arr == 34)
+    dl = np.flatnonzero(arr == ord(delim))
+    return int(((np.searchsorted(quotes, dl) & 1) == 0).sum()) + 1
+
+
 def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, ...]) -> BlockResult | None:
     """Parse a well-formed CSV block by block; None when the exact whole-file path must decide."""
     import pyarrow as pa
@@ -198,27 +206,13 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
                 # ends inside a quoted value, or too few lines to find the header: join with the next
                 pending = buf
                 continue
-        # after the first block, assume every non-blank record has the header's field count and
-        # let pyarrow confirm it (it counts the records it skips); count exactly only if not
-        parsed = _structure(buf, delim, count_fields=h < 0)
+        # assume every non-blank record has the header's field count and let pyarrow confirm it
+        # (it counts the records it skips); locate every delimiter only if it disagrees
+        parsed = _structure(buf, delim, count_fields=False)
         if parsed is None:
             return None
-        starts, ends, n_fields, blank, lines = parsed
-        if n_fields is None:
-            n_fields = np.where(blank, 1, n_head).astype(np.int32)
-            table = _arrow_table(memoryview(buf), delim, n_head, 0 if n_head == 1 else int(blank.sum()))
-            if table is not None and table.num_rows == int((n_fields == n_head).sum()):
-                tables.append(table)
-                good_pos.append(np.flatnonzero(n_fields == n_head) + n_body)
-                n_body += len(n_fields)
-                mojibake = mojibake or enc.may_contain_mojibake(buf)
-                has_hash = has_hash or b"#" in buf
-                lines_all.append(lines + lines_before)
-                nf_all.append(n_fields)
-                blank_all.append(blank)
-                lines_before += buf.count(b"\n")
-                continue
-            starts, ends, n_fields, blank, lines = _structure(buf, delim)  # type: ignore[misc]
+        starts, ends, _, blank, lines = parsed
+        head_nf = np.zeros(0, dtype=np.int32)
         if h < 0:
             head_rows = [_split_record(buf, starts[i], ends[i], delim) for i in range(min(_HEADER_SCAN, len(starts)))]
             h_found, _ = _pick_header(head_rows, expected)
@@ -226,12 +220,32 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
                 return None
             h = h_found
             header = [f if f.strip() else None for f in head_rows[h]]
-            n_head = int(n_fields[h])
-            if len(head_rows[h]) != n_head:
-                return None
-            body_from = h + 1
-        else:
-            body_from = 0
+            n_head = len(head_rows[h])
+            if _count_fields(buf[int(starts[h]):int(ends[h])], delim) != n_head:
+                return None  # the csv module and quote parity disagree (bare CR line ends, stray quotes)
+            head_nf = np.array([max(len(r), 1) for r in head_rows[:h + 1]], dtype=np.int32)
+        body_from = len(head_nf)
+        body_blank = blank[body_from:]
+        nf_body = np.where(body_blank & (n_head != 1), 1, n_head).astype(np.int32)
+        table = None
+        if len(starts) > body_from:
+            table = _arrow_table(memoryview(buf)[int(starts[body_from]):], delim, n_head,
+                                 int((nf_body != n_head).sum()))
+        if len(starts) <= body_from or (table is not None and table.num_rows == int((nf_body == n_head).sum())):
+            if table is not None:
+                tables.append(table)
+                good_pos.append(np.flatnonzero(nf_body == n_head) + n_body)
+                n_body += len(nf_body)
+            mojibake = mojibake or enc.may_contain_mojibake(buf)
+            has_hash = has_hash or b"#" in buf
+            lines_all.append(lines + lines_before)
+            nf_all.append(np.concatenate([head_nf, nf_body]))
+            blank_all.append(blank)
+            lines_before += buf.count(b"\n")
+            continue
+        starts, ends, n_fields, blank, lines = _structure(buf, delim)  # type: ignore[misc]
+        if len(head_nf) and int(n_fields[h]) != n_head:
+            return None
         mojibake = mojibake or enc.may_contain_mojibake(buf)
         has_hash = has_hash or b"#" in buf
         good = n_fields[body_from:] == n_head
