@@ -247,8 +247,9 @@ def _arrow_table(body: bytes | memoryview, delim: str, n_head: int, n_skip: int)
     import pyarrow.csv as pa_csv
 
     names = [str(i) for i in range(n_head)]
+    # large_string: what pandas' str dtype holds, so to_pandas needs no cast (a copy of every column)
     if not len(body):
-        return pa.table({n: pa.array([], pa.string()) for n in names})
+        return pa.table({n: pa.array([], pa.large_string()) for n in names})
     skipped = 0
 
     def skip(_row: object) -> str:
@@ -264,7 +265,7 @@ def _arrow_table(body: bytes | memoryview, delim: str, n_head: int, n_skip: int)
                 delimiter=delim, quote_char='"', double_quote=True, newlines_in_values=True,
                 ignore_empty_lines=False, invalid_row_handler=skip),
             convert_options=pa_csv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, null_values=[""],
+                column_types={n: pa.large_string() for n in names}, null_values=[""],
                 strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
