@@ -301,6 +301,8 @@ CASES = [
          ("utf16_text",)),
     Case("utf16_without_bom", lambda d: _utf16(d, bom=False), run_read, "warning",
          (r"UTF-16 text without a byte-order mark", "read as UTF-16"), ("utf16_no_bom",)),
+    Case("one_column_csv_is_not_a_pickle", lambda d: _write(d / "ids.csv", "community\nR0012\nR0034\n"),
+         run_read, "ok", ("community",)),
     Case("wjx_gbk_csv_reads", cf.wjx_csv_gbk, run_read, "ok", (r"6、您参加过哪些社区活动？",)),
     Case("wps_gb18030_rare_characters", cf.wps_gb18030_csv, run_read, "ok", ("负责人",)),
     Case("utf8_declared_gbk", lambda d: write_survey(d), lambda p: run_read(p, encoding="gbk"), "warning",

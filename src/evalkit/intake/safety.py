@@ -132,8 +132,11 @@ def _is_pickle(head: bytes) -> bool:
     """A pickle stream: PROTO opcode (protocol 2–5), or a protocol-0/1 pickle's typical start."""
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return True
-    # protocol 0/1: a GLOBAL opcode naming a module.attribute, or a MARK/EMPTY_DICT sequence
-    return re.match(rb"^(?:c[A-Za-z_][\w.]*\n[\w.]+\n|\(dp0\n|\(lp0\n|}q\x00|\]q\x00)", head) is not None
+    # protocol 0/1: a GLOBAL opcode (c<module>\n<name>\n) followed by a memo PUT (p0\n / q\x00)
+    # or MARK, as pickle writes it; or a MARK + EMPTY_DICT/LIST + PUT. A one-column CSV such as
+    # "community\n0012\n" has the first shape only, never the opcode after it.
+    return re.match(rb"^(?:c[A-Za-z_][\w.]*\n[A-Za-z_]\w*\n(?:p\d+\n|q[\x00-\xff]|\()"
+                    rb"|\((?:dp|lp)\d+\n|[}\]]q\x00)", head) is not None
 
 
 def _is_old_dta(head: bytes) -> bool:
