@@ -369,6 +369,9 @@ CASES = [
     Case("id_number_mangled_by_excel", lambda d: write_survey(d, {("身份证号", 2): "4.30102E+17"}), _q(), "warning",
          (r"column '身份证号', row 4: 1 ID number\(s\) were turned into numbers by Excel", "cannot be linked"),
          ("id_number_mangled",)),
+    Case("wps_xlsx_id_numbers_typed_as_numbers", lambda d: _xlsx_numeric_ids(d), _q(), "warning",
+         (r"问卷\.xlsx, column '身份证号', rows 2, 3, 4: 3 ID number\(s\) were turned into numbers by Excel",),
+         ("id_number_mangled",)),
     Case("id_number_bad_check_digit", lambda d: write_survey(d, {("身份证号", 5): cf.ID_B[:17] + _wrong(cf.ID_B)}),
          _q(), "warning", (r"column '身份证号', row 7: 1 ID number\(s\) are invalid: a wrong check digit \(GB 11643\)",
                            r"430\*{11}"), ("id_number_invalid",)),
@@ -454,6 +457,23 @@ def _mixed(d: Path) -> Path:
     head = "社区编码,社区名称\n0012,东湖社区\n0034,西岭社区\n".encode()
     (d / "mixed.csv").write_bytes(head + "0056,南桥社区\n".encode("gbk"))
     return d / "mixed.csv"
+
+
+def _xlsx_numeric_ids(d: Path) -> Path:
+    """A WPS/Excel workbook where the first three ID numbers were typed into General-format cells."""
+    import openpyxl
+
+    df = survey_frame()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(df.columns))
+    for i, row in enumerate(df.itertuples(index=False)):
+        values = [v.item() if hasattr(v, "item") else v for v in row]
+        if i < 3:
+            values[list(df.columns).index("身份证号")] = float(values[list(df.columns).index("身份证号")])
+        ws.append(values)
+    wb.save(d / "问卷.xlsx")
+    return d / "问卷.xlsx"
 
 
 def _wjx_changed(d: Path, changes: dict) -> Path:

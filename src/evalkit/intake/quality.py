@@ -162,7 +162,7 @@ def run_quality_checks(
     if registry is not None:
         _community_names(both, registry, out, settings)
     if raw is not None:
-        _id_numbers(raw, out, settings)
+        _id_numbers(raw, out, settings, codebook)
         _raw_dates(raw, out, settings)
     if codebook is not None:
         _undeclared_codes(survey, codebook, out)
@@ -409,11 +409,19 @@ def _community_names(frame: pd.DataFrame, registry: pd.DataFrame, out: _Out, s: 
 _SCI_RE = r"^\s*\d(?:\.\d+)?[eE]\+?\d+\s*$"
 
 
-def _id_numbers(raw: pd.DataFrame, out: _Out, s: QualitySettings) -> None:
-    cols = [c for c in raw.columns if c in s.id_columns or "身份证" in str(c)]
+_ID_NAME_RE = re.compile(r"身份证|证件号|id_number|id_card", re.I)
+
+
+def _id_numbers(raw: pd.DataFrame, out: _Out, s: QualitySettings, codebook: Codebook | None) -> None:
+    named = {v.source_name for v in (codebook.personal() if codebook is not None else ())
+             if _ID_NAME_RE.search(f"{v.name} {v.source_name} {v.label_zh}")}
+    cols = [c for c in raw.columns if c in s.id_columns or c in named or _ID_NAME_RE.search(str(c))]
     for col in cols:
         series = raw[col]
-        if pd.api.types.is_numeric_dtype(series):
+        if pd.api.types.is_integer_dtype(series):  # whole numbers keep all 18 digits (no X, though)
+            mangled = np.zeros(len(series), dtype=bool)
+            text = series.astype("string")
+        elif pd.api.types.is_numeric_dtype(series):  # floats keep 15–17 significant digits only
             mangled = series.notna().to_numpy()
             text = series.astype("string")
         else:
