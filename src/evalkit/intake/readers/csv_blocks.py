@@ -52,7 +52,6 @@ class BlockResult:
     may_have_mojibake: bool = False
     has_hash: bool = False
     delimiter: str = ","
-    extra: dict = field(factory=dict)
 
 
 def _raw_blocks(p: Path, size: int) -> Iterator[bytes]:
@@ -161,11 +160,77 @@ def _count_fields(record: bytes, delim: str) -> int:
     return int(((np.searchsorted(quotes, dl) & 1) == 0).sum()) + 1
 
 
+@define
+class _Acc:
+    """What the blocks read so far add up to."""
+
+    tables: list = field(factory=list)
+    good_pos: list = field(factory=list)  # body record indices of the rows in ``tables``
+    bad_fields: dict = field(factory=dict)  # body record index → fields (another field count)
+    lines: list = field(factory=list)
+    n_fields: list = field(factory=list)
+    blank: list = field(factory=list)
+    n_body: int = 0
+    lines_before: int = 0
+    mojibake: bool = False
+    has_hash: bool = False
+
+
+def _add_block(acc: _Acc, buf: bytes, delim: str, n_head: int, head_nf: np.ndarray) -> bool:
+    """Parse one block's records into ``acc``; False if the exact whole-file path must decide.
+
+    Every non-blank record is first assumed to have the header's field count and pyarrow
+    confirms it (it counts the records it skips); only if it disagrees is every delimiter
+    located to find the odd records, which the csv module then splits.
+    """
+    from evalkit.intake.readers.csv import _arrow_table, _split_record
+
+    parsed = _structure(buf, delim, count_fields=False)
+    if parsed is None:
+        return False
+    starts, ends, _, blank, lines = parsed
+    body_from = len(head_nf)
+    n_fields = np.concatenate([head_nf, np.where(blank[body_from:] & (n_head != 1), 1, n_head)]).astype(np.int32)
+    table = None
+    for exact in (False, True):
+        if exact:
+            parsed = _structure(buf, delim)
+            if parsed is None:
+                return False
+            starts, ends, n_fields, blank, lines = parsed  # type: ignore[assignment]
+            if body_from and int(n_fields[body_from - 1]) != n_head:
+                return False
+        good = n_fields[body_from:] == n_head
+        if len(starts) <= body_from:
+            break
+        table = _arrow_table(memoryview(buf)[int(starts[body_from]):], delim, n_head, int((~good).sum()))
+        if table is not None and table.num_rows == int(good.sum()):
+            break
+        if exact:
+            return False
+    odd = np.flatnonzero(~good & ~blank[body_from:])
+    for j in odd:
+        i = j + body_from
+        fields = _split_record(buf, starts[i], ends[i], delim)
+        if len(fields) != n_fields[i]:
+            return False
+        acc.bad_fields[acc.n_body + int(j)] = fields
+    if table is not None:
+        acc.tables.append(table)
+        acc.good_pos.append(np.flatnonzero(good) + acc.n_body)
+        acc.n_body += len(good)
+    acc.mojibake = acc.mojibake or enc.may_contain_mojibake(buf)
+    acc.has_hash = acc.has_hash or b"#" in buf
+    acc.lines.append(lines + acc.lines_before)
+    acc.n_fields.append(n_fields)
+    acc.blank.append(blank)
+    acc.lines_before += buf.count(b"\n")
+    return True
+
+
 def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, ...]) -> BlockResult | None:
     """Parse a well-formed CSV block by block; None when the exact whole-file path must decide."""
-    import pyarrow as pa
-
-    from evalkit.intake.readers.csv import _arrow_table, _split_record
+    from evalkit.intake.readers.csv import _split_record
 
     blocks = _raw_blocks(p, BLOCK_BYTES)
     first = next(blocks, b"")
@@ -174,20 +239,12 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
         return None
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     delim = _delimiter(first, p.suffix.lower())
-    tables: list[pa.Table] = []
-    lines_all, nf_all, blank_all = [], [], []
-    bad_fields: dict[int, list[str]] = {}  # body record index → fields (other field counts)
-    good_pos: list[np.ndarray] = []  # body record indices of the rows in ``tables``
+    acc = _Acc()
     n_head = h = -1
     header: list[str | None] = []
-    n_body = 0
-    lines_before = 0
-    mojibake = has_hash = False
-    pending = b""
-    last_raw = b""
-    raw_iter = iter([first])
-    stream = _chain(raw_iter, blocks)
-    for k, raw in enumerate(_chain(stream, iter([None]))):  # None: the end, flush what is pending
+    pending = last_raw = b""
+    k = 0
+    for k, raw in enumerate(_chain(iter([first]), blocks, iter([None]))):  # None: the end, flush
         if raw is None:
             if not pending:
                 break
@@ -203,17 +260,14 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
                 return None
             buf, pending = pending + block, b""
             if buf.count(b'"') % 2 or (h < 0 and buf.count(b"\n") <= _HEADER_SCAN):
-                # ends inside a quoted value, or too few lines to find the header: join with the next
-                pending = buf
+                pending = buf  # inside a quoted value, or too few lines to find the header: join the next
                 continue
-        # assume every non-blank record has the header's field count and let pyarrow confirm it
-        # (it counts the records it skips); locate every delimiter only if it disagrees
-        parsed = _structure(buf, delim, count_fields=False)
-        if parsed is None:
-            return None
-        starts, ends, _, blank, lines = parsed
         head_nf = np.zeros(0, dtype=np.int32)
-        if h < 0:
+        if h < 0:  # the first block: find the header row below any title rows
+            parsed = _structure(buf, delim, count_fields=False)
+            if parsed is None:
+                return None
+            starts, ends = parsed[0], parsed[1]
             head_rows = [_split_record(buf, starts[i], ends[i], delim) for i in range(min(_HEADER_SCAN, len(starts)))]
             h_found, _ = _pick_header(head_rows, expected)
             if h_found is None:
@@ -224,56 +278,15 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
             if _count_fields(buf[int(starts[h]):int(ends[h])], delim) != n_head:
                 return None  # the csv module and quote parity disagree (bare CR line ends, stray quotes)
             head_nf = np.array([max(len(r), 1) for r in head_rows[:h + 1]], dtype=np.int32)
-        body_from = len(head_nf)
-        body_blank = blank[body_from:]
-        nf_body = np.where(body_blank & (n_head != 1), 1, n_head).astype(np.int32)
-        table = None
-        if len(starts) > body_from:
-            table = _arrow_table(memoryview(buf)[int(starts[body_from]):], delim, n_head,
-                                 int((nf_body != n_head).sum()))
-        if len(starts) <= body_from or (table is not None and table.num_rows == int((nf_body == n_head).sum())):
-            if table is not None:
-                tables.append(table)
-                good_pos.append(np.flatnonzero(nf_body == n_head) + n_body)
-                n_body += len(nf_body)
-            mojibake = mojibake or enc.may_contain_mojibake(buf)
-            has_hash = has_hash or b"#" in buf
-            lines_all.append(lines + lines_before)
-            nf_all.append(np.concatenate([head_nf, nf_body]))
-            blank_all.append(blank)
-            lines_before += buf.count(b"\n")
-            continue
-        starts, ends, n_fields, blank, lines = _structure(buf, delim)  # type: ignore[misc]
-        if len(head_nf) and int(n_fields[h]) != n_head:
+        if not _add_block(acc, buf, delim, n_head, head_nf):
             return None
-        mojibake = mojibake or enc.may_contain_mojibake(buf)
-        has_hash = has_hash or b"#" in buf
-        good = n_fields[body_from:] == n_head
-        if len(starts) > body_from:
-            body = memoryview(buf)[int(starts[body_from]):]
-            table = _arrow_table(body, delim, n_head, int((~good).sum()))
-            if table is None or table.num_rows != int(good.sum()):
-                return None
-            tables.append(table)
-            for j in np.flatnonzero(~good & ~blank[body_from:]):
-                i = j + body_from
-                fields = _split_record(buf, starts[i], ends[i], delim)
-                if len(fields) != n_fields[i]:
-                    return None
-                bad_fields[n_body + int(j)] = fields
-            good_pos.append(np.flatnonzero(good) + n_body)
-            n_body += len(good)
-        lines_all.append(lines + lines_before)
-        nf_all.append(n_fields)
-        blank_all.append(blank)
-        lines_before += buf.count(b"\n")
     if pending or h < 0:
         return None
-    if encoding == "gb18030" and k > 0 and enc._looks_mixed(_lines_at(last_raw, head=False)):
+    if encoding == "gb18030" and k > 1 and enc._looks_mixed(_lines_at(last_raw, head=False)):
         return None
-    grid = _assemble(tables, good_pos, bad_fields, n_head, n_body)
-    return BlockResult(grid, np.concatenate(lines_all).astype(np.int64), np.concatenate(nf_all),
-                       np.concatenate(blank_all), h, header, encoding, mojibake, has_hash, delim)
+    grid = _assemble(acc.tables, acc.good_pos, acc.bad_fields, n_head, acc.n_body)
+    return BlockResult(grid, np.concatenate(acc.lines).astype(np.int64), np.concatenate(acc.n_fields),
+                       np.concatenate(acc.blank), h, header, encoding, acc.mojibake, acc.has_hash, delim)
 
 
 def _chain(*iters: Iterator[bytes | None]) -> Iterator[bytes | None]:
