@@ -102,3 +102,31 @@ def test_gb11643_example_is_valid_and_every_single_digit_change_is_caught():
     assert f"{len(raw) - 1} ID number(s) are invalid: a wrong check digit" in p.message  # all 153 changes
     text = " ".join(p.message + " ".join(p.values) for p in problems)
     assert EXAMPLE_ID[:17] not in text and "19491231" not in text
+
+
+ODD_COLUMNS = {
+    "empty": pd.Series([None] * 6, dtype=object),
+    "all_na_float": pd.Series([np.nan] * 6),
+    "bools": pd.Series([True, False] * 3),
+    "nullable_int": pd.Series([1, None, 3, 4, None, 6], dtype="Int64"),
+    "mixed_objects": pd.Series([1, "a", 2.5, None, pd.Timestamp("2023-01-01"), "4.3E+17"], dtype=object),
+    "datetimes": pd.Series(pd.date_range("2023-01-01", periods=6)),
+    "text": pd.Series(["", " ", "x", "年", "2023年2月30日", "1/2/2023"], dtype="str"),
+}
+
+
+@pytest.mark.parametrize("kind", list(ODD_COLUMNS))
+def test_odd_columns_never_crash_the_checks(kind):
+    """Whatever a field file holds in the columns the checks read, they report, never raise."""
+    col = ODD_COLUMNS[kind]
+    names = ["所用时间", "身份证号", "出生年份", "社区名称", "提交答卷时间", "开始答题时间", "age", "q1"]
+    raw = pd.DataFrame({n: col.copy() for n in names})
+    survey = pd.DataFrame({"respondent_id": [f"R{i}" for i in range(6)], "community_id": "0012", "wave": 1,
+                           "age": col if kind in ("nullable_int", "all_na_float") else 30,
+                           **{f"q{j}": col if kind in ("nullable_int", "all_na_float") else 3.0 for j in range(1, 6)}})
+    cb = Codebook(variables=tuple(Variable(f"q{j}", f"q{j}", construct="gain", scale_min=1, scale_max=5,
+                                           value_labels={1: "a", 5: "e"}) for j in range(1, 6)))
+    registry = pd.DataFrame({"community_id": ["0012"], "community_name": ["东湖社区"]})
+    problems = run_quality_checks(survey, rows=np.arange(2, 8), files="odd.csv", raw=raw, registry=registry,
+                                  codebook=cb, settings=QualitySettings(min_age=18, min_seconds=60))
+    assert all(p.file == "odd.csv" for p in problems)

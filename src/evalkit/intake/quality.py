@@ -241,7 +241,9 @@ def _to_datetime(values: pd.Series) -> pd.Series:
 
 
 def _item_matrix(survey: pd.DataFrame, items) -> np.ndarray:
-    return np.array(survey[[v.name for v in items]].apply(pd.to_numeric, errors="coerce"), dtype="float64")
+    cols = [pd.to_numeric(survey[v.name], errors="coerce").astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+            for v in items]
+    return np.column_stack(cols) if cols else np.zeros((len(survey), 0))
 
 
 def _straight_lining(survey: pd.DataFrame, items, out: _Out, s: QualitySettings) -> None:
