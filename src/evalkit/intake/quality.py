@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,8 +54,7 @@ from evalkit.codebook import Codebook
 from evalkit.intake.problems import Problem, Severity, format_rows, format_values
 from evalkit.privacy import mask, valid_id_number
 
-__all__ = ["QualitySettings", "run_quality_checks", "parse_duration_seconds", "item_rest_correlations",
-           "quality_summary"]
+__all__ = ["QualitySettings", "run_quality_checks", "parse_duration_seconds", "item_rest_correlations"]
 
 
 @frozen
@@ -547,11 +546,3 @@ def _undeclared_codes(survey: pd.DataFrame, codebook: Codebook, out: _Out) -> No
                     f"code(s) {', '.join(f'{c:g}' for c in codes[:5])} of '{v.name}' have no value label in the "
                     "codebook", "Add them to value_labels (or missing_codes) in the codebook, or correct the data",
                     values=[f"{c:g}" for c in codes[:5]])
-
-
-def quality_summary(problems: Sequence[Problem]) -> Mapping[str, int]:
-    """Number of flagged rows per check (for the data-quality report)."""
-    counts: dict[str, int] = {}
-    for p in problems:
-        counts[p.check] = counts.get(p.check, 0) + max(len(p.rows), 1)
-    return counts

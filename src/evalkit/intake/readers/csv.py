@@ -10,8 +10,13 @@ than pandas' C parser, which spends most of its time building Python strings)
 and the ``csv`` module the few malformed ones. When a file defeats the
 parity rule (stray quotes, bare-CR line ends) the ``csv`` module does the
 whole file, slower but exact. Row numbers are the CSV line where a record
-starts (header = 1). Also reported here: NUL bytes, UTF-16 without a BOM,
-workbooks renamed to .csv, short and long rows, unclosed quotes.
+starts (header = 1). Also reported here: NUL bytes, UTF-16 text (read, with a
+notice; without a BOM too), short and long rows, unclosed quotes.
+
+Well-formed files (the usual case, and every large one) are read block by block
+in bounded memory by :mod:`.csv_blocks`; everything above is the exact
+whole-file path it falls back to. Workbooks, pickles and other binaries renamed
+.csv never get here (:mod:`evalkit.intake.safety`).
 """
 
 from __future__ import annotations
