@@ -236,6 +236,16 @@ def entity_xlsx(folder: Path) -> Path:
     return out
 
 
+def entity_after_long_prolog_xlsx(folder: Path) -> Path:
+    """The DOCTYPE pushed 200 KB down behind an XML comment, past any fixed-size window."""
+    src = small_workbook(folder / "src.xlsx")
+    padded = (b'<?xml version="1.0"?>\n<!--' + b" " * 200_000 + b'-->\n<!DOCTYPE r [<!ENTITY a "aaaa">]>\n'
+              b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&a;</workbook>')
+    out = rewrite_zip(src, folder / "padded.xlsx", {"xl/workbook.xml": padded})
+    src.unlink()
+    return out
+
+
 def ole_file(path: Path, streams: list[str]) -> Path:
     """A compound file ([MS-CFB] v3: 512-byte sectors) whose directory holds ``streams``.
 

@@ -241,6 +241,8 @@ CASES = [
          (r"survey\.csv: the file is 0 MB, above the limit", "split it")),
     Case("xml_entity_expansion_xlsx", cf.entity_xlsx, run_read, "refused",
          (r"survey\.xlsx: workbook part 'xl/\w+\.xml' declares a DOCTYPE/ENTITY", "entity expansion")),
+    Case("xml_entity_after_long_prolog", cf.entity_after_long_prolog_xlsx, run_read, "refused",
+         (r"padded\.xlsx: workbook part 'xl/workbook\.xml' declares a DOCTYPE/ENTITY",)),
     Case("encrypted_workbook", lambda d: cf.ole_file(d / "加密问卷.xlsx",
                                                       ["EncryptionInfo", "EncryptedPackage", "\x06DataSpaces"]),
          run_read, "refused", (r"加密问卷\.xlsx: this is a password-protected \(encrypted\) workbook",

@@ -282,12 +282,36 @@ def _check_workbook_archive(p: Path, file: str, limits: SafetyLimits) -> None:
             if not i.filename.lower().endswith((".xml", ".rels", ".vml")):
                 continue
             with z.open(i) as member:
-                head = member.read(4096)
-            if _DTD_RE.search(head):
+                dtd = _prolog_has_dtd(member)
+            if dtd:
                 msg = (f"{file}: workbook part '{i.filename}' declares a DOCTYPE/ENTITY, which Excel never "
                        "writes and which can expand to exhaust memory (XML entity expansion); the "
                        f"workbook was not opened. If the file is genuine, {_RESAVE_XLSX}.")
                 raise IntakeError(msg)
+
+
+_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
+
+
+def _prolog_has_dtd(member, limit: int = 1 << 20) -> bool:
+    """True if the XML prolog (everything before the root element) declares a DOCTYPE/ENTITY.
+
+    Read in 64 KB pieces up to the root element's start; a prolog longer than ``limit``
+    (comments can pad it to push a DOCTYPE past any fixed window) counts as one.
+    """
+    buf = b""
+    while len(buf) < limit:
+        chunk = member.read(65536)
+        if not chunk:
+            return bool(_DTD_RE.search(buf))
+        buf += chunk
+        m = _ELEMENT_RE.search(buf)
+        prolog = buf[: m.start()] if m else buf
+        if _DTD_RE.search(prolog):
+            return True
+        if m:
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- entry points
