@@ -239,6 +239,8 @@ CASES = [
     Case("file_over_size_limit", lambda d: write_survey(d),
          lambda p: run_read(p, limits=SafetyLimits(max_file_bytes=1000)), "refused",
          (r"survey\.csv: the file is 0 MB, above the limit", "split it")),
+    Case("zip_with_ten_thousand_parts", lambda d: _many_parts(d), run_read, "refused",
+         (r"many\.xlsx: this is a zip archive declaring 10,050 files", "not opened")),
     Case("xml_entity_expansion_xlsx", cf.entity_xlsx, run_read, "refused",
          (r"survey\.xlsx: workbook part 'xl/\w+\.xml' declares a DOCTYPE/ENTITY", "entity expansion")),
     Case("xml_entity_after_long_prolog", cf.entity_after_long_prolog_xlsx, run_read, "refused",
@@ -425,6 +427,16 @@ def _zip_of_csv(d: Path) -> Path:
     with zipfile.ZipFile(d / "data.csv", "w") as z:
         z.writestr("survey.csv", cf.personal_frame().to_csv(index=False))
     return d / "data.csv"
+
+
+def _many_parts(d: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(d / "many.xlsx", "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        for i in range(10_049):
+            z.writestr(f"xl/p{i}.bin", b"")
+    return d / "many.xlsx"
 
 
 def _folder(d: Path) -> Path:

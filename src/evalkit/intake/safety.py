@@ -44,6 +44,7 @@ import mmap
 import os
 import re
 import stat
+import struct
 import zipfile
 from pathlib import Path
 
@@ -200,7 +201,30 @@ def sniff_file(p: Path, head: bytes | None = None) -> FileKind:
     return FileKind("text", "a text file")
 
 
+def _zip_entries(p: Path) -> int | None:
+    """Entries the zip's end-of-central-directory record declares (ZIP64 too), read from the
+    file's last 64 KB, before :mod:`zipfile` builds an object per entry; None if not found."""
+    size = p.stat().st_size
+    with p.open("rb") as fh:
+        fh.seek(max(0, size - 65_557))
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    entries = struct.unpack_from("<H", tail, at + 10)[0]
+    loc = tail.rfind(b"PK\x06\x07", 0, at)
+    if entries == 0xFFFF and loc >= 0 and len(tail) >= loc + 20:
+        eocd64 = struct.unpack_from("<Q", tail, loc + 8)[0] - max(0, size - 65_557)
+        if 0 <= eocd64 and len(tail) >= eocd64 + 40 and tail[eocd64:eocd64 + 4] == b"PK\x06\x06":
+            entries = struct.unpack_from("<Q", tail, eocd64 + 32)[0]
+    return int(entries)
+
+
 def _sniff_zip(p: Path) -> FileKind:
+    entries = _zip_entries(p)
+    if entries is not None and entries > DEFAULT_LIMITS.max_members:
+        return FileKind("zip_huge", f"a zip archive declaring {entries:,} files (a workbook has a few dozen)",
+                        "It is damaged or built to exhaust memory; it was not opened.")
     try:
         with zipfile.ZipFile(p) as z:
             names = z.namelist()
@@ -252,9 +276,10 @@ def _sniff_ole(p: Path) -> FileKind:
 
 def _check_workbook_archive(p: Path, file: str, limits: SafetyLimits) -> None:
     """Zip-bomb and entity checks on an .xlsx, from the central directory and bounded reads."""
+    declared = _zip_entries(p)
     with zipfile.ZipFile(p) as z:
         infos = z.infolist()
-        if len(infos) > limits.max_members:
+        if max(len(infos), declared or 0) > limits.max_members:
             msg = (f"{file}: the workbook archive declares {len(infos)} parts (limit "
                    f"{limits.max_members}); it was not opened. A real workbook has a few dozen; "
                    f"this one is damaged or built to exhaust memory. {_RESAVE_SENTENCE}")
