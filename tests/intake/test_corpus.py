@@ -352,7 +352,12 @@ CASES = [
          (r"survey\.csv, rows 4, 42: 2 rows are identical in every answer",), ("duplicate_exact",)),
     Case("duplicate_person_across_files_same_wave", lambda d: _two_waves(d, same_wave=True),
          lambda p: run_quality(p, files=["wave1.csv", "wave1_补录.csv"]), "warning",
-         (r"wave1\.csv, row 2: 2 rows are the same person", r"wave1_补录\.csv, row 2"), ("duplicate_conflicting",)),
+         (r"wave1\.csv, column 'person_key', row 2: 2 rows are the same person", r"wave1_补录\.csv, column 'person_key', row 2"),
+         ("duplicate_conflicting",)),
+    Case("same_questionnaire_number_in_two_district_files", lambda d: _two_districts(d),
+         lambda p: run_quality(p, files=["东区.csv", "西区.csv"]), "warning",
+         (r"东区\.csv, column 'respondent_id', row 4: .*same questionnaire number in different files",
+          r"西区\.csv, column 'respondent_id', row 2"), ("duplicate_conflicting",)),
     Case("same_person_in_two_waves_is_fine", lambda d: _two_waves(d, same_wave=False),
          lambda p: run_quality(p, files=["wave1.csv", "wave2.csv"]), "ok"),
     Case("minor_where_design_is_adults", lambda d: write_survey(d, {("年龄", 3): 16}),
@@ -526,6 +531,15 @@ def _two_waves(d: Path, *, same_wave: bool) -> Path:
     write_survey(d, frame=a, name="wave1.csv")
     write_survey(d, frame=b, name="wave1_补录.csv" if same_wave else "wave2.csv")
     return d / "wave1.csv"
+
+
+def _two_districts(d: Path) -> Path:
+    a = survey_frame(20)
+    b = survey_frame(40).iloc[20:].reset_index(drop=True)
+    b.loc[0, "问卷编号"] = a.loc[2, "问卷编号"]  # two districts numbered their questionnaires alike
+    write_survey(d, frame=a, name="东区.csv")
+    write_survey(d, frame=b, name="西区.csv")
+    return d / "东区.csv"
 
 
 def _birth_years(d: Path) -> Path:

@@ -339,17 +339,22 @@ def _duplicates(survey: pd.DataFrame, out: _Out) -> None:
         out.add("duplicate_exact", exact, None,
                 f"{int(exact.sum())} rows are identical in every answer (the same interview entered or "
                 "uploaded twice)", "Keep one copy of each; the duplicates are kept here")
-    key = "person_key" if "person_key" in survey.columns else None
-    if key is None:
-        return
-    by = [key] + (["wave"] if "wave" in survey.columns else [])
-    has = survey[key].notna().to_numpy()
-    twice = survey.duplicated(subset=by, keep=False).to_numpy() & has & ~exact
-    if twice.any():
-        out.add("duplicate_conflicting", twice, None,
-                f"{int(twice.sum())} rows are the same person (same ID number) interviewed twice in one wave "
-                "with different answers", "Find out which interview is valid (or whether the ID number was "
-                "mistyped) and remove the other")
+    wave = ["wave"] if "wave" in survey.columns else []
+    # the same person by ID number (pseudonymised), or the same questionnaire number in two
+    # files (within one file intake already refuses a repeated key)
+    for key, who in (("person_key", "the same person (same ID number)"),
+                     ("respondent_id", "the same questionnaire number in different files")):
+        if key not in survey.columns:
+            continue
+        has = survey[key].notna().to_numpy()
+        twice = survey.duplicated(subset=[key, *wave], keep=False).to_numpy() & has & ~exact
+        if key == "respondent_id" and twice.any():
+            files_per_key = pd.Series(out.files[twice]).groupby(survey.loc[twice, key].to_numpy()).nunique()
+            twice &= survey[key].map(files_per_key).fillna(0).to_numpy() > 1
+        if twice.any():
+            out.add("duplicate_conflicting", twice, key,
+                    f"{int(twice.sum())} rows are {who}, twice in one wave with different answers",
+                    "Find out which interview is valid (or whether the number was mistyped) and remove the other")
 
 
 def _age(frame: pd.DataFrame, out: _Out, s: QualitySettings) -> None:
