@@ -392,6 +392,9 @@ CASES = [
     Case("mixed_date_formats", lambda d: write_survey(d, {("访问日期", 3): "2023/5/4", ("访问日期", 9): "5/10/2023"}),
          _q(), "warning", (r"column '访问日期', rows 5, 11: dates are written in 3 formats", "ambiguous"),
          ("mixed_date_formats",)),
+    Case("birth_dates_are_never_quoted", lambda d: _birth_dates(d), _q(), "warning",
+         (r"column '出生日期', rows 3, 5: 2 date\(s\) do not exist", r"column '出生日期', row 4: 1 date\(s\) are Excel serial numbers\. "),
+         ("impossible_date", "excel_serial_date")),
     Case("impossible_calendar_date", lambda d: write_survey(d, {("访问日期", 8): "2023-02-30"}), _q(), "warning",
          (r"column '访问日期', row 10: 1 date\(s\) do not exist", "2023-02-30"), ("impossible_date",)),
     Case("undeclared_code", lambda d: write_survey(d), _q(cb=codebook({1: "很不满意", 2: "不满意", 4: "满意",
@@ -542,6 +545,16 @@ def _two_districts(d: Path) -> Path:
     return d / "东区.csv"
 
 
+BIRTH_DATES = ("1987-02-29", "24107", "1990-13-01")
+
+
+def _birth_dates(d: Path) -> Path:
+    df = survey_frame()
+    df["出生日期"] = [f"{1950 + i}-0{1 + i % 9}-1{i % 9}" for i in range(len(df))]
+    df.loc[1:3, "出生日期"] = list(BIRTH_DATES)
+    return write_survey(d, frame=df)
+
+
 def _birth_years(d: Path) -> Path:
     df = survey_frame().drop(columns=["年龄"])
     df["出生年份"] = [1950 + i for i in range(len(df))]
@@ -616,7 +629,7 @@ def test_case(case: Case, corpus) -> None:
     for pattern in case.patterns:
         assert pd.Series([result.text]).str.contains(pattern, regex=True).iloc[0], (pattern, result.text)
     assert set(case.checks) <= result.checks, (case.checks, result.checks)
-    leaked = [v for v in cf.PERSONAL if v in result.text]
+    leaked = [v for v in (*cf.PERSONAL, *BIRTH_DATES) if v in result.text]
     assert not leaked, (leaked, result.text)
     assert "Traceback" not in result.text
     assert _digest(folder) == before  # raw inputs are never modified

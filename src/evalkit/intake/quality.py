@@ -486,9 +486,12 @@ _DATE_FORMATS = {
 _TIME_TAIL = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
 
 
+_BIRTH_RE = re.compile(r"出生|生日|birth", re.I)
+
+
 def _date_columns(raw: pd.DataFrame) -> list[str]:
     return [c for c in raw.columns
-            if re.search(r"日期|时间|date|_at$|生日", str(c), re.I) and not re.search(r"所用|用时|时长", str(c))]
+            if re.search(r"日期|时间|date|_at$|生日|出生年月", str(c), re.I) and not re.search(r"所用|用时|时长", str(c))]
 
 
 def _raw_dates(raw: pd.DataFrame, out: _Out, s: QualitySettings) -> None:
@@ -497,6 +500,11 @@ def _raw_dates(raw: pd.DataFrame, out: _Out, s: QualitySettings) -> None:
         if pd.api.types.is_datetime64_any_dtype(series) or series.dtype != object and not pd.api.types.is_string_dtype(series):
             continue
         text = series.astype("string").str.strip()
+        # birth dates identify people: their values are never quoted, only rows and formats
+
+        def shown(mask_: np.ndarray, k: int, col: str = str(col)) -> list[str]:
+            return [] if _BIRTH_RE.search(col) else text[mask_].head(k).tolist()
+
         present = text.notna() & (text != "")
         kind = pd.Series(pd.NA, index=text.index, dtype="string")
         for name, pattern in _DATE_FORMATS.items():
@@ -508,9 +516,10 @@ def _raw_dates(raw: pd.DataFrame, out: _Out, s: QualitySettings) -> None:
             ex = float(text[serial].iloc[0])
             as_date = (pd.Timestamp("1899-12-30") + pd.to_timedelta(ex, unit="D")).date()
             out.add("excel_serial_date", serial, str(col),
-                    f"{int(serial.sum())} date(s) are Excel serial numbers (e.g. {ex:g} = {as_date})",
+                    f"{int(serial.sum())} date(s) are Excel serial numbers"
+                    + ("" if _BIRTH_RE.search(str(col)) else f" (e.g. {ex:g} = {as_date})"),
                     "Format the column as a date in Excel/WPS (设置单元格格式 → 日期) and export again",
-                    values=text[serial].head(3).tolist())
+                    values=shown(serial, 3))
         textual = counts.drop("Excel serial", errors="ignore")
         if len(textual) > 1:
             minority = kind.isin(textual.index[1:]).fillna(False).to_numpy(dtype=bool)
@@ -519,7 +528,7 @@ def _raw_dates(raw: pd.DataFrame, out: _Out, s: QualitySettings) -> None:
             out.add("mixed_date_formats", minority, str(col),
                     f"dates are written in {len(textual)} formats ({listed}); the rows listed use the less "
                     f"common ones.{ambiguous}", "Write every date as YYYY-MM-DD",
-                    values=text[minority].head(3).tolist())
+                    values=shown(minority, 3))
         normal = text.str.replace(r"[/.年月]", "-", regex=True).str.replace("日", "", regex=False)
         ymd = normal.str.extract(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
         has = ymd.notna().all(axis=1)
@@ -531,7 +540,7 @@ def _raw_dates(raw: pd.DataFrame, out: _Out, s: QualitySettings) -> None:
             if impossible.any():
                 out.add("impossible_date", impossible, str(col),
                         f"{int(impossible.sum())} date(s) do not exist or are out of range",
-                        "Correct them (e.g. 2023-02-30 does not exist)", values=text[impossible].head(5).tolist())
+                        "Correct them (e.g. 2023-02-30 does not exist)", values=shown(impossible, 5))
 
 
 def _undeclared_codes(survey: pd.DataFrame, codebook: Codebook, out: _Out) -> None:
