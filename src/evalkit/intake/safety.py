@@ -186,11 +186,12 @@ def sniff_file(p: Path, head: bytes | None = None) -> FileKind:
                 "utf-16-le" if head.startswith(b"\xff\xfe") else "utf-16-be", errors="ignore").encode()
         except UnicodeError:
             text = b""
-    if _HTML_RE.match(text) or (b"<table" in text[:4096].lower() and b"<tr" in text[:8192].lower()):
+    starts_tag = text.lstrip()[:1] == b"<"  # a CSV whose comments mention <table> is still a CSV
+    if _HTML_RE.match(text) or (starts_tag and b"<table" in text[:4096].lower() and b"<tr" in text[:8192].lower()):
         return FileKind("html", "a web page (an HTML table), as web systems export under an .xls name", (
             f"Open it in Excel/WPS (it opens with a format warning), then {_RESAVE_XLSX}, "
             f"{_RESAVE_CSV}."))
-    if text.lstrip().startswith(b"<?xml") or text.lstrip().startswith(b"<"):
+    if starts_tag:
         if _XML_SS in text:
             return FileKind("xml_spreadsheet", "an Excel 2003 XML spreadsheet", _RESAVE_SENTENCE)
         if _DTD_RE.search(text):
