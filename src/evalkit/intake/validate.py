@@ -348,11 +348,17 @@ def _to_date(series, blank, col, rows, ctx) -> pd.Series:
     return parsed.dt.normalize().astype("datetime64[ns]")
 
 
-def _to_bool(series, blank, col, rows, ctx) -> pd.Series:
-    text = by_unique(series, lambda u: u.astype("string").str.strip().str.lower())
-    mapped = pd.Series(pd.NA, index=series.index, dtype="boolean")
+def _bool_values(values: pd.Series) -> pd.Series:
+    """1/0, 是/否, true/false … → True/False; anything else NA."""
+    text = values.astype("string").str.strip().str.lower()
+    mapped = pd.Series(pd.NA, index=values.index, dtype="boolean")
     mapped[text.isin(_TRUE)] = True
     mapped[text.isin(_FALSE)] = False
+    return mapped
+
+
+def _to_bool(series, blank, col, rows, ctx) -> pd.Series:
+    mapped = by_unique(series, _bool_values)
     bad = mapped.isna() & ~blank
     if bad.any():
         ctx.add("bad_bool", col.name, rows[bad.to_numpy()], series[bad].tolist(),
@@ -368,7 +374,7 @@ def _to_category(series, blank, col, rows, ctx, labels: Mapping[float, str]) -> 
     text = series.astype("string").str.strip()
     if allowed:
         lowered = text.str.lower()
-        mapped = by_unique(lowered, lambda u: u.map(lambda v: aliases.get(v, v) if pd.notna(v) else v))
+        mapped = by_unique(lowered, lambda u: u.map(lambda v: aliases.get(v, v) if pd.notna(v) else v).astype("string"))
         mapped = mapped.where(~blank)
         bad = mapped.notna() & ~mapped.isin(allowed)
         if bad.any():

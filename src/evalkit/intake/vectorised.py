@@ -46,14 +46,13 @@ def by_unique(series: pd.Series, fn: Callable[[pd.Series], pd.Series], *, max_sh
     k = len(uniques)
     if k > max_share * n:
         return fn(series)
-    slot = np.where(codes < 0, k, codes)  # NA gets its own slot
-    first = np.full(k + 1, -1, dtype=np.int64)
-    first[slot[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)  # first occurrence of each slot
-    present = first >= 0
-    reps = series.iloc[first[present]].reset_index(drop=True)
+    reps = pd.Series(uniques, dtype=series.dtype)
+    missing = codes < 0
+    if missing.any():  # NA (as the column writes it) gets the last slot
+        reps = pd.concat([reps, series[missing].iloc[:1]], ignore_index=True)
+        codes = np.where(missing, k, codes)
     result = fn(reps)
-    where = np.cumsum(present) - 1  # slot → position in reps
-    out = result.iloc[where[slot]]
+    out = result.iloc[codes]
     out.index = series.index
     return out
 
