@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit.intake.vectorised import by_unique, numbers_from_text
+from evalkit.intake.vectorised import all_distinct, by_unique, numbers_from_text
 
 N = 30_000
 RNG = np.random.default_rng(7)
@@ -45,3 +45,16 @@ def test_numbers_from_text_matches_to_numeric_on_plain_numbers():
     got = numbers_from_text(pd.Series(good + bad, dtype="string"))
     np.testing.assert_array_equal(got.iloc[:len(good)], pd.to_numeric(pd.Series(good)).astype(float))
     assert got.iloc[len(good):].isna().all()
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_all_distinct_agrees_with_counting(dtype):
+    ids = pd.Series([f"R{i}" for i in RNG.permutation(5000)], dtype=dtype)
+    assert all_distinct(ids)
+    with_na = ids.copy()
+    with_na.iloc[[3, 9]] = None  # missing values are not duplicates
+    assert all_distinct(with_na)
+    dup = ids.copy()
+    dup.iloc[4000] = dup.iloc[17]
+    assert not all_distinct(dup)
+    assert all_distinct(ids.iloc[:1]) and all_distinct(ids.iloc[:0])

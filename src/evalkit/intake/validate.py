@@ -28,7 +28,7 @@ from evalkit.codebook import Codebook, Variable
 from evalkit.datamodel import ColumnSpec, TableSpec
 from evalkit.intake.problems import Problem, ProblemLog, format_rows, format_values
 from evalkit.intake.readers import RawTable
-from evalkit.intake.vectorised import by_unique, numbers_from_text
+from evalkit.intake.vectorised import all_distinct, by_unique, numbers_from_text
 from evalkit.privacy import looks_personal, mask, pseudonymise
 
 __all__ = ["conform_table", "CATEGORY_ALIASES"]
@@ -212,7 +212,7 @@ def conform_table(
 
 
 def _check_unique(series: pd.Series, rows: np.ndarray, ctx: _Ctx, col: str) -> None:
-    if series.nunique() == series.count():  # all distinct (the usual case): done, cheaper than duplicated()
+    if all_distinct(series):  # the usual case: done, without duplicated()'s hash table of objects
         return
     dup = series.duplicated(keep=False) & series.notna()
     if dup.any():
@@ -371,10 +371,10 @@ def _to_category(series, blank, col, rows, ctx, labels: Mapping[float, str]) -> 
     allowed = set(col.allowed or ())
     if labels and pd.api.types.is_numeric_dtype(series):
         series = series.map(lambda v: labels.get(float(v), v) if pd.notna(v) else v)
-    text = series.astype("string").str.strip()
     if allowed:
-        lowered = text.str.lower()
-        mapped = by_unique(lowered, lambda u: u.map(lambda v: aliases.get(v, v) if pd.notna(v) else v).astype("string"))
+        # stripped, lower-cased and mapped once per distinct value (evalkit.intake.vectorised)
+        mapped = by_unique(series, lambda u: u.astype("string").str.strip().str.lower().map(
+            lambda v: aliases.get(v, v) if pd.notna(v) else v).astype("string"))
         mapped = mapped.where(~blank)
         bad = mapped.notna() & ~mapped.isin(allowed)
         if bad.any():
@@ -385,7 +385,7 @@ def _to_category(series, blank, col, rows, ctx, labels: Mapping[float, str]) -> 
                     f"{', '.join(list(k for k in aliases if not k.isascii())[:4])})")
             mapped = mapped.where(~bad)
         return mapped.astype("string")
-    return text.where(~blank)
+    return series.astype("string").str.strip().where(~blank)
 
 
 def _apply_item(series: pd.Series, var: Variable, rows: np.ndarray, ctx: _Ctx,
