@@ -28,6 +28,7 @@ FNS = {
     "numbers": lambda u: numbers_from_text(u.astype("string").str.strip()),
     "dates": lambda u: pd.to_datetime(u.astype("string").str.replace("/", "-"), errors="coerce", format="ISO8601"),
     "isna": lambda u: u.isna(),
+    "frame": lambda u: pd.DataFrame({"a": u.isna(), "b": u.astype("string").str.len()}),
 }
 
 
@@ -36,7 +37,11 @@ FNS = {
 def test_by_unique_equals_direct_application(kind, fn):
     s = SERIES[kind].copy()
     s.index = s.index + 100  # a non-default index must be kept
-    pd.testing.assert_series_equal(by_unique(s, FNS[fn]), FNS[fn](s), check_names=False)
+    got, want = by_unique(s, FNS[fn]), FNS[fn](s)
+    if isinstance(want, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, want)
+    else:
+        pd.testing.assert_series_equal(got, want, check_names=False)
 
 
 def test_numbers_from_text_matches_to_numeric_on_plain_numbers():
@@ -58,3 +63,23 @@ def test_all_distinct_agrees_with_counting(dtype):
     dup.iloc[4000] = dup.iloc[17]
     assert not all_distinct(dup)
     assert all_distinct(ids.iloc[:1]) and all_distinct(ids.iloc[:0])
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float64", "Int64"])
+def test_numeric_yes_no_columns_convert_as_their_text_would(dtype):
+    """validate's numeric shortcut for 0/1 flags gives what the text path gives for the same cells."""
+    from evalkit.intake import validate
+
+    values = pd.Series([1, 0, 2, 1, 0, -1] * 3000, dtype=dtype)
+    if dtype != "int8":
+        values.iloc[[5, 7]] = None
+    ctx = validate._Ctx.__new__(validate._Ctx)
+    problems = []
+    ctx.add = lambda *a, **k: problems.append(a)  # collect instead of logging
+    blank = values.isna()
+    col = validate.ColumnSpec("actor_volunteer", "bool", "志愿者参与", "volunteers")
+    got = validate._to_bool(values, blank, col, np.arange(len(values)) + 2, ctx)
+    as_text = values.astype("string").str.replace(r"\.0$", "", regex=True)
+    want = validate._bool_values(as_text)
+    pd.testing.assert_series_equal(got, want, check_names=False)
+    assert len(problems) == 1 and problems[0][0] == "bad_bool"

@@ -314,8 +314,9 @@ def _to_date(series, blank, col, rows, ctx) -> pd.Series:
         parsed = pd.to_datetime(series)
         numeric = pd.Series(np.nan, index=series.index)
     elif series.dtype != object:  # text: parsed once per distinct value (evalkit.intake.vectorised)
-        numeric = by_unique(series, lambda u: numbers_from_text(u.astype("string").str.strip()))
-        parsed = by_unique(series, _parse_date_text)
+        both = by_unique(series, lambda u: pd.DataFrame({
+            "numeric": numbers_from_text(u.astype("string").str.strip()), "parsed": _parse_date_text(u)}))
+        numeric, parsed = both["numeric"], both["parsed"]
     else:
         text = series.astype("string").str.strip()
         numeric = by_unique(text, numbers_from_text)
@@ -358,7 +359,11 @@ def _bool_values(values: pd.Series) -> pd.Series:
 
 
 def _to_bool(series, blank, col, rows, ctx) -> pd.Series:
-    mapped = by_unique(series, _bool_values)
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        num = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        mapped = pd.Series(pd.arrays.BooleanArray(num == 1, ~((num == 1) | (num == 0))), index=series.index)
+    else:
+        mapped = by_unique(series, _bool_values)
     bad = mapped.isna() & ~blank
     if bad.any():
         ctx.add("bad_bool", col.name, rows[bad.to_numpy()], series[bad].tolist(),

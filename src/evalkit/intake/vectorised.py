@@ -35,12 +35,14 @@ __all__ = ["by_unique", "numbers_from_text", "all_distinct", "NUMBER_PATTERN"]
 NUMBER_PATTERN = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
-def by_unique(series: pd.Series, fn: Callable[[pd.Series], pd.Series], *, max_share: float = 0.5) -> pd.Series:
+def by_unique(series: pd.Series, fn: Callable[[pd.Series], pd.Series | pd.DataFrame], *,
+              max_share: float = 0.5) -> pd.Series | pd.DataFrame:
     """``fn(series)``, computed on the distinct values of ``series`` only.
 
-    ``fn`` must act element-wise (each output depends only on the value in the
-    same position). When more than ``max_share`` of the values are distinct,
-    ``fn`` is simply applied to the whole column.
+    ``fn`` must act element-wise (each output row depends only on the value in the
+    same position); it may return a Series or, to compute several things from one
+    factorisation, a DataFrame. When more than ``max_share`` of the values are
+    distinct, ``fn`` is simply applied to the whole column.
     """
     n = len(series)
     if n < 10_000:
