@@ -56,21 +56,14 @@ class BlockResult:
 
 def _raw_blocks(p: Path, size: int) -> Iterator[bytes]:
     """The file in blocks of about ``size`` bytes, each ending with a line end (except the last)."""
-    carry = b""
     with p.open("rb") as fh:
         while True:
             chunk = fh.read(size)
             if not chunk:
-                if carry:
-                    yield carry
                 return
-            chunk = carry + chunk
-            cut = chunk.rfind(b"\n")
-            if cut < 0:
-                carry = chunk
-                continue
-            carry = chunk[cut + 1:]
-            yield chunk[:cut + 1]
+            if not chunk.endswith(b"\n"):
+                chunk += fh.readline()  # to the end of the line: one copy, no carry-over
+            yield chunk
 
 
 def _utf8_block(block: bytes, encoding: str) -> bytes | None:
@@ -132,7 +125,7 @@ def _structure(buf: bytes, delim: str, *, count_fields: bool = True
     """
     arr = np.frombuffer(buf, dtype=np.uint8)
     all_nl = np.flatnonzero(arr == 10)
-    quotes = np.flatnonzero(arr == 34)
+    quotes = np.flatnonzero(arr == 34) if b'"' in buf else np.zeros(0, dtype=np.intp)
     if quotes.size % 2:
         return None
     nl = all_nl
@@ -148,7 +141,8 @@ def _structure(buf: bytes, delim: str, *, count_fields: bool = True
         n_fields = (np.searchsorted(dl, ends) - np.searchsorted(dl, starts) + 1).astype(np.int32)
     length = ends - starts
     blank = (length == 0) | ((length == 1) & (arr[np.minimum(starts, max(len(arr) - 1, 0))] == 13))
-    lines = np.searchsorted(all_nl, starts) + 1
+    # without quoted line breaks every line is a record: record i starts on line i + 1
+    lines = np.arange(1, len(starts) + 1) if nl is all_nl else np.searchsorted(all_nl, starts) + 1
     return starts, ends, n_fields, blank, lines
 
 
@@ -244,22 +238,22 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
     header: list[str | None] = []
     pending = last_raw = b""
     k = 0
-    for k, raw in enumerate(_chain(iter([first]), blocks, iter([None]))):  # None: the end, flush
-        if raw is None:
+    if encoding == "utf-8-sig":
+        first = first[3:]
+    # (raw, UTF-8) pairs, transcoded one block ahead in a thread while pyarrow parses (it
+    # releases the GIL); None: the end, flush what is pending
+    for k, item in enumerate(_chain(_transcoded(_chain(iter([first]), blocks), codec), iter([None]))):
+        if item is None:
             if not pending:
                 break
             buf, pending = pending, b""
         else:
-            if b"\x00" in raw:
+            raw, block = item
+            if b"\x00" in raw or block is None:
                 return None
-            if k == 0 and encoding == "utf-8-sig":
-                raw = raw[3:]
             last_raw = raw
-            block = _utf8_block(raw, codec)
-            if block is None:
-                return None
-            buf, pending = pending + block, b""
-            if buf.count(b'"') % 2 or (h < 0 and buf.count(b"\n") <= _HEADER_SCAN):
+            buf, pending = (pending + block if pending else block), b""
+            if (b'"' in buf and buf.count(b'"') % 2) or (h < 0 and buf.count(b"\n") <= _HEADER_SCAN):
                 pending = buf  # inside a quoted value, or too few lines to find the header: join the next
                 continue
         head_nf = np.zeros(0, dtype=np.int32)
@@ -287,6 +281,20 @@ def read_blocks(p: Path, file: str, declared: str | None, expected: tuple[str, .
     grid = _assemble(acc.tables, acc.good_pos, acc.bad_fields, n_head, acc.n_body)
     return BlockResult(grid, np.concatenate(acc.lines).astype(np.int64), np.concatenate(acc.n_fields),
                        np.concatenate(acc.blank), h, header, encoding, acc.mojibake, acc.has_hash, delim)
+
+
+def _transcoded(raws: Iterator[bytes | None], codec: str) -> Iterator[tuple[bytes, bytes | None]]:
+    """``(raw, utf8)`` per block, the next block transcoded in a worker thread meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        raw = next(raws, None)
+        future = pool.submit(_utf8_block, raw, codec) if raw is not None else None
+        while raw is not None and future is not None:
+            nxt = next(raws, None)
+            ahead = pool.submit(_utf8_block, nxt, codec) if nxt is not None else None
+            yield raw, future.result()
+            raw, future = nxt, ahead
 
 
 def _chain(*iters: Iterator[bytes | None]) -> Iterator[bytes | None]:
