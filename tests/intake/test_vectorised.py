@@ -46,10 +46,16 @@ def test_by_unique_equals_direct_application(kind, fn):
 
 def test_numbers_from_text_matches_to_numeric_on_plain_numbers():
     good = ["12", "-3.5", "+4", "1e3", "2.5E-2", ".5", "7.", "0012"]
-    bad = ["", "1,000", "三十", "12岁", "1.2.3", "0x10", "--1", None]
+    bad = ["", "1,000", "三十", "12岁", "1.2.3", "0x10", "--1", "nan", "inf", None]
     got = numbers_from_text(pd.Series(good + bad, dtype="string"))
     np.testing.assert_array_equal(got.iloc[:len(good)], pd.to_numeric(pd.Series(good)).astype(float))
     assert got.iloc[len(good):].isna().all()
+    # the one-cast path for clean columns gives the same numbers
+    clean = numbers_from_text(pd.Series(good[:4] + [None], dtype="string"))
+    np.testing.assert_array_equal(clean.iloc[:4], got.iloc[:4])
+    assert np.isnan(clean.iloc[4])
+    assert np.isnan(numbers_from_text(pd.Series(["nan", "1"], dtype="string")).iloc[0])  # not a plain number
+    assert numbers_from_text(pd.Series([" 1,234.5 ", "2"], dtype="string"), thousands=",").tolist() == [1234.5, 2.0]
 
 
 @pytest.mark.parametrize("dtype", ["str", "string", object])

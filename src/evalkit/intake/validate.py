@@ -223,6 +223,8 @@ def _check_unique(series: pd.Series, rows: np.ndarray, ctx: _Ctx, col: str) -> N
 
 
 def _is_blank(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(series) and series.dtype != object:  # Arrow text: no stripped copy
+        return (series.isna() | (series.str.len() == 0) | series.str.isspace()).fillna(True).astype(bool)
     if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
         return series.isna() | (series.astype("string").str.strip() == "")
     return series.isna()
@@ -268,8 +270,8 @@ def _to_id(series, blank, col, rows, ctx) -> pd.Series:
 def _to_number(series, blank, col, rows, ctx) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         series = series.astype("float64")
-    text = series if pd.api.types.is_numeric_dtype(series) else series.astype("string").str.strip().str.replace(",", "", regex=False)
-    nums = numbers_from_text(text)
+    text = series if pd.api.types.is_numeric_dtype(series) else series.astype("string")
+    nums = numbers_from_text(text, thousands=",")  # also strips spaces
     bad = nums.isna() & ~blank
     if bad.any():
         ctx.add("not_a_number", col.name, rows[bad.to_numpy()], series[bad].tolist(),

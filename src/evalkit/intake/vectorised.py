@@ -62,8 +62,13 @@ def by_unique(series: pd.Series, fn: Callable[[pd.Series], pd.Series | pd.DataFr
     return out
 
 
-def numbers_from_text(text: pd.Series) -> pd.Series:
-    """Numbers in a text column (float64; NA where the cell is not a plain decimal number)."""
+def numbers_from_text(text: pd.Series, *, thousands: str | None = None) -> pd.Series:
+    """Numbers in a text column (float64; NA where the cell is not a plain decimal number).
+
+    Surrounding spaces are ignored, and so is ``thousands`` (e.g. ``","``) inside a number.
+    A column of clean numbers is converted by one cast; only otherwise are cells
+    cleaned and matched one by one (still in Arrow).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -71,6 +76,15 @@ def numbers_from_text(text: pd.Series) -> pd.Series:
         return pd.to_numeric(text, errors="coerce").astype("float64")
     arr = pa.array(text.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string()) \
         if not isinstance(getattr(text.array, "_pa_array", None), pa.ChunkedArray) else text.array._pa_array
+    try:  # a column of clean numbers: one cast (Arrow's parser also takes nan/inf: not plain numbers)
+        nums = pc.cast(arr, pa.float64())
+        if not pc.any(pc.or_(pc.is_nan(nums), pc.is_inf(nums))).as_py():
+            return pd.Series(nums.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    arr = pc.utf8_trim_whitespace(arr)
+    if thousands:
+        arr = pc.replace_substring(arr, thousands, "")
     ok = pc.fill_null(pc.match_substring_regex(arr, NUMBER_PATTERN), False)
     nums = pc.cast(pc.if_else(ok, arr, pa.scalar(None, pa.string())), pa.float64())
     return pd.Series(nums.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
