@@ -368,7 +368,7 @@ def test_unreadable_files_raise_intake_error_naming_file_and_fix(tmp_path: Path)
     with pytest.raises(IntakeError, match=r"data\.json: unknown file type '\.json'.*format:"):
         read_raw(tmp_path / "data.json")
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0rest")
-    with pytest.raises(IntakeError, match=r"old\.xls: old Excel 97.*另存为"):
+    with pytest.raises(IntakeError, match=r"old\.xls: this is an Office 97–2003 file.*另存为"):
         read_raw(tmp_path / "old.xls")
     workbook(tmp_path / "book.xlsx", {"数据": [[ID], ["0012"]]})
     (tmp_path / "renamed.csv").write_bytes((tmp_path / "book.xlsx").read_bytes())
@@ -377,7 +377,7 @@ def test_unreadable_files_raise_intake_error_naming_file_and_fix(tmp_path: Path)
     with pytest.raises(IntakeError, match=r"unknown text encoding 'gbk2312'.*remove `encoding:`"):
         read_raw(write(tmp_path / "ok.csv", f"{ID}\n0012\n"), encoding="gbk2312")
     write(tmp_path / "fake.xlsx", f"{ID},人口\n0012,3\n")
-    with pytest.raises(IntakeError, match=r"fake\.xlsx: this is not an Excel workbook"):
+    with pytest.raises(IntakeError, match=r"fake\.xlsx: this is a text file, not an Excel \.xlsx workbook.*rename it to \.csv"):
         read_raw(tmp_path / "fake.xlsx")
 
 
@@ -623,7 +623,7 @@ def test_parquet_reads_and_warns_about_numeric_ids(tmp_path: Path) -> None:
     p = only(t, "id_as_number")
     assert p.column == "community_id" and p.rows == (1, 2)
     (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
-    with pytest.raises(IntakeError, match=r"bad\.parquet: not a readable Parquet file"):
+    with pytest.raises(IntakeError, match=r"bad\.parquet: this is a text file, not a Parquet file"):
         read_raw(tmp_path / "bad.parquet")
 
 

@@ -34,6 +34,7 @@ from evalkit.intake.derive import Derivation, derive_survey, log_by_file
 from evalkit.intake.mapping import resolve_headers, suggest_headers
 from evalkit.intake.multifile import FilePart, check_label_conflicts, stack_files
 from evalkit.intake.problems import Problem, ProblemLog
+from evalkit.intake.quality import run_quality_checks
 from evalkit.intake.readers import RawTable, read_raw
 from evalkit.intake.validate import conform_table
 from evalkit.privacy import pseudonym_key
@@ -200,6 +201,11 @@ def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, Probl
         log.add(Problem(file=str(cfg.path), check="ConfigError", message=str(exc)))
     tables["pilots"] = _pilots_table(cfg, tables)
     _check_references(cfg, tables, origins, log)
+    # field-team checks (speeding, straight-lining, duplicates, ID numbers, dates …): flags, never drops
+    log.extend(run_quality_checks(tables["survey"], rows=origins["survey"]["row"].to_numpy(),
+                                  files=origins["survey"]["file"].astype(str).to_numpy(),
+                                  raw=_aligned_raw(survey_parts), registry=tables.get("communities"),
+                                  codebook=codebook))
     if log.errors:
         return None, log
     study = Study(
@@ -388,3 +394,11 @@ def _check_references(cfg: StudyConfig, tables, origins, log: ProblemLog) -> Non
         for cid in pilots.loc[late, "community_id"]:
             log.add(Problem(file=str(cfg.path), check="impossible_date", column="start_date",
                             message=f"pilot '{cid}' starts more than a year in the future; check the date"))
+
+
+def _aligned_raw(parts: list[FilePart]) -> pd.DataFrame | None:
+    """The source cells of the stacked survey, row by row, when every file kept all its rows
+    (the quality checks read columns intake does not keep, such as 所用时间); else None."""
+    if not parts or any(len(p.raw.frame) != len(p.frame) for p in parts):
+        return None
+    return pd.concat([p.raw.frame for p in parts], ignore_index=True)

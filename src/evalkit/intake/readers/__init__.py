@@ -12,11 +12,13 @@ run reports every problem of a file. Only files that cannot be read at all
 
 Modules (each docstring says what is hand-written there, and why):
 
-* :mod:`.dispatch`: :func:`read_raw`, format resolution and the can-it-be-read checks.
+* :mod:`.dispatch`: :func:`read_raw`, format resolution and the can-it-be-read checks, then
+  :func:`evalkit.intake.safety.check_before_parsing` (hostile and mislabelled files).
 * :mod:`._common`: :class:`RawTable`, :data:`FORMATS`, :data:`EXCEL_ERRORS` and the
   format-independent checks (header row, column names, blank and totals rows,
   Excel errors, mojibake, ids stored as numbers).
-* :mod:`.csv`: CSV (pyarrow, with record boundaries and line numbers computed here).
+* :mod:`.csv`: CSV (pyarrow, with record boundaries and line numbers computed here);
+  :mod:`.csv_blocks` reads well-formed CSVs block by block in bounded memory.
 * :mod:`.xlsx`: Excel .xlsx/.xlsm (openpyxl; merged cells, uncached formulas).
 * :mod:`.stat`: SPSS .sav and Stata .dta (pyreadstat), Parquet (pyarrow).
 """

@@ -10,8 +10,13 @@ than pandas' C parser, which spends most of its time building Python strings)
 and the ``csv`` module the few malformed ones. When a file defeats the
 parity rule (stray quotes, bare-CR line ends) the ``csv`` module does the
 whole file, slower but exact. Row numbers are the CSV line where a record
-starts (header = 1). Also reported here: NUL bytes, UTF-16 without a BOM,
-workbooks renamed to .csv, short and long rows, unclosed quotes.
+starts (header = 1). Also reported here: NUL bytes, UTF-16 text (read, with a
+notice; without a BOM too), short and long rows, unclosed quotes.
+
+Well-formed files (the usual case, and every large one) are read block by block
+in bounded memory by :mod:`.csv_blocks`; everything above is the exact
+whole-file path it falls back to. Workbooks, pickles and other binaries renamed
+.csv never get here (:mod:`evalkit.intake.safety`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from attrs import frozen
 from evalkit.errors import IntakeError
 from evalkit.intake import encoding as enc
 from evalkit.intake.problems import format_values
+from evalkit.intake.readers.csv_blocks import read_blocks
 from evalkit.intake.readers._common import (
     _HEADER_SCAN,
     _RESAVE,
@@ -56,6 +62,11 @@ class _Records:
 def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...],
               ids: tuple[str, ...]) -> RawTable:
     sink = _Sink(file)
+    fast = read_blocks(p, file, declared, expected)
+    if fast is not None:
+        recs = _Records(fast.lines, fast.n_fields, fast.blank)
+        return _finish(fast.grid, recs, fast.header_index, fast.header, fast.encoding, sink, ids,
+                       has_hash=fast.has_hash, mojibake=fast.may_have_mojibake)
     data = _read_bytes(p, file)
     if data.startswith(b"PK\x03\x04"):
         msg = (f"{file}: this is an Excel workbook (.xlsx), not a CSV. Rename it to .xlsx or give "
@@ -67,9 +78,19 @@ def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
         nul = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
         if nul.size > 0.2 * len(data):
-            msg = (f"{file}: looks like UTF-16 text without a byte-order mark (Excel 'Unicode 文本'). "
-                   "Save it again as 'CSV UTF-8（逗号分隔）'.")
-            raise IntakeError(msg)
+            data = _utf16_without_bom(data, nul, file)
+            sink.add("utf16_no_bom", (
+                f"{file}: UTF-16 text without a byte-order mark (as some 'Unicode 文本' exports write it); "
+                "it was read as UTF-16. Saving it as 'CSV UTF-8（逗号分隔）' avoids the guess."
+            ), "warning")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        tabs = b"\t\x00" in data[:4096] or b"\x00\t" in data[:4096]
+        sink.add("utf16_text", (
+            f"{file}: UTF-16 text (Excel/WPS 'Unicode 文本' export) was read as such "
+            f"({'tab' if tabs else 'comma'}-separated)."
+        ), "warning")
+    elif b"\x00" in data:
+        nul = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
         newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
         lines = np.unique(np.searchsorted(newlines, nul) + 1)
         sink.add("nul_bytes", (
@@ -79,15 +100,25 @@ def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...
         data = data.replace(b"\x00", b"")
     decoded = enc.decode_text(data, file=file, declared=declared)
     sink.problems.extend(decoded.problems)
+    encoding = decoded.encoding
     if decoded.encoding == "utf-8" and not decoded.problems:
         buf = data
     elif decoded.encoding == "utf-8-sig":
         buf = data[3:]
     else:
         buf = decoded.text.encode("utf-8")
+    del data, decoded  # only the UTF-8 bytes are needed from here on
     delim = _delimiter(buf, p.suffix.lower())
     parsed = _csv_fast(buf, delim, expected, file)
     grid, recs, h, header = parsed or _csv_python(buf.decode("utf-8"), delim, expected, sink)
+    return _finish(grid, recs, h, header, encoding, sink, ids, has_hash=b"#" in buf,
+                   mojibake=enc.may_contain_mojibake(buf))
+
+
+def _finish(grid: pd.DataFrame, recs: _Records, h: int, header: list[str | None], encoding: str | None,
+            sink: _Sink, ids: tuple[str, ...], *, has_hash: bool, mojibake: bool) -> RawTable:
+    """From the parsed grid to the RawTable: title rows, field counts, names, tidy rows, cell checks."""
+    file = sink.file
     n_head = int(recs.n_fields[h])
     if h > 0 and not recs.blank[:h].all():
         msg = f"{file}: the header is on line {recs.lines[h]}; line(s) above it were skipped as a title."
@@ -100,12 +131,32 @@ def _read_csv(p: Path, file: str, declared: str | None, expected: tuple[str, ...
     frame, blanks = _name_columns(grid, header, sink, letters=False)
     frame, rows = _tidy_rows(frame, lines, sink, ids)
     frame = _blank_headers(frame, rows, blanks, sink, letters=False)
-    if b"#" in buf:
+    if has_hash:
         frame = _excel_errors(frame, rows, sink)
-    _mojibake_cells(frame, rows, sink, regex=enc.may_contain_mojibake(buf))
+    _mojibake_cells(frame, rows, sink, regex=mojibake)
     _no_rows(frame, sink)
-    return RawTable(frame, file, "csv", rows.astype(np.int64), None, decoded.encoding,
+    return RawTable(frame, file, "csv", rows.astype(np.int64), None, encoding,
                     problems=tuple(sink.problems))
+
+
+def _utf16_without_bom(data: bytes, nul: np.ndarray, file: str) -> bytes:
+    """UTF-16 without a BOM: NULs sit on odd (little-endian) or even (big-endian) positions.
+
+    Returns the bytes with the BOM of the detected byte order prepended, or raises.
+    """
+    odd = float(np.mean(nul % 2 == 1)) if nul.size else 0.0
+    bom, codec = (b"\xff\xfe", "utf-16-le") if odd > 0.9 else (b"\xfe\xff", "utf-16-be")
+    if 0.1 <= odd <= 0.9 or len(data) % 2:
+        msg = (f"{file}: the file is full of NUL bytes but is not UTF-16 text either (damaged, or not a "
+               "text file). Export the data again as 'CSV UTF-8（逗号分隔）'.")
+        raise IntakeError(msg)
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        msg = (f"{file}: looks like UTF-16 text without a byte-order mark, but it does not decode as "
+               f"{codec.upper()}. Save it again as 'CSV UTF-8（逗号分隔）'.")
+        raise IntakeError(msg) from None
+    return bom + data
 
 
 def _delimiter(buf: bytes, ext: str) -> str:
@@ -185,12 +236,25 @@ def _arrow_rows(body: bytes | memoryview, delim: str, n_head: int, n_skip: int) 
     Records with another field count are skipped here and counted; None if that
     count is not ``n_skip`` or pyarrow cannot parse the text.
     """
+    if not len(body):
+        return pd.DataFrame({i: pd.Series(dtype="str") for i in range(n_head)})
+    table = _arrow_table(body, delim, n_head, n_skip)
+    if table is None:
+        return None
+    grid = table.to_pandas()
+    grid.columns = list(range(n_head))
+    return grid.astype("str") if not all(d == "str" for d in grid.dtypes) else grid
+
+
+def _arrow_table(body: bytes | memoryview, delim: str, n_head: int, n_skip: int):  # -> pa.Table | None
+    """The Arrow table of :func:`_arrow_rows` (columns named "0", "1", …)."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     names = [str(i) for i in range(n_head)]
+    # large_string: what pandas' str dtype holds, so to_pandas needs no cast (a copy of every column)
     if not len(body):
-        return pd.DataFrame({i: pd.Series(dtype="str") for i in range(n_head)})
+        return pa.table({n: pa.array([], pa.large_string()) for n in names})
     skipped = 0
 
     def skip(_row: object) -> str:
@@ -206,16 +270,14 @@ def _arrow_rows(body: bytes | memoryview, delim: str, n_head: int, n_skip: int) 
                 delimiter=delim, quote_char='"', double_quote=True, newlines_in_values=True,
                 ignore_empty_lines=False, invalid_row_handler=skip),
             convert_options=pa_csv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, null_values=[""],
+                column_types={n: pa.large_string() for n in names}, null_values=[""],
                 strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if skipped != n_skip:
         return None
-    grid = table.to_pandas()
-    grid.columns = list(range(n_head))
-    return grid.astype("str") if not all(d == "str" for d in grid.dtypes) else grid
+    return table
 
 
 def _split_record(buf: bytes, start: int, end: int, delim: str) -> list[str]:

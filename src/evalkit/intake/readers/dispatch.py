@@ -16,11 +16,15 @@ from difflib import get_close_matches
 from os import PathLike
 from pathlib import Path
 
+from attrs import evolve
+
 from evalkit.errors import IntakeError
-from evalkit.intake.readers._common import _RESAVE, FORMATS, RawTable
+from evalkit.intake.problems import Problem
+from evalkit.intake.readers._common import FORMATS, RawTable
 from evalkit.intake.readers.csv import _read_csv
 from evalkit.intake.readers.stat import _read_parquet, _read_stat
 from evalkit.intake.readers.xlsx import _read_xlsx
+from evalkit.intake.safety import DEFAULT_LIMITS, SafetyLimits, check_before_parsing
 
 __all__ = ["read_raw"]
 
@@ -33,6 +37,7 @@ def read_raw(
     encoding: str | None = None,
     expected_columns: Sequence[str] = (),
     id_columns: Sequence[str] = (),
+    limits: SafetyLimits = DEFAULT_LIMITS,
 ) -> RawTable:
     """Read one raw file into a :class:`RawTable`; never modifies the file.
 
@@ -59,7 +64,8 @@ def read_raw(
     ------
     IntakeError
         The file is missing, empty, of an unknown format or not what its
-        extension says. Every other problem is returned in ``problems``.
+        extension says, or refused as unsafe (see :mod:`evalkit.intake.safety`).
+        Every other problem is returned in ``problems``.
     """
     p = Path(path)
     file = str(path)
@@ -70,17 +76,25 @@ def read_raw(
             msg = (f"{file}: unknown text encoding {encoding!r} in study.yaml; use utf-8, gbk or "
                    "gb18030, or remove `encoding:` to have it detected.")
             raise IntakeError(msg) from None
-    fmt = _resolve_format(p, file, format)
     _check_readable(p, file)
+    asked = _resolve_format(p, file, format)
+    fmt = check_before_parsing(p, file, asked, limits=limits)
     expected = tuple(expected_columns)
     ids = tuple(id_columns)
     if fmt == "csv":
-        return _read_csv(p, file, encoding, expected, ids)
-    if fmt == "xlsx":
-        return _read_xlsx(p, file, sheet, expected, ids)
-    if fmt in ("sav", "dta"):
-        return _read_stat(p, file, fmt, encoding, ids)
-    return _read_parquet(p, file, ids)
+        table = _read_csv(p, file, encoding, expected, ids)
+    elif fmt == "xlsx":
+        table = _read_xlsx(p, file, sheet, expected, ids)
+    elif fmt in ("sav", "dta"):
+        table = _read_stat(p, file, fmt, encoding, ids)
+    else:
+        table = _read_parquet(p, file, ids)
+    if asked == "xls":
+        note = Problem(file, "renamed_workbook", (
+            f"{file}: named .xls but it is an .xlsx workbook; it was read as .xlsx. Rename it to .xlsx "
+            "to silence this."), "warning")
+        table = evolve(table, problems=(note, *table.problems))
+    return table
 
 
 # --------------------------------------------------------------------------- file checks
@@ -95,8 +109,7 @@ def _resolve_format(p: Path, file: str, format: str | None) -> str:  # noqa: A00
         return format
     ext = p.suffix.lower()
     if ext == ".xls":
-        msg = f"{file}: old Excel 97–2003 (.xls) files are not read. {_RESAVE}."
-        raise IntakeError(msg)
+        return "xls"  # what it really is (old .xls, HTML, renamed .xlsx) is decided by safety
     if ext not in FORMATS:
         msg = (
             f"{file}: unknown file type {ext or '(no extension)'!r}; evalkit reads "
@@ -115,8 +128,14 @@ def _check_readable(p: Path, file: str) -> None:
         msg = (f"{file}: file not found (looked in {p.parent.resolve()}).{hint} Check the path in "
                "study.yaml; paths are relative to study.yaml.")
         raise IntakeError(msg)
+    if p.is_dir():
+        inside = sorted(q.name for q in p.iterdir() if q.suffix.lower() in FORMATS)
+        hint = (f" It holds {len(inside)} data file(s), e.g. {', '.join(inside[:3])}."
+                if inside else " It holds no data files evalkit reads.")
+        msg = f"{file}: is a folder, not a file.{hint} Give the path of the data file itself in study.yaml."
+        raise IntakeError(msg)
     if not p.is_file():
-        msg = f"{file}: is a folder, not a file. Give the path of the data file itself."
+        msg = f"{file}: is not a regular file (a device or pipe). Give the path of the data file itself."
         raise IntakeError(msg)
     if p.stat().st_size == 0:
         msg = f"{file}: the file is empty (0 bytes). Export the data again; the export probably failed."

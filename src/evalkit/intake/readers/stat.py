@@ -21,6 +21,7 @@ import pandas as pd
 
 from evalkit.errors import IntakeError
 from evalkit.intake import encoding as enc
+from evalkit.intake.problems import format_rows
 from evalkit.intake.readers._common import (
     RawTable,
     _id_numbers,
@@ -45,7 +46,9 @@ def _read_stat(p: Path, file: str, fmt: str, declared: str | None, ids: tuple[st
 
     def read(encoding: str | None) -> tuple[pd.DataFrame, object]:
         # user_missing=True keeps SPSS user-missing codes (8 = 不知道) instead of dropping them
-        return reader(str(p), user_missing=fmt == "sav", encoding=encoding, dates_as_pandas_datetime=True)
+        # for dta, user_missing=True returns Stata's extended missing values (.a–.z) as the
+        # letters, so they can be counted and reported before they become NA
+        return reader(str(p), user_missing=True, encoding=encoding, dates_as_pandas_datetime=True)
 
     try:
         frame, meta = read(used)
@@ -76,6 +79,8 @@ def _read_stat(p: Path, file: str, fmt: str, declared: str | None, ids: tuple[st
             + ("; in Stata 14+ `unicode translate` converts the file for good." if fmt == "dta" else ".")
         ), "warning")
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+    if fmt == "dta":
+        frame = _stata_extended_missing(frame, meta, rows, sink)
     _id_numbers(frame, rows, sink, ids)
     _mojibake_cells(frame, rows, sink)
     _no_rows(frame, sink)
@@ -85,6 +90,27 @@ def _read_stat(p: Path, file: str, fmt: str, declared: str | None, ids: tuple[st
     missing = _spss_missing(frame, meta) if fmt == "sav" else {}
     return RawTable(frame, file, fmt, rows, None, used or getattr(meta, "file_encoding", None),
                     var_labels, val_labels, missing, tuple(sink.problems))
+
+
+def _stata_extended_missing(frame: pd.DataFrame, meta: object, rows: np.ndarray, sink: _Sink) -> pd.DataFrame:
+    """Stata's extended missing values (.a–.z) in numeric columns become NA, with a notice per column."""
+    types = getattr(meta, "readstat_variable_types", {})
+    for col in frame.columns:
+        if types.get(col) == "string" or frame[col].dtype != object:
+            continue
+        letters = frame[col].map(lambda v: isinstance(v, str))
+        hit = letters.to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        found = sorted({f".{v}" for v in frame.loc[hit, col]})
+        frame[col] = pd.to_numeric(frame[col].where(~letters), errors="coerce")
+        sink.add("stata_extended_missing", (
+            f"{sink.file}, column '{col}': {int(hit.sum())} value(s) are Stata extended missing values "
+            f"({', '.join(found)}; {format_rows(rows[hit])}); they were read as missing (NA). If they mean "
+            "different things (e.g. .a = 不知道, .b = 拒答) and that matters, recode them to numbers in "
+            "Stata and declare them as missing_codes in the codebook."
+        ), "warning", column=str(col), rows=rows[hit], values=found)
+    return frame
 
 
 def _meta_strings(frame: pd.DataFrame, meta: object) -> list[str]:
@@ -129,7 +155,9 @@ def _read_parquet(p: Path, file: str, ids: tuple[str, ...]) -> RawTable:
 
     sink = _Sink(file)
     try:
-        frame = pq.read_table(p).to_pandas()
+        # self_destruct frees each Arrow column once converted: the table and the frame are
+        # never both whole in memory (the peak of a 10^7-row log halves)
+        frame = pq.read_table(p).to_pandas(self_destruct=True, split_blocks=True)
     except (pa.ArrowInvalid, OSError) as exc:
         msg = f"{file}: not a readable Parquet file ({exc}). Write it again (pandas: df.to_parquet(path))."
         raise IntakeError(msg) from exc

@@ -52,10 +52,12 @@ def _read_xlsx(p: Path, file: str, sheet: str | None, expected: tuple[str, ...],
                 else "not an Excel workbook (perhaps a CSV or web page renamed to .xlsx)")
         msg = f"{file}: this is {kind}. {_RESAVE}, without a password."
         raise IntakeError(msg)
-    with warnings.catch_warnings():
+    # opened through a file object: openpyxl refuses a .xls *name* even when the content is
+    # .xlsx (intake.safety has checked what the content is)
+    with warnings.catch_warnings(), p.open("rb") as fh:
         warnings.simplefilter("ignore", UserWarning)  # openpyxl: unsupported extensions, default styles
         try:
-            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
             msg = f"{file}: the workbook cannot be opened ({exc}). {_RESAVE}."
             raise IntakeError(msg) from exc
@@ -206,9 +208,9 @@ def _uncached_formulas(p: Path, title: str, values: list[tuple], h: int) -> dict
     import openpyxl
 
     out: dict[tuple[int, int], str] = {}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), p.open("rb") as fh:
         warnings.simplefilter("ignore", UserWarning)
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=False)
         try:
             ws = wb[title]
             ws.reset_dimensions()
