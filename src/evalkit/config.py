@@ -141,7 +141,10 @@ _SOURCE_KEYS = {"path", "sheet", "encoding", "format", "columns", "wave"}
 
 def load_config(path: str | Path) -> StudyConfig:
     """Read and check a study config. Raises ConfigError naming file, line, key and fix."""
+    from evalkit.intake.safety import check_config_file
+
     path = Path(path).resolve()
+    check_config_file(path)  # a folder, workbook, CSV of respondents or pickle is named, never echoed
     root = load_yaml(path)
     if not isinstance(root.value, dict):
         msg = (f"{path}: not a study config (a YAML file with keys such as name:, codebook:, data:). "

@@ -75,12 +75,7 @@ def html_postprocess() -> list[Callable[[str], str]]:
 
 def resolve_config(config: str | os.PathLike[str] | None) -> StudyConfig:
     """The study config, or the bundled demo city's when ``config`` is None."""
-    path = Path(config) if config is not None else demo_config()
-    if path.is_dir():
-        msg = (f"{path} is a folder; pass the study's config file (e.g. {path / 'study.yaml'}). "
-               f"`evalkit init {path} --from FILES…` writes a starter config.")
-        raise ConfigError(msg)
-    return load_config(path)
+    return load_config(Path(config) if config is not None else demo_config())  # refuses folders and data files
 
 
 def run_study(
