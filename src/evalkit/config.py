@@ -281,6 +281,9 @@ def check_outcomes(config: StudyConfig, constructs: Mapping[str, object]) -> Non
 def _existing_file(node: Node, folder: Path) -> Path:
     rel = node.as_str()
     p = (folder / rel).resolve()
+    if p.is_dir():
+        raise node.error(f"'{rel}' is a folder, not a file (looked at {p})",
+                         "Name the data file inside it, e.g. " + f"{rel.rstrip('/')}/survey.csv")
     if not p.is_file():
         raise node.error(
             f"file '{rel}' not found (looked in {p.parent})",

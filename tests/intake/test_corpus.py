@@ -347,7 +347,7 @@ CASES = [
     Case("speeding_from_start_and_end", lambda d: _start_end(d), _q(), "warning",
          (r"column '开始答题时间–提交答卷时间', row 4",), ("speeding",)),
     Case("straight_lining", lambda d: write_survey(d, {(f"A{j}", 6): 3 for j in range(1, 6)}), _q(), "warning",
-         (r"survey\.csv, row 8: 1 respondent\(s\) gave the same answer to all 5 items",), ("straight_lining",)),
+         (r"survey\.csv, row 8: 1 respondent\(s\) gave the same answer to every item they answered \(at least 5 of 5\)",), ("straight_lining",)),
     Case("duplicate_exact_rows", lambda d: _dup_exact(d), _q(), "warning",
          (r"survey\.csv, rows 4, 42: 2 rows are identical in every answer",), ("duplicate_exact",)),
     Case("duplicate_person_across_files_same_wave", lambda d: _two_waves(d, same_wave=True),
@@ -402,17 +402,15 @@ CASES = [
          "warning", (r"column 'A1', rows .*: code\(s\) 3 of 'gain_1' have no value label",), ("undeclared_code",)),
     # ---- whole studies: problems reach the user, personal data never does
     Case("study_id_number_typed_as_key_is_masked", lambda d: _study(d, {("问卷编号", 3): cf.ID_A, ("问卷编号", 4): cf.ID_A}),
-         run_study, "error", (r"column respondent_id, rows 5, 6", r"110\*{11}002X"), ("duplicate_id",),
-         xfail="validate._check_unique quotes duplicate key values unmasked (validate.py: intake-mapping)"),
+         run_study, "error", (r"column respondent_id, rows 5, 6", r"110\*{11}002X"), ("duplicate_id",)),
     Case("study_all_empty_item_is_an_error", lambda d: _study(d, {("A2", i): "" for i in range(40)}), run_study,
          "error", (r"survey\.csv, column 'A2': item 'gain_2' has no answer in any row",), ("empty_item",)),
     Case("study_duplicate_respondent", lambda d: _study(d, {("问卷编号", 5): "R0001"}), run_study, "error",
          (r"survey\.csv, column respondent_id, rows 3, 7",), ("duplicate_id",)),
     Case("study_survey_is_a_folder", lambda d: _study_folder(d), run_study, "refused",
-         (r"survey\.csv.*is a folder, not a file",),
-         xfail="config._existing_file says 'not found' for a folder (config.py: intake-mapping); "
-               "read_raw itself says 'is a folder' (case folder_where_file_expected)"),
-    Case("study_survey_is_pickle", lambda d: _study_pickle(d), run_study, "refused",
+         (r"survey\.csv.*is a folder, not a file",)),
+    # refused unread, and reported with every other problem of the study (one pass, exit 2)
+    Case("study_survey_is_pickle", lambda d: _study_pickle(d), run_study, "error",
          (r"survey\.csv: this is a Python pickle",)),
 ]
 

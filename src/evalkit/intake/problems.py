@@ -58,7 +58,8 @@ def format_rows(rows: Sequence[int]) -> str:
 
 
 def format_values(values: Iterable[object]) -> str:
-    vals = [str(v) for v in values]
+    """Values as the user typed them: a whole number read as float (1880.0) is shown as 1880."""
+    vals = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values]
     shown = ", ".join(vals[:_MAX_LISTED])
     return shown + (" …" if len(vals) > _MAX_LISTED else "")
 

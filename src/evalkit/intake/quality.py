@@ -71,6 +71,12 @@ class QualitySettings:
     speeding_share: float | None = 1 / 3
     straightline_min_items: int = 5
     reversed_min_n: int = 30
+    #: flag an item only when its item-rest r is clearly negative: items of unrelated random answers
+    #: scatter around 0 (|r| ≈ 0.03 at n = 1,000), a reverse-coded item of a real scale sits near −0.2 or below
+    reversed_max_r: float = -0.1
+    #: … and the negative correlation must be beyond chance (one-sided t test at 1 %): in a small file
+    #: an unrelated item can reach r = −0.18 by chance
+    reversed_t: float = -2.326
     id_columns: tuple[str, ...] = ("身份证号", "身份证号码", "身份证", "证件号码", "id_number")
     duration_columns: tuple[str, ...] = ("所用时间", "答题时长", "作答时长", "填写用时", "duration",
                                          "duration_seconds")
@@ -262,7 +268,8 @@ def _straight_lining(survey: pd.DataFrame, items, out: _Out, s: QualitySettings)
             reversed_ = any(v.reverse for v in group)
             why = " although some items are reverse-worded, so identical answers contradict each other" if reversed_ else ""
             out.add("straight_lining", flat, None,
-                    f"{int(flat.sum())} respondent(s) gave the same answer to all {len(group)} items on the "
+                    f"{int(flat.sum())} respondent(s) gave the same answer to every item they answered "
+                    f"(at least {s.straightline_min_items} of {len(group)}) on the "
                     f"{lo:g}–{hi:g} scale ({', '.join(v.name for v in group[:6])}{' …' if len(group) > 6 else ''})"
                     f"{why}", "Check these interviews with the field team (straight-lining); they are kept")
 
@@ -305,7 +312,8 @@ def _reversed_items(survey: pd.DataFrame, items, out: _Out, s: QualitySettings) 
             r_drop = item_rest_correlations(xs)
             for j, v in enumerate(group):
                 r = float(r_drop[j])
-                if r < 0:
+                t_stat = r * np.sqrt((len(xs) - 2) / max(1e-12, 1 - r * r))
+                if r < s.reversed_max_r and t_stat < s.reversed_t:
                     state = "marked reverse: true in the codebook" if v.reverse else "not marked reverse"
                     out.add_file("reversed_item", file, v.source_name, (
                         f"item '{v.name}' correlates negatively with the rest of scale '{construct}' "

@@ -30,7 +30,7 @@ from evalkit.intake.mapping import NORMALISATIONS, HeaderResolution, resolve_hea
 from evalkit.intake.problems import Problem, ProblemLog, format_rows, format_values
 from evalkit.intake.readers import RawTable
 from evalkit.intake.vectorised import all_distinct, by_unique, numbers_from_text
-from evalkit.privacy import looks_personal, mask, pseudonymise
+from evalkit.privacy import ID_NUMBER_RE, MOBILE_RE, looks_personal, mask, pseudonymise
 
 __all__ = ["conform_table", "CATEGORY_ALIASES", "needed_by_text"]
 
@@ -252,7 +252,9 @@ def _check_unique(series: pd.Series, rows: np.ndarray, ctx: _Ctx, col: str) -> N
         return
     dup = series.duplicated(keep=False) & series.notna()
     if dup.any():
-        vals = series[dup].drop_duplicates().tolist()
+        # an ID number or phone typed as the key must not be quoted in full
+        vals = [mask(v) if ID_NUMBER_RE.fullmatch(str(v)) or MOBILE_RE.fullmatch(str(v)) else v
+                for v in series[dup].drop_duplicates().tolist()]
         ctx.add("duplicate_id", col, rows[dup.to_numpy()], vals,
                 f"{dup.sum()} rows share an id that must be unique",
                 "Give each row its own id, or remove duplicated rows")
