@@ -31,6 +31,15 @@ pytestmark = pytest.mark.notebooks
 PILOTS = ["043001002", "043001003", "058001002"]
 
 
+def _recorded(out: Path, job_id: str) -> bool:
+    """Whether batch.json already records ``job_id`` as made (the batch's own record of progress)."""
+    try:
+        records = json.loads((out / "batch.json").read_text(encoding="utf-8"))["reports"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return any(r["id"] == job_id and r["status"] == "succeeded" for r in records)
+
+
 def _kernels_in(folder: Path) -> list[int]:
     """Kernel processes working in ``folder`` (report kernels run in the study's folder)."""
     found = []
@@ -149,7 +158,7 @@ def test_killed_batch_leaves_no_partial_file_and_resumes_to_identical_outputs(de
             f"cache={str(cache)!r}, workers=1)")
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not (out / "communities" / PILOTS[0] / "manifest.json").exists():
+    while time.monotonic() < deadline and not _recorded(out, f"community-{PILOTS[0]}"):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the batch and every kernel it started
     proc.wait()
