@@ -30,6 +30,13 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+def _papermill(args: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run([str(BIN / "papermill"), *args, "--no-progress-bar"], env=env, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"papermill failed: {' '.join(args)}\n{done.stderr[-3000:]}")
+
+
 def _papermill_loop(study: Path, pilots: list[str], out: Path) -> float:
     template = ROOT / "notebooks" / "batch" / "community.ipynb"
     programme = ROOT / "notebooks" / "batch" / "programme.ipynb"
@@ -37,11 +44,9 @@ def _papermill_loop(study: Path, pilots: list[str], out: Path) -> float:
     # -r passes the id as text: papermill's -p would turn "043001002" into the integer 43001002
     t0 = time.perf_counter()
     for cid in pilots:
-        subprocess.run([str(BIN / "papermill"), str(template), str(out / f"{cid}.ipynb"), "-p", "config_path",
-                        str(study), "-r", "community_id", cid, "-p", "lang", "zh", "--no-progress-bar"],
-                       check=True, env=env, capture_output=True)
-    subprocess.run([str(BIN / "papermill"), str(programme), str(out / "programme.ipynb"), "-p", "config_path",
-                    str(study), "--no-progress-bar"], check=True, env=env, capture_output=True)
+        _papermill([str(template), str(out / f"{cid}.ipynb"), "-p", "config_path", str(study),
+                    "-r", "community_id", cid, "-p", "lang", "zh"], env)
+    _papermill([str(programme), str(out / "programme.ipynb"), "-p", "config_path", str(study)], env)
     return time.perf_counter() - t0
 
 

@@ -22,7 +22,7 @@
 
 # %% tags=["parameters"]
 config_path: str = ""  # study config (YAML); empty = the bundled synthetic demo city
-community_id: str = ""  # the pilot's community id as in the registry; empty = the first pilot
+community_id: str = ""  # community id of the pilot, as in the registry; empty = the first pilot
 lang: str = "zh"  # one of: zh, en
 output_dir: str = ""  # where results and figures are saved; the runner sets it
 run_id: str = "interactive"  # set by the runner; written into the completion marker
