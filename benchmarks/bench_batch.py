@@ -40,6 +40,7 @@ def _papermill(args: list[str], env: dict[str, str]) -> None:
 def _papermill_loop(study: Path, pilots: list[str], out: Path) -> float:
     template = ROOT / "notebooks" / "batch" / "community.ipynb"
     programme = ROOT / "notebooks" / "batch" / "programme.ipynb"
+    out.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "EVALKIT_CACHE_DIR"}
     # -r passes the id as text: papermill's -p would turn "043001002" into the integer 43001002
     t0 = time.perf_counter()
