@@ -42,7 +42,6 @@ from attrs import field, frozen
 
 from evalkit.intake.load import Study
 from evalkit.results import Provenance, Result, frame_from_records, frame_to_records
-from evalkit.scales import score
 
 __all__ = ["CommunityEffects", "community_effects", "COMMUNITY_FLAGS"]
 
@@ -138,6 +137,8 @@ def community_effects(
     min_responses
         Fewer respondents than this before or after the start flags ``few_responses``.
     """
+    from evalkit.scales import score  # only when scoring here: keeps a report kernel's imports light
+
     outcomes = list(outcomes or study.config.outcomes)
     if scored is None:
         scored = score(study.tables["survey"], study.codebook, constructs=outcomes)

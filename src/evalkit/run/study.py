@@ -161,26 +161,30 @@ def load_study(config: Any) -> Any:
     return study
 
 
-def _through_cache(fn: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> T:
-        return _cached_call(fn.__name__, fn, *args, **kwargs)
+def _through_cache(module: str, name: str) -> Callable[..., Any]:
+    """``module.name`` through the run cache, imported on first call.
 
+    Imported lazily because a report kernel needs only the analyses its template calls: the
+    per-pilot template would otherwise import the impact, measurement and programme stacks
+    (about 1 s per kernel) to use none of them.
+    """
+    def call(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        fn = getattr(importlib.import_module(module), name)
+        return _cached_call(name, fn, *args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = (f"``{module}.{name}`` (see its documentation for the parameters), computed once per "
+                    f"run when a run cache is active (:mod:`evalkit.run.study`); called directly otherwise.")
     return call
 
 
-def _analyses() -> tuple[Callable[..., Any], ...]:
-    from evalkit.community import community_effects as _community
-    from evalkit.impact import estimate_impact as _impact
-    from evalkit.measurement import measure as _measure
-    from evalkit.profiling import profile_study as _profile
-    from evalkit.programme.report import analyse_programme as _programme
-
-    return (_through_cache(_measure), _through_cache(_impact), _through_cache(_profile),
-            _through_cache(_community), _through_cache(_programme))
-
-
-measure, estimate_impact, profile_study, community_effects, analyse_programme = _analyses()
+measure = _through_cache("evalkit.measurement", "measure")
+estimate_impact = _through_cache("evalkit.impact", "estimate_impact")
+profile_study = _through_cache("evalkit.profiling", "profile_study")
+community_effects = _through_cache("evalkit.community", "community_effects")
+analyse_programme = _through_cache("evalkit.programme.report", "analyse_programme")
 
 
 def prepare_study(config: Any, folder: Path) -> Any:
