@@ -167,9 +167,12 @@ def test_killed_batch_leaves_no_partial_file_and_resumes_to_identical_outputs(de
             assert (final / "manifest.json").is_file() and (final / "results.json").is_file()
     assert not list(out.glob("communities/*/*.tmp-*")) and not list(out.glob("**/.*.tmp-*"))
 
+    before = json.loads((out / "batch.json").read_text(encoding="utf-8"))["reports"]
     resumed = run_batch(demo, out=out, communities=PILOTS, templates=templates, cache=cache, resume=True)
     assert resumed.exit_code == 0
-    assert resumed.counts["skipped"] >= 1  # what finished before the kill was kept
+    after = {r["id"]: r for r in resumed.records}
+    # what finished before the kill was kept (same content hash, outputs intact: no kernel started)
+    assert resumed.counts["skipped"] >= 1, [(r["id"], r["hash"][:12], after[r["id"]]["hash"][:12]) for r in before]
     assert not list(out.glob("**/.*.building-*"))  # the killed batch's half-built folders were cleared
     for c in PILOTS:
         assert _digests(out / "communities" / c) == _digests(reference / "communities" / c)
