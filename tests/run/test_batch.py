@@ -172,7 +172,10 @@ def test_killed_batch_leaves_no_partial_file_and_resumes_to_identical_outputs(de
     assert resumed.exit_code == 0
     after = {r["id"]: r for r in resumed.records}
     # what finished before the kill was kept (same content hash, outputs intact: no kernel started)
-    assert resumed.counts["skipped"] >= 1, [(r["id"], r["hash"][:12], after[r["id"]]["hash"][:12]) for r in before]
+    assert resumed.counts["skipped"] >= 1, [(r["id"], {k: (v, after[r["id"]]["hash_basis"][k])
+                                                         for k, v in r["hash_basis"].items()
+                                                         if v != after[r["id"]]["hash_basis"][k]})
+                                            for r in before]
     assert not list(out.glob("**/.*.building-*"))  # the killed batch's half-built folders were cleared
     for c in PILOTS:
         assert _digests(out / "communities" / c) == _digests(reference / "communities" / c)

@@ -64,11 +64,14 @@ class ReportJob:
         return asdict(self)
 
 
-def job_hash(job: ReportJob) -> str:
+def hash_basis(job: ReportJob) -> dict[str, Any]:
     """What a report's outputs depend on: inputs and config (study key), template, parameters, environment."""
-    basis = {"study": job.study_key, "template": job.template_sha256, "parameters": job.parameters,
-             "language": job.language, "environment": job.environment_sha256, "run_id": job.run_id}
-    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+    return {"study": job.study_key, "template": job.template_sha256, "parameters": job.parameters,
+            "language": job.language, "environment": job.environment_sha256, "run_id": job.run_id}
+
+
+def job_hash(job: ReportJob) -> str:
+    return hashlib.sha256(json.dumps(hash_basis(job), sort_keys=True).encode()).hexdigest()
 
 
 def execute_job(job: ReportJob, *, sleep: Any = time.sleep) -> dict[str, Any]:
@@ -90,7 +93,7 @@ def execute_job(job: ReportJob, *, sleep: Any = time.sleep) -> dict[str, Any]:
                     "hash": job_hash(job), "outputs": {}}
         return {"id": job.id, "status": "succeeded", "kind": None, "attempts": attempts, "message": "",
                 "seconds": round(time.perf_counter() - started, 3), "hash": job_hash(job),
-                "outputs": outputs}
+                "hash_basis": hash_basis(job), "outputs": outputs}
 
 
 def _classify(exc: BaseException) -> str:

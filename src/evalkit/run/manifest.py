@@ -86,8 +86,13 @@ def environment_hash() -> str:
     Two environments with the same hash have the same packages at the same
     versions; ``--resume`` reuses a report only under the same hash.
     """
+    # only the interpreter's own site-packages: sys.path also holds whatever a caller (a test runner,
+    # a notebook) put there, and the hash must not change with that
+    import sysconfig
+
+    roots = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     dists = sorted(
-        f"{(d.metadata['Name'] or '').lower()}=={d.version}" for d in metadata.distributions()
+        f"{(d.metadata['Name'] or '').lower()}=={d.version}" for d in metadata.distributions(path=roots)
     )
     return sha256_bytes("\n".join([platform.python_version(), *dists]).encode("utf-8"))
 
