@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.reporting.display import markdown, show_figure, show_table
-from evalkit.reporting.text import lang_code
+from evalkit.reporting.text import lang_code, text
+from evalkit.reporting.vocab import has_word, word
 
 __all__ = ["MIN_CELL", "pilot_title", "show_pilot_facts", "show_pilot_sample", "show_pilot_effects",
            "show_pilot_trend", "show_pilot_services", "pilot_results", "show_programme_forest",
@@ -29,49 +30,6 @@ __all__ = ["MIN_CELL", "pilot_title", "show_pilot_facts", "show_pilot_sample", "
 #: counts below this are not published; means resting on fewer respondents are not drawn
 MIN_CELL = 10
 
-_T: dict[str, dict[str, str]] = {
-    "title": {"zh": "# {name} 试点评估报告", "en": "# Pilot evaluation report: {name}"},
-    "programme_title": {"zh": "# 试点项目总报告：{name}", "en": "# Programme report: {name}"},
-    "facts": {"zh": "## 试点概况", "en": "## The pilot"},
-    "sample": {"zh": "## 调查样本", "en": "## Survey sample"},
-    "sample_note": {
-        "zh": "下表为本社区各年受访居民人数；少于 {min_cell} 人的单元格不予公布（以“<{min_cell}”表示）。",
-        "en": "Residents interviewed in this community by year; cells under {min_cell} are not published "
-              "(shown as \"<{min_cell}\").",
-    },
-    "effects": {"zh": "## 试点前后变化与对照社区比较", "en": "## Before and after, against comparison communities"},
-    "effects_note": {
-        "zh": "效应 = 本社区试点后均值与试点前均值之差，减去对照社区同期的平均变化（双重差分）。"
-              "区间采用 Conley–Taber（2011）方法：把每个对照社区当作“假试点”计算同样的差值，以其分布衡量不确定性；"
-              "p 值为置换检验 p 值。单个社区的估计远不如全市汇总估计精确，应结合全市结果解读。",
-        "en": "Effect = this community's mean after the start minus its mean before, less the average change "
-              "in the comparison communities over the same years (difference-in-differences). The interval "
-              "follows Conley & Taber (2011): every comparison community is treated as a placebo pilot and "
-              "the spread of those placebo effects measures the uncertainty; the p-value is a permutation "
-              "p-value. One community's estimate is far less precise than the city-wide one.",
-    },
-    "trend": {"zh": "### 主要指标的年度变化", "en": "### The main outcome year by year"},
-    "services": {"zh": "## 服务提供情况", "en": "## Services delivered"},
-    "no_services": {"zh": "本研究未提供服务记录。", "en": "The study has no service records."},
-    "forest": {"zh": "## 各试点社区的效应", "en": "## Effect in each pilot community"},
-    "forest_note": {
-        "zh": "每个试点社区相对于对照社区的效应及 Conley–Taber 区间（见各社区报告的方法说明）。",
-        "en": "Each pilot's effect against the comparison communities with its Conley–Taber interval "
-              "(see the method note in each community report).",
-    },
-    "league": {"zh": "## 试点排名", "en": "## League table"},
-    "league_note": {
-        "zh": "按对“{outcome}”的效应从大到小排列。排名只是描述：相邻名次的差异通常在不确定性范围之内。",
-        "en": "Ranked by the effect on \"{outcome}\". Ranks describe; neighbouring ranks usually differ by "
-              "less than the uncertainty.",
-    },
-    "types": {"zh": "## 按试点类型比较", "en": "## By programme type"},
-    "types_note": {
-        "zh": "各类型试点社区效应的平均值（未加权）；类型间差异的正式检验见项目分析部分。",
-        "en": "Mean of the pilots' own effects by programme type (unweighted); the formal test of the "
-              "difference is in the programme analysis.",
-    },
-}
 
 _COLS: dict[str, dict[str, str]] = {
     "item": {"zh": "项目", "en": "Item"},
@@ -111,8 +69,6 @@ _FACTS: dict[str, dict[str, str]] = {
 
 _VALUES: dict[str, dict[str, str]] = {
     "urban": {"zh": "城市社区", "en": "urban"}, "rural": {"zh": "农村社区", "en": "rural"},
-    "sanshe": {"zh": "三社联动", "en": "Three-society linkage"},
-    "wushe": {"zh": "五社联动", "en": "Five-society linkage"},
     "casework": {"zh": "个案", "en": "casework"}, "group": {"zh": "小组", "en": "group work"},
     "event": {"zh": "社区活动", "en": "community event"},
     "home_visit": {"zh": "入户探访", "en": "home visit"},
@@ -129,7 +85,8 @@ _FLAGS: dict[str, dict[str, str]] = {
 
 
 def pilot_text(key: str, lang: str, **fields: Any) -> str:
-    return _T[key][lang_code(lang)].format(**fields)
+    """Wording of the per-pilot and programme reports (``pilot_<key>`` in the text catalogue)."""
+    return text(f"pilot_{key}", lang, **fields)
 
 
 def _col(key: str, lang: str) -> str:
@@ -137,6 +94,9 @@ def _col(key: str, lang: str) -> str:
 
 
 def value_label(v: Any, lang: str) -> str:
+    """A code in words: programme types from the report vocabulary, registry and service codes from here."""
+    if has_word(f"programme.{v}"):
+        return word(f"programme.{v}", lang)
     return _VALUES.get(str(v), {}).get(lang_code(lang), str(v))
 
 

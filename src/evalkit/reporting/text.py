@@ -146,6 +146,49 @@ TEXT: dict[str, dict[str, str]] = {
               "trends mostly go unnoticed.",
     },
     "impact_limitations": {"zh": "## 局限性", "en": "## Limitations"},
+    # ---- per-pilot and batch programme reports (evalkit.reporting.pilot_display) ------------
+
+    "pilot_title": {"zh": "# {name} 试点评估报告", "en": "# Pilot evaluation report: {name}"},
+    "pilot_programme_title": {"zh": "# 试点项目总报告：{name}", "en": "# Programme report: {name}"},
+    "pilot_facts": {"zh": "## 试点概况", "en": "## The pilot"},
+    "pilot_sample": {"zh": "## 调查样本", "en": "## Survey sample"},
+    "pilot_sample_note": {
+        "zh": "下表为本社区各年受访居民人数；少于 {min_cell} 人的单元格不予公布（以“<{min_cell}”表示）。",
+        "en": "Residents interviewed in this community by year; cells under {min_cell} are not published "
+              "(shown as \"<{min_cell}\").",
+    },
+    "pilot_effects": {"zh": "## 试点前后变化与对照社区比较", "en": "## Before and after, against comparison communities"},
+    "pilot_effects_note": {
+        "zh": "效应 = 本社区试点后均值与试点前均值之差，减去对照社区同期的平均变化（双重差分）。"
+              "区间采用 Conley–Taber（2011）方法：把每个对照社区当作“假试点”计算同样的差值，以其分布衡量不确定性；"
+              "p 值为置换检验 p 值。单个社区的估计远不如全市汇总估计精确，应结合全市结果解读。",
+        "en": "Effect = this community's mean after the start minus its mean before, less the average change "
+              "in the comparison communities over the same years (difference-in-differences). The interval "
+              "follows Conley & Taber (2011): every comparison community is treated as a placebo pilot and "
+              "the spread of those placebo effects measures the uncertainty; the p-value is a permutation "
+              "p-value. One community's estimate is far less precise than the city-wide one.",
+    },
+    "pilot_trend": {"zh": "### 主要指标的年度变化", "en": "### The main outcome year by year"},
+    "pilot_services": {"zh": "## 服务提供情况", "en": "## Services delivered"},
+    "pilot_no_services": {"zh": "本研究未提供服务记录。", "en": "The study has no service records."},
+    "pilot_forest": {"zh": "## 各试点社区的效应", "en": "## Effect in each pilot community"},
+    "pilot_forest_note": {
+        "zh": "每个试点社区相对于对照社区的效应及 Conley–Taber 区间（见各社区报告的方法说明）。",
+        "en": "Each pilot's effect against the comparison communities with its Conley–Taber interval "
+              "(see the method note in each community report).",
+    },
+    "pilot_league": {"zh": "## 试点排名", "en": "## League table"},
+    "pilot_league_note": {
+        "zh": "按对“{outcome}”的效应从大到小排列。排名只是描述：相邻名次的差异通常在不确定性范围之内。",
+        "en": "Ranked by the effect on \"{outcome}\". Ranks describe; neighbouring ranks usually differ by "
+              "less than the uncertainty.",
+    },
+    "pilot_types": {"zh": "## 按试点类型比较", "en": "## By programme type"},
+    "pilot_types_note": {
+        "zh": "各类型试点社区效应的平均值（未加权）；类型间差异的正式检验见项目分析部分。",
+        "en": "Mean of the pilots' own effects by programme type (unweighted); the formal test of the "
+              "difference is in the programme analysis.",
+    },
     # ---- programme (texts of the sections: evalkit.reporting.programme_display) --------------
     "programme_title": {"zh": "# 项目实施与绩效：{name}", "en": "# Programme delivery and performance: {name}"},
     "impact_targets": {

@@ -153,8 +153,10 @@ def run_study(
             parameters_used[template.name] = {k: v for k, v in params.items() if k != "output_dir"}
             notebooks.append(_notebook_record(template, run))
         write_json_atomic(tmp / "results.json", merge_results(tmp))
+        from evalkit.reporting.docx_writer import write_run_docx
+
         t_docx = time.perf_counter()
-        write_run_docx(tmp, lang=lang)  # the Word file of every report that recorded its document
+        write_run_docx(tmp, lang=lang)  # type: ignore[arg-type]  # the Word file of every report that recorded its document
         timings["docx"] = time.perf_counter() - t_docx
         for template in templates:
             publishable_notebook(tmp / template.name)
@@ -196,12 +198,6 @@ def _notebook_record(template: Path, run: Any) -> dict[str, Any]:
         "seconds": round(run.seconds, 3),
         "cell_timings": [{"cell": t.cell, "seconds": round(t.seconds, 3)} for t in run.cell_timings],
     }
-
-
-def write_run_docx(folder: Path, *, lang: str) -> None:
-    from evalkit.reporting.docx_writer import write_run_docx as write
-
-    write(folder, lang=lang)  # type: ignore[arg-type]
 
 
 def publishable_notebook(path: Path) -> None:
