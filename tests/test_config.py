@@ -102,3 +102,38 @@ def test_report_keys_weights_narrative_and_english_name(tmp_path):
         load_config(write_study(tmp_path, GOOD + "weights: 'yes'\n"))
     with pytest.raises(ConfigError, match=r"narrative folder 'missing' not found"):
         load_config(write_study(tmp_path, GOOD + "narrative: missing\n"))
+
+
+def test_designs_and_showcase_keys(tmp_path):
+    body = GOOD + textwrap.dedent("""\
+        designs:
+          matching: {replace: true, caliper: 0.2}
+          weighting: {method: entropy}
+          pre_post:
+        showcase: {community: "0012", method: synthetic_did, outcomes: [gain], donors: ["0031", "0032"]}
+        """)
+    cfg = load_config(write_study(tmp_path, body))
+    assert [d.name for d in cfg.designs] == ["matching", "weighting", "pre_post"]
+    assert cfg.designs[0].options == {"replace": True, "caliper": 0.2}
+    assert cfg.designs[1].options == {"method": "entropy"}
+    assert cfg.showcase.community_id == "0012" and cfg.showcase.method == "synthetic_did"
+    assert cfg.showcase.outcomes == ("gain",) and cfg.showcase.donors == ("0031", "0032")
+    # a list of names and a bare community code are enough; synthetic control is the default
+    short = load_config(write_study(tmp_path, GOOD + 'designs: [multilevel, ordered_logit]\nshowcase: "0012"\n'))
+    assert [d.name for d in short.designs] == ["multilevel", "ordered_logit"]
+    assert short.showcase.method == "synthetic_control" and short.showcase.donors is None
+    assert load_config(write_study(tmp_path, GOOD)).designs == () and load_config(write_study(tmp_path, GOOD)).showcase is None
+
+
+@pytest.mark.parametrize(("extra", "pattern"), [
+    ("designs: [matchng]\n", r"line \d+.*unknown design 'matchng'.*Designs: matching, weighting"),
+    ("designs: {weighting: {method: psm}}\n", r"'psm' is not one of ipw, aipw, entropy"),
+    ("designs: {matching: {calliper: 0.2}}\n", r"unknown key 'calliper'.*caliper"),
+    ("designs: {matching: {caliper: -1}}\n", r"positive number"),
+    ("showcase: {community: '0012', method: scm}\n", r"method must be synthetic_control or synthetic_did"),
+    ("showcase: {method: synthetic_control}\n", r"required key 'showcase.community'"),
+    ("showcase: {community: '0012', donors: ['0012']}\n", r"also listed as a donor"),
+])
+def test_design_and_showcase_mistakes_name_line_and_fix(tmp_path, extra, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(write_study(tmp_path, GOOD + extra))

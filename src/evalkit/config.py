@@ -26,8 +26,8 @@ from evalkit.datamodel import PROGRAMMES, TABLES
 from evalkit.errors import ConfigError
 from evalkit.yamlio import Node, load_yaml
 
-__all__ = ["DataSource", "Pilot", "StudyConfig", "WaveWindow", "check_outcomes", "load_config",
-           "programme_code"]
+__all__ = ["DESIGNS", "DataSource", "DesignChoice", "Pilot", "Showcase", "StudyConfig", "WaveWindow",
+           "check_outcomes", "load_config", "programme_code"]
 
 Language = Literal["zh-CN", "en"]
 _FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".sav": "sav",
@@ -86,6 +86,43 @@ class Pilot:
     line: int = 0  # config line (0 when the pilot came from a data file)
 
 
+#: designs the impact report can add to its staggered DiD (``designs:``), with the options each takes
+#: (option → allowed values; a type name means any value of that type)
+DESIGNS: dict[str, dict[str, object]] = {
+    "matching": {"replace": bool, "caliper": float, "distance": ("propensity", "logit")},
+    "weighting": {"method": ("ipw", "aipw", "entropy"), "estimand": ("ATT", "ATE")},
+    "multilevel": {"random_slope": bool},
+    "ordered_logit": {"items": list},
+    "pre_post": {},
+}
+#: showcase methods (``showcase: {method: …}``); the first is the default
+SHOWCASE_METHODS = ("synthetic_control", "synthetic_did")
+
+
+@frozen
+class DesignChoice:
+    """One further design the config asks the impact report for, with its options."""
+
+    name: str  # a key of DESIGNS
+    options: Mapping[str, object] = field(factory=dict)
+    line: int = 0
+
+
+@frozen
+class Showcase:
+    """The one pilot a showcase report is about (``showcase:`` in the config).
+
+    ``outcomes`` empty means the study's outcomes; ``donors`` None means the study's
+    comparison communities.
+    """
+
+    community_id: str
+    method: Literal["synthetic_control", "synthetic_did"] = "synthetic_control"
+    outcomes: tuple[str, ...] = ()
+    donors: tuple[str, ...] | None = None
+    line: int = 0
+
+
 @frozen
 class StudyConfig:
     """Everything one evaluation needs to know, immutable."""
@@ -111,6 +148,10 @@ class StudyConfig:
     #: every file of each table (several survey files, one per wave or district, are stacked)
     sources: Mapping[str, tuple[DataSource, ...]] = field(factory=dict)
     waves: tuple[WaveWindow, ...] = ()
+    #: further designs for the impact report (``designs:``), in the order given
+    designs: tuple[DesignChoice, ...] = ()
+    #: the pilot of the showcase report (``showcase:``); None: no showcase report
+    showcase: Showcase | None = None
 
     def __attrs_post_init__(self) -> None:
         if not self.sources:  # built by hand with data only
@@ -135,6 +176,7 @@ class StudyConfig:
 _TOP_KEYS = {
     "name", "synthetic", "language", "seed", "codebook", "data", "pilots", "comparison",
     "outcomes", "targets", "scoring", "privacy", "waves", "weights", "narrative", "name_en",
+    "designs", "showcase",
 }
 _SOURCE_KEYS = {"path", "sheet", "encoding", "format", "columns", "wave"}
 
@@ -243,6 +285,9 @@ def load_config(path: str | Path) -> StudyConfig:
             raise nnode.error(f"narrative folder '{nnode.as_str()}' not found (looked for {narrative})",
                               "Paths are relative to the config file; the folder holds <section>.md files")
 
+    designs = _designs(root.get("designs"))
+    showcase = _showcase(root.get("showcase"))
+
     raw = root.to_python()
     raw["_lines"] = {k: v.line for k, v in root.items()}
     return StudyConfig(
@@ -265,6 +310,8 @@ def load_config(path: str | Path) -> StudyConfig:
         raw=raw,
         sources=sources,
         waves=waves,
+        designs=designs,
+        showcase=showcase,
     )
 
 
@@ -322,6 +369,69 @@ def _data_sources(table: str, node: Node, folder: Path) -> tuple[DataSource, ...
             raise ConfigError(msg)
         seen[src.path] = src.line
     return out
+
+
+def _designs(node: Node | None) -> tuple[DesignChoice, ...]:
+    """``designs: [matching, multilevel]`` or ``designs: {weighting: {method: aipw}, pre_post: {}}``."""
+    if node is None or node.is_null:
+        return ()
+    if isinstance(node.value, dict):
+        entries = [(name, child) for name, child in node.items()]
+    else:
+        entries = [(child.as_str(), None) for child in node.as_list()]
+    out: list[DesignChoice] = []
+    for name, child in entries:
+        if name not in DESIGNS:
+            where = child if child is not None else node
+            raise where.error(f"unknown design '{name}'", f"Designs: {', '.join(DESIGNS)}")
+        if any(d.name == name for d in out):
+            raise node.error(f"design '{name}' is listed twice", "List each design once")
+        options: dict[str, object] = {}
+        if child is not None and not child.is_null:
+            child.check_keys(set(DESIGNS[name]) or {"(none)"})
+            for key, opt in child.items():
+                options[key] = _design_option(opt, DESIGNS[name][key])
+        out.append(DesignChoice(name, options, (child or node).line))
+    return tuple(out)
+
+
+def _design_option(node: Node, kind: object) -> object:
+    if kind is bool:
+        return node.as_bool()
+    if kind is float:
+        value = node.as_float()
+        if value <= 0:
+            raise node.error(f"expected a positive number, found {value:g}")
+        return value
+    if kind is list:
+        return tuple(node.as_str_list())
+    value = node.as_str()
+    if value not in kind:  # type: ignore[operator]
+        raise node.error(f"'{value}' is not one of {', '.join(kind)}")  # type: ignore[arg-type]
+    return value
+
+
+def _showcase(node: Node | None) -> Showcase | None:
+    """``showcase: "043001002"`` or ``showcase: {community: …, method: synthetic_did, outcomes: […], donors: […]}``."""
+    if node is None or node.is_null:
+        return None
+    if isinstance(node.value, str):
+        return Showcase(node.as_str(), line=node.line)
+    node.check_keys({"community", "method", "outcomes", "donors"})
+    community = node.require("community", "Name the showcase pilot, e.g. community: '043001002'").as_str()
+    method = "synthetic_control"
+    if (m := node.get("method")) is not None:
+        method = m.as_str()
+        if method not in SHOWCASE_METHODS:
+            raise m.error(f"method must be {' or '.join(SHOWCASE_METHODS)}, found '{method}'",
+                          "synthetic_control (default) follows one pilot with a weighted average of comparison "
+                          "communities; synthetic_did adds period weights and a level shift")
+    outcomes = tuple(node.get("outcomes").as_str_list()) if node.get("outcomes") is not None else ()
+    donors = tuple(node.get("donors").as_str_list()) if node.get("donors") is not None else None
+    if donors is not None and community in donors:
+        raise node.require("donors").error(f"the showcase pilot '{community}' is also listed as a donor",
+                                           "Donors are comparison communities; remove the pilot")
+    return Showcase(community, method, outcomes, donors, node.line)  # type: ignore[arg-type]
 
 
 def _column_map(node: Node) -> dict[str, str]:

@@ -19,6 +19,7 @@ Raw files are only ever opened for reading.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -387,6 +388,7 @@ def _check_references(cfg: StudyConfig, tables, origins, log: ProblemLog) -> Non
                                 message=(f"{cfg.path}, line {line}, key 'comparison': community "
                                          f"'{cid}' is a pilot and cannot be a comparison community; "
                                          "remove it from comparison")))
+    _check_showcase(cfg, tables, registry, log)
     pilots = tables.get("pilots")
     if pilots is not None and not pilots.empty:
         today = pd.Timestamp(dt.date.today())
@@ -394,6 +396,30 @@ def _check_references(cfg: StudyConfig, tables, origins, log: ProblemLog) -> Non
         for cid in pilots.loc[late, "community_id"]:
             log.add(Problem(file=str(cfg.path), check="impossible_date", column="start_date",
                             message=f"pilot '{cid}' starts more than a year in the future; check the date"))
+
+
+def _check_showcase(cfg: StudyConfig, tables: Mapping[str, pd.DataFrame], registry: set[str],
+                    log: ProblemLog) -> None:
+    """The showcase pilot must be a pilot; its donors must be registry communities that are not pilots."""
+    show = cfg.showcase
+    if show is None:
+        return
+    pilots = set(tables["pilots"]["community_id"]) if "pilots" in tables else set()
+    where = f"{cfg.path}, line {show.line}, key 'showcase'"
+    if show.community_id not in pilots:
+        close = difflib.get_close_matches(show.community_id, sorted(pilots), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        log.add(Problem(file=str(cfg.path), check="showcase_not_pilot", column="showcase",
+                        message=(f"{where}: community '{show.community_id}' is not a pilot of this study; "
+                                 f"the showcase report is about one pilot.{hint}")))
+    for cid in show.donors or ():
+        if cid not in registry:
+            log.add(Problem(file=str(cfg.path), check="unknown_community", column="showcase.donors",
+                            message=f"{where}: donor '{cid}' is not in the registry; correct the code"))
+        elif cid in pilots:
+            log.add(Problem(file=str(cfg.path), check="donor_is_pilot", column="showcase.donors",
+                            message=(f"{where}: donor '{cid}' is a pilot; a synthetic comparison is built "
+                                     "from communities without the programme, so remove it")))
 
 
 def _aligned_raw(parts: list[FilePart]) -> pd.DataFrame | None:

@@ -46,15 +46,22 @@ def demo_config(folder: str | os.PathLike[str] | None = None, *, seed: int = 202
     """Path of the demo city's study.yaml, writing the demo files first if needed.
 
     The files are rewritten when they are missing or were written by another
-    evalkit version or seed (a stamp file records both), so the demo always
-    matches the code that analyses it.
+    evalkit version, seed or demo generator (a stamp file records all three; the
+    generator by the hash of its source), so the demo always matches the code that
+    analyses it.
     """
+    import hashlib
+
+    from evalkit import datasets
     from evalkit._version import __version__
     from evalkit.datasets.demo import write_demo_city
 
     target = Path(folder) if folder is not None else demo_dir()
     stamp = target / _DEMO_STAMP
-    expected = f"evalkit {__version__} seed {seed}"
+    digest = hashlib.sha256()
+    for source in sorted(Path(datasets.__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    expected = f"evalkit {__version__} seed {seed} generator {digest.hexdigest()[:16]}"
     config = target / "study.yaml"
     if config.is_file() and stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == expected:
         return config
