@@ -39,10 +39,12 @@ _EXPORTS = {
     "analyse_programme": "evalkit.run.study",
     "ProgrammeReport": "evalkit.programme.report",
     "target_attainment": "evalkit.targets",
+    "analyse_showcase": "evalkit.showcase",
+    "ShowcaseReport": "evalkit.showcase",
 }
 _SUBMODULES = {"reporting", "datasets", "intake", "testing", "estimators", "inference", "scales",
                "weighting", "survey", "measurement", "impact", "run", "community", "designs", "power",
-               "disclosure", "audit", "programme"}
+               "disclosure", "audit", "programme", "showcase"}
 
 __all__ = ["__version__", *sorted(_EXPORTS), *sorted(_SUBMODULES)]
 

@@ -270,6 +270,7 @@ STUDY_CASES = {
     "community_effects": lambda study: __import__("evalkit.community", fromlist=["x"]).community_effects(study),
     "programme_report": lambda study: __import__("evalkit.programme", fromlist=["x"]).analyse_programme(
         study, draws=49, ri_draws=99),
+    "showcase": lambda study: __import__("evalkit.showcase", fromlist=["x"]).analyse_showcase(study),
 }
 #: abstract bases, not results of any function
 ABSTRACT_KINDS = {"result", "impact", "design"}
@@ -321,6 +322,7 @@ def test_every_result_kind_is_covered():
     import evalkit.impact  # noqa: F401
     import evalkit.measurement  # noqa: F401
     import evalkit.profiling  # noqa: F401
+    import evalkit.showcase  # noqa: F401
 
     impact_kinds = {c.kind for c in Result._registry.values() if issubclass(c, ImpactResult)}
     covered = (set(OTHER_CASES) | set(STUDY_CASES) | ABSTRACT_KINDS

@@ -101,8 +101,9 @@ __all__ += ["NarrativeSource", "ReportDocument", "ReportTable", "caveat_sentence
             "text", "word", "write_docx", "write_run_docx"]
 
 from evalkit.reporting import pilot_display  # noqa: E402  (per-pilot and programme report blocks)
+from evalkit.reporting import showcase_display  # noqa: E402  (the showcase report's blocks)
 
-__all__ += ["pilot_display"]
+__all__ += ["pilot_display", "showcase_display"]
 from evalkit.reporting.power_display import power_curve, power_table, simulation_curve, simulation_table  # noqa: E402
 from evalkit.reporting.synthetic_figures import gap_plot, trajectory_plot  # noqa: E402
 

@@ -29,6 +29,14 @@ def _t(key: str, lang: str) -> str:
     return _TXT[key][0 if lang_code(lang) == "zh" else 1]
 
 
+def _whole_periods(ax: Any, gaps: Any) -> None:
+    """Survey years are whole numbers: tick each one, never 2020.5."""
+    times = sorted(gaps["time"].unique())
+    if all(float(t).is_integer() for t in times) and len(times) <= 15:
+        ax.set_xticks(times)
+        ax.set_xticklabels([str(int(t)) for t in times])
+
+
 def _start(gaps: Any) -> Any:
     post = gaps[gaps["phase"] == "post"]["time"].to_numpy()
     return post.min() if len(post) else None
@@ -62,6 +70,7 @@ def gap_plot(result: Any, ax: Any = None, *, lang: str = "zh", max_placebo_ratio
     if start is not None:
         ax.axvline(start, color="tab:red", linestyle=":", linewidth=1, label=_t("start", lang))
     ax.set_xlabel(_t("time", lang))
+    _whole_periods(ax, gaps)
     ax.set_ylabel(_t("gap", lang))
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
@@ -79,6 +88,7 @@ def trajectory_plot(result: Any, ax: Any = None, *, lang: str = "zh") -> Any:
     if start is not None:
         ax.axvline(start, color="tab:red", linestyle=":", linewidth=1, label=_t("start", lang))
     ax.set_xlabel(_t("time", lang))
+    _whole_periods(ax, gaps)
     ax.set_ylabel(str(result.spec.columns.get("outcome", _t("outcome", lang))))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

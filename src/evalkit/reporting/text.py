@@ -227,6 +227,107 @@ TEXT: dict[str, dict[str, str]] = {
                             "en": "One panel per answer scale; shares exclude missing answers; answers coded 1 "
                                   "(strongly disagree / very dissatisfied) to 5 (strongly agree / very satisfied), "
                                   "yes/no items 0 = no, 1 = yes; unweighted."},
+    # ---- the showcase report: one pilot, synthetic control (evalkit.reporting.showcase_display) ------
+    "showcase_title": {"zh": "# {name}：示范试点效应评估（{study}）",
+                       "en": "# Showcase pilot {name}: effect evaluation ({study})"},
+    "showcase_intro": {
+        "zh": "本报告只看一个示范试点社区。单个社区无法像全市评估那样用多个试点社区计算聚类稳健的标准误，"
+              "也往往找不到一个与它完全相似的对照社区，因此采用**合成控制法**（Abadie、Diamond 和 Hainmueller，2010）："
+              "从未开展试点的对照社区中选出一组权重，使其加权平均在试点启动前各年尽可能贴合示范社区的居民评价，"
+              "再把启动后两者的差距视为试点的效应。",
+        "en": "This report looks at one showcase pilot community. A single community has no cluster-robust "
+              "standard error and rarely a comparison community just like it, so the report uses a **synthetic "
+              "control** (Abadie, Diamond & Hainmueller 2010): weights on the communities without the programme "
+              "are chosen so that their weighted average tracks the pilot's residents' ratings in the years before "
+              "the start; the gap after the start is read as the pilot's effect."},
+    "showcase_facts": {"zh": "## 示范试点社区", "en": "## The showcase pilot"},
+    "showcase_facts_note": {
+        "zh": "受访居民少于 {min_cell} 人时不公布具体人数。",
+        "en": "Counts under {min_cell} are not published."},
+    "showcase_main": {"zh": "## 试点效应", "en": "## The pilot's effect"},
+    "showcase_main_note": {
+        "zh": "效应 = 试点启动后各年示范社区均值与合成对照之差的平均。95% 区间由安慰剂标准误得出：把每个对照社区依次当作"
+              "“假试点”、用其余对照社区为它合成对照，所得“效应”的离散程度衡量不确定性（Arkhangelsky 等，2021，算法 4）。"
+              "置换检验 p 值为示范社区在全部“假试点”中的排序。",
+        "en": "Effect = mean over the years from the start of the pilot's community mean minus its synthetic "
+              "comparison. The 95% interval comes from a placebo standard error: each comparison community in turn "
+              "plays the pilot against the others, and the spread of these placebo effects measures the "
+              "uncertainty (Arkhangelsky et al. 2021, Algorithm 4). The permutation p-value ranks the pilot among "
+              "all placebos."},
+    "showcase_effect_rank_note": {
+        "zh": "† 试点前调查年份少于 5 年：对照社区互相合成时几乎总能完全贴合，事后/事前误差之比（RMSPE 比）因此失去意义，"
+              "p 值改按效应绝对值的排序计算（Firpo 和 Possebom，2018）。对照社区多于事前年份时，权重总能把事前误差压到接近 0，"
+              "这并不说明合成对照可信。",
+        "en": "† Fewer than 5 survey years before the start: placebo fits are almost exact, so the post/pre error "
+              "ratio (RMSPE ratio) loses its meaning; the p-value ranks the size of the effect instead "
+              "(Firpo & Possebom 2018). With more comparison communities than pre-start years the weights can "
+              "always drive the pre-start error near 0; that alone does not make the comparison credible."},
+    "showcase_not_estimable": {
+        "zh": "以下指标无法估计（示范社区某年受访人数不足或对照社区不足）：{outcomes}。",
+        "en": "Not estimable (too few respondents in a year of the pilot, or too few comparison communities): "
+              "{outcomes}."},
+    "showcase_fit": {"zh": "## 试点前的拟合与试点后的差距", "en": "## Fit before the start, gap after it"},
+    "showcase_fit_text": {
+        "zh": "合成对照在试点启动前越贴合示范社区，启动后的差距就越可信。下图逐年比较两者；第二幅图中灰线为各对照社区"
+              "作为“假试点”时的差距，示范社区的黑线若明显偏离灰线带，效应才可信。",
+        "en": "The closer the synthetic comparison follows the pilot before the start, the more the gap after it "
+              "can be trusted. The first figure compares the two year by year; in the second, grey lines are the "
+              "gaps of the comparison communities as placebos: only a black line that leaves the grey band "
+              "signals an effect."},
+    "fig_showcase_trajectory": {"zh": "示范社区与合成对照的逐年均值", "en": "The pilot and its synthetic comparison, by year"},
+    "fig_showcase_gap": {"zh": "示范社区与合成对照之差，及各对照社区的安慰剂差距",
+                         "en": "Pilot minus synthetic comparison, with each comparison community's placebo gap"},
+    "fig_showcase_note": {"zh": "纵轴为量表得分（1–5 分）或比例；红色虚线为试点启动年份。",
+                          "en": "Scale points (1–5) or shares; the red dotted line marks the start year."},
+    "showcase_weights": {"zh": "## 合成对照由哪些社区组成", "en": "## Which communities make up the comparison"},
+    "showcase_weights_note": {
+        "zh": "各列为该指标的合成对照中各对照社区所占权重（%），每列合计 100；“—”表示权重为零。",
+        "en": "Each column gives the weight (%) of each comparison community in that outcome's synthetic "
+              "comparison; columns sum to 100; \"—\" means zero weight."},
+    "showcase_cross": {"zh": "## 不同方法的交叉检验", "en": "## Cross-check with other methods"},
+    "showcase_cross_note": {
+        "zh": "合成双重差分（Arkhangelsky 等，2021）在合成控制之外再加入时期权重和水平差；普通双重差分把所有对照社区等权相加。"
+              "三种方法结论一致时更可信。区间均来自安慰剂标准误。",
+        "en": "Synthetic DiD (Arkhangelsky et al. 2021) adds period weights and a level shift to the synthetic "
+              "control; the plain DiD weights every comparison community equally. Agreement across the three "
+              "makes the result more credible. All intervals use placebo standard errors."},
+    "showcase_truth": {"zh": "## 方法检验：与已知真实效应对照（合成数据）",
+                       "en": "## Method check against the known truth (synthetic data)"},
+    "showcase_truth_note": {
+        "zh": "模拟数据按启动批次（{cohort} 年）记录真实效应，而非按社区；单个社区的效应围绕批次平均值波动。",
+        "en": "The simulation records true effects by start cohort ({cohort}), not by community; one community's "
+              "effect scatters around the cohort mean."},
+    "showcase_limitations": {"zh": "## 局限", "en": "## Limitations"},
+    "showcase_donors_dropped": {
+        "zh": "部分对照社区某年受访人数少于 {min} 人，未用于合成（{outcomes}）。",
+        "en": "Some comparison communities had fewer than {min} respondents in a year and were left out ({outcomes})."},
+    "showcase_limit_scope": {
+        "zh": "本报告只说明这一个社区的变化，不能推及其他试点；全市试点的平均效应见影响评估报告。",
+        "en": "This report speaks for this one community only; the average effect across pilots is in the impact "
+              "report."},
+    "showcase_summary_design": {
+        "zh": "以 {n} 个未开展试点的对照社区为候选，用{method}为{name}（{start} 启动）构造了“合成对照”。",
+        "en": "A synthetic comparison for {name} (started {start}) was built by {method} from {n} communities "
+              "without the programme."},
+    "showcase_summary_up": {"zh": "启动后高于合成对照、且 95% 区间不含 0 的指标：{outcomes}。",
+                            "en": "Above the synthetic comparison after the start, with a 95% interval "
+                                  "excluding 0: {outcomes}."},
+    "showcase_summary_down": {"zh": "启动后低于合成对照、且 95% 区间不含 0 的指标：{outcomes}。",
+                              "en": "Below the synthetic comparison after the start, with a 95% interval "
+                                    "excluding 0: {outcomes}."},
+    "showcase_summary_unclear": {"zh": "其余指标（{outcomes}）与合成对照的差距在不确定性范围内。",
+                                 "en": "For the other outcomes ({outcomes}) the gap lies within the uncertainty."},
+    "showcase_summary_floor": {
+        "zh": "对照社区较少，置换检验的最小可能 p 值为 {p}，单靠置换检验无法在 5% 水平判定显著，区间应结合图形解读。",
+        "en": "With this few comparison communities the smallest possible permutation p-value is {p}: the "
+              "permutation test alone cannot declare significance at 5%; read the intervals with the figures."},
+    "showcase_summary_few_pre": {
+        "zh": "试点前只有 {n} 年调查数据，事前拟合能说明的有限；再多做几轮基线调查会让这类评估更可靠。",
+        "en": "Only {n} survey years precede the start, so the pre-start fit says little; more baseline rounds "
+              "would make this kind of evaluation more reliable."},
+    "showcase_summary_scope": {
+        "zh": "结论只针对这一个社区，是案例证据，不代表全部试点。",
+        "en": "The finding concerns this one community: case evidence, not the programme as a whole."},
 }
 
 

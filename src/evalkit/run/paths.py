@@ -24,7 +24,7 @@ def project_root() -> Path:
     cwd = Path.cwd()
     if (cwd / "notebooks").is_dir() and (cwd / "pyproject.toml").is_file():
         return cwd
-    checkout = Path(__file__).resolve().parents[2]
+    checkout = Path(__file__).resolve().parents[3]  # src/evalkit/run/paths.py → the checkout
     if (checkout / "notebooks").is_dir():
         return checkout
     return cwd

@@ -59,10 +59,23 @@ class RunSummary:
         return bool(self.audit.get("publishable"))
 
 
-def report_templates(folder: Path | None = None) -> list[Path]:
-    """Report templates are the notebooks named ``NN_topic.ipynb`` (exploration lives elsewhere)."""
+def report_templates(folder: Path | None = None, config: StudyConfig | None = None) -> list[Path]:
+    """Report templates are the notebooks named ``NN_topic.ipynb`` (exploration lives elsewhere).
+
+    A template whose notebook metadata says ``evalkit: {requires: <config key>}`` is made only
+    for a study whose config sets that key (the showcase report needs ``showcase:``); with no
+    ``config`` every template is listed.
+    """
     folder = folder or notebooks_dir()
-    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+    templates = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+    return [t for t in templates if config is None or all(getattr(config, key, None) for key in template_requires(t))]
+
+
+def template_requires(template: Path) -> tuple[str, ...]:
+    """The config keys a template needs (its notebook metadata ``evalkit.requires``)."""
+    meta = json.loads(template.read_text(encoding="utf-8")).get("metadata", {}).get("evalkit", {})
+    needs = meta.get("requires", ())
+    return (needs,) if isinstance(needs, str) else tuple(needs)
 
 
 def html_postprocess() -> list[Callable[[str], str]]:
@@ -119,7 +132,7 @@ def run_study(
         msg = f"lang {lang!r} is not a report language; use zh or en."
         raise ParameterError(msg)
     run_id = check_run_id(run_id or new_run_id("demo" if cfg.synthetic else ""))
-    templates = list(templates) if templates is not None else report_templates()
+    templates = list(templates) if templates is not None else report_templates(config=cfg)
     if not templates:
         msg = f"no report notebooks (NN_topic.ipynb) in {notebooks_dir()}"
         raise ConfigError(msg)
