@@ -346,9 +346,9 @@ def targets_table(attainment: pd.DataFrame, lang: str = "zh") -> ReportTable:
                        "each community is held to the target and the verdict counts communities; the value is for "
                        "all communities: the median of a count, the pooled share of all records for a share "
                        "(e.g. all requests resolved)",
-                       notes=["目标值来自研究配置（targets），与项目实施与绩效分析中“本研究设定的目标”为同一计算。" if zh else
-                              "Thresholds come from the study config (targets); the programme analysis evaluates "
-                              "them the same way (“this study's targets”)."])
+                       notes=["目标值来自研究配置（targets）；与项目实施与绩效报告中“评估配置中的目标”为同一计算。" if zh else
+                              "Thresholds come from the study config (targets); the programme report shows the same "
+                              "evaluation (“Targets in the study config”)."])
 
 
 def sensitivity_table(report: Any, lang: str = "zh") -> pd.DataFrame:
