@@ -25,7 +25,8 @@ that table and the programme analysis cannot disagree. A target is a standard fo
 community (长沙 "≥ 8 community social organisations", 宜昌 "≥ 20 per urban community"), so the
 overview's ``status`` counts communities: ``met`` (every community with data meets it),
 ``partly_met`` (some do), ``not_met`` (none does), ``no_data`` (none has data; ``reason``
-says why). The city-wide value (median over communities; for a share, the pooled share of
+says why, as above, or ``no_cells_in_scope``: no community-year of the data is in the
+indicator's scope, e.g. a study without administrative tables). The city-wide value (median over communities; for a share, the pooled share of
 all records) is context and does not decide the status.
 """
 

@@ -107,7 +107,7 @@ _ZH: dict[str, str] = {
     "status.no_data": "无法评估",
     "target_reason.unknown_target_key": "无法识别的目标名称", "target_reason.metric_not_in_data": "数据中无此指标",
     "target_reason.missing_value": "数值缺失", "target_reason.zero_denominator": "没有记录（分母为 0）",
-    "target_reason.no_cells_in_scope": "没有适用的社区",
+    "target_reason.no_cells_in_scope": "数据中没有适用的社区年度记录",
     "col.target": "目标", "col.threshold": "目标值", "col.year": "年份", "col.value": "实际值（全部社区）",
     "col.n_met": "达标社区数", "col.status": "结论",
     # ---- result titles (estimators' summary()) ------------------------------------------
@@ -214,7 +214,7 @@ _EN: dict[str, str] = {
     "status.not_met": "met in no community", "status.no_data": "cannot be assessed",
     "target_reason.unknown_target_key": "unknown target name", "target_reason.metric_not_in_data": "not in the data",
     "target_reason.missing_value": "value missing", "target_reason.zero_denominator": "no records (zero denominator)",
-    "target_reason.no_cells_in_scope": "no community in scope",
+    "target_reason.no_cells_in_scope": "no community-year in the data it applies to",
     "col.target": "Target", "col.threshold": "Threshold", "col.year": "Year", "col.value": "Value (all communities)",
     "col.n_met": "Communities meeting it", "col.status": "Verdict",
     "result.impact": "Impact estimate",
