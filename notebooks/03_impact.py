@@ -27,7 +27,7 @@ study = ek.load_study(config_path or ek.demo_config())
 weights = "weight" if study.config.weights == "raked" else None
 scored = ek.weighting.raked_survey(study) if weights else None
 impact = ek.estimate_impact(study, scored=scored, weights=weights, draws=draws, lang=lang)
-targets = ek.target_attainment(study.tables, study.config.targets)
+targets = ek.target_attainment(study)  # the config's targets, evaluated as in the programme analysis
 doc = ek.reporting.ReportDocument(name="03_impact", lang=lang, title=ek.reporting.text("impact_title", lang, name=study.config.display_name(lang)),
                                   synthetic=study.config.synthetic, narrative=ek.reporting.narrative_source(study),
                                   output_dir=output_dir or None)

@@ -38,7 +38,7 @@ _EXPORTS = {
     "MeasurementReport": "evalkit.measurement",
     "analyse_programme": "evalkit.run.study",
     "ProgrammeReport": "evalkit.programme.report",
-    "target_attainment": "evalkit.targets",
+    "target_attainment": "evalkit.programme.report",
     "analyse_showcase": "evalkit.showcase",
     "ShowcaseReport": "evalkit.showcase",
 }
@@ -74,7 +74,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.intake.load import Study, load_study
     from evalkit.intake.report import validate_report
     from evalkit.measurement import MeasurementReport, measure
-    from evalkit.programme.report import ProgrammeReport, analyse_programme
+    from evalkit.programme.report import ProgrammeReport, analyse_programme, target_attainment
     from evalkit.run.batch import run_batch
     from evalkit.run.paths import demo_config
     from evalkit.run.pipeline import run_study
@@ -82,4 +82,3 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.profiling import DataQualityProfile, profile_study
     from evalkit.run.completion import mark_complete
     from evalkit.run.session import session_info
-    from evalkit.targets import target_attainment

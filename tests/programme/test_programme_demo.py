@@ -119,3 +119,43 @@ def test_study_partitions_stream_a_canonical_parquet_ledger(demo, tmp_path) -> N
     bad = tmp_path / "zh.parquet"
     frame.rename(columns={"participants": "服务人次"}).to_parquet(bad)
     assert not _canonical_parquet(bad)
+
+
+@pytest.mark.slow
+def test_impact_target_table_is_the_programme_evaluation(demo) -> None:
+    """The impact report's target table (``ek.target_attainment``) and the programme analysis
+    give the same attainment for each config key on the demo; the numbers are also recomputed
+    here from the raw tables (latest year: social_orgs per community; requests received that
+    year with a resolved_at time, per community and pooled)."""
+    from evalkit.reporting import targets_table
+
+    study, report, _ = demo
+    overview = ek.target_attainment(study).set_index("indicator")
+    assert set(overview.index) == set(study.config.targets)
+    cells = report.attainment[report.attainment["framework"] == "config"]
+    summary = report.attainment_summary.set_index(["framework", "indicator", "year"])
+    for key, row in overview.iterrows():
+        same = cells[(cells["indicator"] == key) & (cells["year"] == row["year"])]
+        assert row["n_met"] == (same["status"] == "met").sum() == summary.loc[("config", key, row["year"]), "met"]
+        assert row["n_with_data"] == (same["status"] != "no_data").sum() == len(same) == 48
+    panel = study.tables["community_panel"]
+    latest = panel[panel["year"] == panel["year"].max()]
+    orgs = overview.loc["social_orgs_per_community"]
+    assert orgs["year"] == panel["year"].max()
+    assert orgs["value"] == latest["social_orgs"].median()
+    assert orgs["n_met"] == (latest["social_orgs"] >= study.config.targets["social_orgs_per_community"]).sum()
+    req = study.tables["requests"]
+    received = pd.to_datetime(req["received_at"]).dt.year
+    year_req = req[received == received.max()]
+    resolved = year_req["resolved_at"].notna()
+    per_community = resolved.groupby(year_req["community_id"]).mean()
+    res = overview.loc["resolution_rate"]
+    assert res["year"] == received.max()
+    np.testing.assert_allclose(res["value"], resolved.mean(), rtol=1e-12)
+    assert res["n_met"] == (per_community >= study.config.targets["resolution_rate"]).sum()
+    shown = targets_table(overview.reset_index(), "en").frame.set_index("Target")["Communities meeting it"]
+    assert shown.tolist() == [f"{int(r.n_met)} / {int(r.n_with_data)}" for r in overview.itertuples()]
+    # an unknown config key is reported, not dropped
+    odd = attrs.evolve(study, config=attrs.evolve(study.config, targets={**study.config.targets, "budget": 1.0}))
+    row = ek.target_attainment(odd).set_index("indicator").loc["budget"]
+    assert (row["status"], row["reason"]) == ("no_data", "unknown_target_key")

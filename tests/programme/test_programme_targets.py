@@ -9,6 +9,7 @@ import pytest
 from evalkit.errors import ConfigError
 from evalkit.programme.targets import (
     SHIPPED_FRAMEWORKS,
+    attainment_overview,
     attainment_summary,
     attainment_table,
     config_framework,
@@ -87,3 +88,41 @@ def test_summary_counts() -> None:
 def test_unknown_framework_message() -> None:
     with pytest.raises(ConfigError, match="neither a shipped framework"):
         load_framework("no_such_framework")
+
+
+def _overview(panel: pd.DataFrame, targets: dict[str, float], **kw) -> pd.DataFrame:
+    fws = [config_framework(targets)]
+    return attainment_overview(attainment_table(panel, fws), fws, **kw).set_index("indicator")
+
+
+def test_overview_counts_communities_and_pools_shares() -> None:
+    """Hand-checked on ``_panel``: the latest year with data is 2023 (U1, R1, U2)."""
+    out = _overview(_panel(), {"social_orgs_per_community": 10, "resolution_rate": 0.9, "made_up_key": 3})
+    orgs, res, unknown = out.loc["social_orgs_per_community"], out.loc["resolution_rate"], out.loc["made_up_key"]
+    # social_orgs 2023: 20, 10, 25 — all ≥ 10 (10 at the boundary); median 20
+    assert (orgs["year"], orgs["n_met"], orgs["n_with_data"], orgs["status"]) == (2023, 3, 3, "met")
+    assert orgs["value"] == 20.0 and orgs["summary"] == "median" and orgs["source"] == "community_panel"
+    # share_resolved 2023: U1 0.95 of 20, R1 0.5 of 2, U2 1.0 of 5 → 2 of 3 meet 0.9; pooled (19 + 1 + 5) / 27
+    assert (res["n_met"], res["n_with_data"], res["status"]) == (2, 3, "partly_met")
+    assert res["value"] == pytest.approx(25 / 27, rel=1e-12) and res["summary"] == "pooled_share"
+    # an unknown key keeps its row, with the reason, and no number
+    assert (unknown["status"], unknown["reason"], unknown["n_with_data"]) == ("no_data", "unknown_target_key", 0)
+    assert np.isnan(unknown["value"]) and unknown["n_communities"] == 3
+    assert list(out.index) == ["social_orgs_per_community", "resolution_rate", "made_up_key"]
+
+
+def test_overview_in_a_given_year_and_not_met() -> None:
+    out = _overview(_panel(), {"resolution_rate": 0.9, "social_orgs_per_community": 30}, year=2022)
+    res, orgs = out.loc["resolution_rate"], out.loc["social_orgs_per_community"]
+    # 2022: U1 0.9 of 10 (met at the boundary); R1 has no request (zero denominator) → 1 of 1 with data
+    assert (res["n_communities"], res["n_with_data"], res["n_met"], res["status"]) == (2, 1, 1, "met")
+    assert res["value"] == pytest.approx(0.9, rel=1e-12)
+    assert (orgs["n_met"], orgs["status"], orgs["value"]) == (0, "not_met", 14.0)  # 19 and 9
+
+
+def test_overview_keeps_targets_without_cells() -> None:
+    """No community in the panel: every config key is still reported, none dropped."""
+    out = _overview(_panel().iloc[0:0], {"social_orgs_per_community": 8, "made_up_key": 3})
+    assert out["status"].tolist() == ["no_data", "no_data"]
+    assert out["reason"].tolist() == ["no_cells_in_scope", "unknown_target_key"]
+    assert out["year"].isna().all() and (out["n_communities"] == 0).all()

@@ -12,6 +12,6 @@ service ledger and request log), :mod:`~evalkit.programme.reach`,
 
 from __future__ import annotations
 
-from evalkit.programme.report import ProgrammeReport, analyse_programme, indicator_panel
+from evalkit.programme.report import ProgrammeReport, analyse_programme, indicator_panel, target_attainment
 
-__all__ = ["ProgrammeReport", "analyse_programme", "indicator_panel"]
+__all__ = ["ProgrammeReport", "analyse_programme", "indicator_panel", "target_attainment"]

@@ -33,7 +33,7 @@ from evalkit.programme.reach import safe_ratio
 from evalkit.programme.scoring import grade_sensitivity, load_scoring_framework, score_indicators
 from evalkit.results import Provenance, Result, frame_from_records, frame_to_records, json_safe
 
-__all__ = ["ProgrammeReport", "analyse_programme", "indicator_panel"]
+__all__ = ["ProgrammeReport", "analyse_programme", "indicator_panel", "target_attainment"]
 
 #: claims tested on the request log: id → (successes column, n column, threshold)
 DEFAULT_CLAIMS: dict[str, tuple[str, str, float]] = {
@@ -228,8 +228,9 @@ def analyse_programme(
     outcomes
         Survey constructs for impact by programme type (default: the config's outcomes).
     frameworks
-        Target frameworks: shipped ids (:data:`evalkit.programme.targets.SHIPPED_FRAMEWORKS`,
-        the default, plus the config's ``targets:``) or YAML paths.
+        Target frameworks: shipped ids (:data:`evalkit.programme.targets.SHIPPED_FRAMEWORKS`),
+        ``config`` (the config's ``targets:``) or YAML paths; default: every shipped framework,
+        plus ``config`` when the config has targets.
     scoring, weighting
         The 绩效评估 framework and, optionally, a weighting that overrides its own
         (``given``, ``ahp``, ``entropy``).
@@ -253,9 +254,9 @@ def analyse_programme(
     seed = study.config.seed if seed is None else seed
     outcomes = list(outcomes or study.config.outcomes)
     check_choice("weighting", weighting, (None, "given", "ahp", "entropy"))
-    tables = {name: _table_or_empty(study, name) for name in ("communities", "services", "requests", "community_panel")}
+    tables = _tables(study)
     db = {"memory_limit": memory_limit, "temp_directory": temp_directory}
-    ctx = community_context(tables["communities"], study.pilots, study.tables.get("population"))
+    ctx = _context(study, tables)
     if community is not None and community not in set(ctx["community_id"]):
         msg = (f"analyse_programme(): community '{community}' is not in the community registry "
                f"({len(ctx)} communities); check the code (ids are text, keep leading zeros)")
@@ -275,10 +276,7 @@ def analyse_programme(
     if "person_key" in services.columns:  # a pseudonymised person key: count people, not contacts
         people = agg.distinct_people(services, blocks_by_group={g: b for g, (b, _) in reach.TARGET_GROUPS.items()},
                                      **db)
-    reach_cy = reach.reach_table(s_cy, ctx)
-    link_cy = linkage.linkage_table(s_cy, ctx)
-    inputs_cy = inputs.inputs_table(tables["community_panel"], ctx)
-    panel = indicator_panel(ctx, inputs_cy, reach_cy, link_cy, r_cy)
+    reach_cy, link_cy, inputs_cy, panel = _panel_parts(tables["community_panel"], ctx, s_cy, r_cy)
     if year is None:  # the latest year of the panel, else of the survey
         last = panel["year"].max()
         year = int(last) if pd.notna(last) else int(pd.to_datetime(study.tables["survey"]["interview_date"]).dt.year.max())
@@ -296,9 +294,7 @@ def analyse_programme(
                              ignore_index=True)
     claims = claims_table(claim_counts, DEFAULT_CLAIMS, by=("scope", "year"), alpha=alpha)
 
-    fws = [targets.load_framework(f) for f in (frameworks or targets.SHIPPED_FRAMEWORKS)]
-    if frameworks is None and study.config.targets:
-        fws.append(targets.config_framework(study.config.targets))
+    fws = _frameworks(study, frameworks)
     attainment = targets.attainment_table(panel, fws)
     fw_table = pd.DataFrame([{"framework": f.id, "framework_zh": f.label_zh, "framework_en": f.label_en,
                               "source": f.source, "indicator": i.id, "label_zh": i.label_zh, "label_en": i.label_en,
@@ -352,6 +348,69 @@ def analyse_programme(
         unit_effects=unit_eff,
     )
     return report if community is None else _slice(report, community)
+
+
+def target_attainment(
+    study: Study,
+    *,
+    frameworks: Sequence[str | os.PathLike[str]] = ("config",),
+    year: int | None = None,
+    memory_limit: str = "1GB",
+    temp_directory: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Target attainment of a study, one row per framework × indicator (default: the config's
+    ``targets:``), without the rest of the programme analysis.
+
+    The same evaluation as :func:`analyse_programme` (the same indicator panel,
+    :func:`evalkit.programme.targets.attainment_table`), read back by
+    :func:`evalkit.programme.targets.attainment_overview`: communities meeting each target in
+    ``year`` (default: the latest year with data), the city-wide value, a status and, for a
+    target without data, the reason (an unknown config key is reported as
+    ``unknown_target_key``, never dropped). The impact report's target table shows this frame.
+
+    Parameters
+    ----------
+    frameworks
+        ``config``, shipped framework ids or YAML paths, as in :func:`analyse_programme`.
+    year
+        The year read (default: per indicator, the latest year in which a community has data).
+    memory_limit, temp_directory
+        DuckDB settings for the aggregation of the service ledger and request log.
+    """
+    tables = _tables(study)
+    db = {"memory_limit": memory_limit, "temp_directory": temp_directory}
+    ctx = _context(study, tables)
+    s_cy = agg.service_aggregates(tables["services"], **db)
+    r_cy = agg.request_aggregates(tables["requests"], **db)
+    panel = _panel_parts(tables["community_panel"], ctx, s_cy, r_cy)[3]
+    fws = _frameworks(study, frameworks)
+    return targets.attainment_overview(targets.attainment_table(panel, fws), fws, year=year)
+
+
+def _tables(study: Study) -> dict[str, pd.DataFrame]:
+    return {name: _table_or_empty(study, name) for name in ("communities", "services", "requests", "community_panel")}
+
+
+def _context(study: Study, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return community_context(tables["communities"], study.pilots, study.tables.get("population"))
+
+
+def _panel_parts(community_panel: pd.DataFrame, ctx: pd.DataFrame, s_cy: pd.DataFrame,
+                 r_cy: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Reach, linkage and inputs per community × year, and the indicator panel joining them."""
+    reach_cy = reach.reach_table(s_cy, ctx)
+    link_cy = linkage.linkage_table(s_cy, ctx)
+    inputs_cy = inputs.inputs_table(community_panel, ctx)
+    return reach_cy, link_cy, inputs_cy, indicator_panel(ctx, inputs_cy, reach_cy, link_cy, r_cy)
+
+
+def _frameworks(study: Study, frameworks: Sequence[str | os.PathLike[str]] | None) -> list[targets.Framework]:
+    """The frameworks asked for: ``config`` is the config's ``targets:``; none asked for is every
+    shipped framework, plus ``config`` when the config has targets."""
+    if not frameworks:
+        frameworks = [*targets.SHIPPED_FRAMEWORKS, *(["config"] if study.config.targets else [])]
+    return [targets.config_framework(study.config.targets or {}) if str(f) == "config" else targets.load_framework(f)
+            for f in frameworks]
 
 
 _DTYPES = {"id": object, "str": object, "category": object, "int": "int64", "float": "float64",

@@ -17,6 +17,17 @@ reason: ``metric_not_in_data`` (the study has no such column, e.g. community wor
 The config's ``targets:`` mapping becomes the framework ``config`` through
 :data:`CONFIG_TARGET_KEYS` (``social_orgs_per_community: 8`` → social_orgs ≥ 8); a key that is
 itself a metric name means "metric ≥ value".
+
+:func:`attainment_overview` reads the same cells back as one row per framework × indicator
+in one year (the latest with data): communities meeting the target out of those with data,
+and a city-wide value for context. It is what the impact report's target table shows, so
+that table and the programme analysis cannot disagree. A target is a standard for each
+community (长沙 "≥ 8 community social organisations", 宜昌 "≥ 20 per urban community"), so the
+overview's ``status`` counts communities: ``met`` (every community with data meets it),
+``partly_met`` (some do), ``not_met`` (none does), ``no_data`` (none has data; ``reason``
+says why, as above, or ``no_cells_in_scope``: no community-year of the data is in the
+indicator's scope, e.g. a study without administrative tables). The city-wide value (median over communities; for a share, the pooled share of
+all records) is context and does not decide the status.
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ from evalkit.errors import ConfigError
 from evalkit.yamlio import Node, load_yaml
 
 __all__ = ["SHIPPED_FRAMEWORKS", "CONFIG_TARGET_KEYS", "METRICS", "Indicator", "Framework", "load_framework",
-           "config_framework", "attainment_table", "attainment_summary"]
+           "config_framework", "attainment_table", "attainment_summary", "attainment_overview"]
 
 Direction = Literal["at_least", "at_most", "above", "below"]
 _OPS = {"at_least": operator.ge, "at_most": operator.le, "above": operator.gt, "below": operator.lt}
@@ -195,3 +206,57 @@ def attainment_summary(attainment: pd.DataFrame) -> pd.DataFrame:
     out["share_met"] = np.where(with_data > 0, out["met"] / with_data.where(with_data > 0, 1), np.nan)
     out.columns.name = None
     return out
+
+
+def _overview_row(fw: Framework, ind: Indicator, cells: pd.DataFrame, year: int | None) -> dict[str, Any]:
+    """One framework × indicator (see :func:`attainment_overview`)."""
+    if year is None:  # the latest year in which some community has data, else the latest in scope
+        has_data = cells.loc[cells["status"] != "no_data", "year"]
+        years = has_data if len(has_data) else cells["year"]
+        chosen = float(years.max()) if years.notna().any() else np.nan
+    else:
+        chosen = float(year)
+    share = METRICS.get(ind.metric, ("", None))[1] is not None
+    in_year = cells[cells["year"] == chosen]
+    with_data = in_year[in_year["status"] != "no_data"]
+    n_met = int((with_data["status"] == "met").sum())
+    value = np.nan
+    if share and len(with_data) and with_data["n"].notna().all():
+        total = float(with_data["n"].sum())  # pooled share of all records: Σ share × denominator / Σ denominator
+        value = float((with_data["value"] * with_data["n"]).sum() / total) if total > 0 else np.nan
+    elif len(with_data):
+        value = float(with_data["value"].median())
+    if with_data.empty:
+        status = "no_data"
+        reasons = in_year["reason"][in_year["reason"] != ""]
+        reason = ind.reason or (str(reasons.mode().iloc[0]) if len(reasons) else "no_cells_in_scope")
+    else:
+        status = "met" if n_met == len(with_data) else "not_met" if n_met == 0 else "partly_met"
+        reason = ""
+    return {"framework": fw.id, "indicator": ind.id, "metric": ind.metric, "threshold": ind.threshold,
+            "direction": ind.direction, "year": chosen, "value": value,
+            "summary": "pooled_share" if share else "median", "n_communities": int(len(in_year)),
+            "n_with_data": int(len(with_data)), "n_met": n_met, "status": status, "reason": reason,
+            "source": METRICS.get(ind.metric, ("", None))[0]}
+
+
+def attainment_overview(attainment: pd.DataFrame, frameworks: Sequence[Framework], *,
+                        year: int | None = None) -> pd.DataFrame:
+    """One row per framework × indicator: the cells of :func:`attainment_table` in ``year`` or,
+    by default, the latest year in which some community has data for that indicator (see the
+    module docstring).
+
+    Columns: framework, indicator, metric, threshold, direction, year, value (city-wide),
+    summary (``median`` or ``pooled_share``: how ``value`` was formed), n_communities (in scope
+    that year), n_with_data, n_met, status, reason, source. Every indicator of ``frameworks``
+    has a row, also one without cells (``no_data``, reason ``unknown_target_key``,
+    ``metric_not_in_data``, ... or ``no_cells_in_scope``).
+    """
+    cols = ["framework", "indicator", "metric", "threshold", "direction", "year", "value", "summary",
+            "n_communities", "n_with_data", "n_met", "status", "reason", "source"]
+    rows = []
+    for fw in frameworks:
+        for ind in fw.indicators:
+            cells = attainment[(attainment["framework"] == fw.id) & (attainment["indicator"] == ind.id)]
+            rows.append(_overview_row(fw, ind, cells, year))
+    return pd.DataFrame(rows, columns=cols)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, sig_marks
+from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_share, sig_marks
 from evalkit.reporting.vocab import has_word, lang_code, word
 
 __all__ = ["impact_table", "impact_truth_table", "targets_table", "impact_estimates_figure", "event_study_figure",
@@ -283,37 +283,72 @@ def add_truth_check(doc: Any, report: Any, study: Any, lang: str = "zh") -> dict
     return truth[1]
 
 
-def _target_value(name: str, x: Any, lang: str) -> str:
-    if name == "resolution_rate":
-        return "—" if pd.isna(x) else f"{100 * float(x):.1f}%"
-    return fmt_num(x, 1)
+_DIRECTION = {"at_least": "≥", "at_most": "≤", "above": ">", "below": "<"}
 
 
-def _target_label(name: str, lang: str) -> str:
-    return word(f"target.{name}", lang) if has_word(f"target.{name}") else name
+def target_value_text(x: Any, summary: str) -> str:
+    """A target's value, one decimal: a percentage for a share of records (``summary``
+    ``pooled_share``), else a number."""
+    return fmt_share(x) if summary == "pooled_share" else fmt_num(x, 1)
+
+
+def target_threshold_text(direction: str, threshold: float, summary: str) -> str:
+    """The threshold as set, with its direction: ``≥ 8``, ``≥ 90%``."""
+    value = f"{100 * float(threshold):g}%" if summary == "pooled_share" else f"{float(threshold):g}"
+    return f"{_DIRECTION[direction]} {value}"
+
+
+def target_label(indicator: str, lang: str) -> str:
+    """A config target's name in words (the key itself when the vocabulary has none)."""
+    return word(f"target.{indicator}", lang) if has_word(f"target.{indicator}") else indicator
+
+
+def target_reason_text(reason: str, lang: str) -> str:
+    """Why a target cannot be assessed (``unknown_target_key``, ``metric_not_in_data``, ...)."""
+    return word(f"target_reason.{reason}", lang) if has_word(f"target_reason.{reason}") else reason
+
+
+def target_status_text(status: str, reason: str, lang: str) -> str:
+    """The verdict in words; a target without data says why (e.g. an unknown key)."""
+    text = word(f"status.{status}", lang)
+    if status == "no_data" and reason:
+        why = target_reason_text(reason, lang)
+        text += f"（{why}）" if lang_code(lang) == "zh" else f" ({why})"
+    return text
 
 
 def targets_table(attainment: pd.DataFrame, lang: str = "zh") -> ReportTable:
-    """The config's targets against the latest year of administrative data (:func:`evalkit.target_attainment`)."""
+    """The config's targets in the latest year with data, as evaluated by the programme
+    analysis (:func:`evalkit.target_attainment`, framework ``config``)."""
     zh = lang_code(lang) == "zh"
     a = attainment
+    def without(k: int) -> str:  # communities in scope without data
+        return "" if not k else f"（另 {k} 个无数据）" if zh else f" ({k} no data)"
+
+    met = [f"{int(m)} / {int(n)}{without(int(k - n))}" if n else "—"
+           for m, n, k in zip(a["n_met"], a["n_with_data"], a["n_communities"], strict=True)]
     frame = pd.DataFrame({
-        word("col.target", lang): [_target_label(t, lang) for t in a["target"]],
-        word("col.threshold", lang): ["≥ " + (_target_value(t, v, lang) if t == "resolution_rate" else f"{v:g}")
-                                      for t, v in zip(a["target"], a["threshold"], strict=True)],
+        word("col.target", lang): [target_label(t, lang) for t in a["indicator"]],
+        word("col.threshold", lang): [target_threshold_text(d, v, s)
+                                      for d, v, s in zip(a["direction"], a["threshold"], a["summary"], strict=True)],
         word("col.year", lang): ["—" if pd.isna(y) else str(int(y)) for y in a["year"]],
-        word("col.value", lang): [_target_value(t, v, lang) for t, v in zip(a["target"], a["value"], strict=True)],
-        word("col.n_met", lang): [f"{int(m)} / {int(n)}" if n else "—" for m, n in zip(a["n_met"], a["n_communities"],
-                                                                                  strict=True)],
-        word("col.status", lang): [word(f"status.{s}", lang) for s in a["status"]],
+        word("col.value", lang): [target_value_text(v, s) for v, s in zip(a["value"], a["summary"], strict=True)],
+        word("col.n_met", lang): met,
+        word("col.status", lang): [target_status_text(st, r, lang)
+                                   for st, r in zip(a["status"], a["reason"], strict=True)],
     })
+    n = int(a["n_communities"].max()) if len(a) else 0
     return ReportTable(frame=frame, lang=lang, weighted="none",
                        title="目标达成情况（最近一年）" if zh else "Targets (latest year)",
-                       n=f"{int(a['n_communities'].max()) if len(a) else 0} 个社区" if zh else
-                       f"{int(a['n_communities'].max()) if len(a) else 0} communities",
-                       method="社会组织数取各社区中位数；办结率为全部诉求中已办结的比例" if zh else
-                       "social organisations: median over communities; resolution: share of all requests resolved",
-                       notes=["目标值来自研究配置（targets）。" if zh else "Thresholds come from the study config (targets)."])
+                       n=f"{n} 个社区" if zh else f"{n} communities",
+                       method="每个社区分别对照目标值，结论按达标社区数给出；实际值为全部社区合计：计数取各社区中位数，"
+                              "比例为全部记录合计（如全部诉求中已办结的比例）" if zh else
+                       "each community is held to the target and the verdict counts communities; the value is for "
+                       "all communities: the median of a count, the pooled share of all records for a share "
+                       "(e.g. all requests resolved)",
+                       notes=["目标值来自研究配置（targets）；与项目实施与绩效报告中“评估配置中的目标”为同一计算。" if zh else
+                              "Thresholds come from the study config (targets); the programme report shows the same "
+                              "evaluation (“Targets in the study config”)."])
 
 
 def sensitivity_table(report: Any, lang: str = "zh") -> pd.DataFrame:

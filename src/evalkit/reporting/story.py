@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.reporting.impact_display import target_label, target_reason_text, target_threshold_text, target_value_text
 from evalkit.reporting.tables import fmt_num, fmt_p
 from evalkit.reporting.vocab import has_word, lang_code, word
 
@@ -239,37 +240,39 @@ def impact_summary(report: Any, study: Any, lang: str = "zh") -> str:
 
 
 def target_lines(attainment: pd.DataFrame | None, lang: str = "zh") -> list[str]:
-    """One recommendation per target not met (fully or in some communities)."""
+    """One recommendation per target not met in every community, or without data
+    (``attainment``: :func:`evalkit.target_attainment`)."""
     if attainment is None or attainment.empty:
         return []
     zh = _in_chinese(lang)
     out = []
     for r in attainment.itertuples(index=False):
-        name = word(f"target.{r.target}", lang) if has_word(f"target.{r.target}") else r.target
-        pct = r.target == "resolution_rate"
-        value = f"{100 * r.value:.1f}%" if pct else fmt_num(r.value, 1)
-        goal = f"{100 * r.threshold:g}%" if pct else f"{r.threshold:g}"
-        short = r.n_communities - r.n_met
+        name = target_label(r.indicator, lang)
+        value = target_value_text(r.value, r.summary)
+        goal = target_threshold_text(r.direction, r.threshold, r.summary)
+        short = r.n_with_data - r.n_met
         if r.status == "not_met":
-            out.append(f"**{name}未达到目标**（{int(r.year)} 年为 {value}，目标 ≥ {goal}；{short} 个社区未达标）："
+            out.append(f"**{name}未达到目标**（{int(r.year)} 年没有社区达标，目标 {goal}，全部社区合计 {value}）："
                        "建议查明原因并制定分社区的改进计划。" if zh else
-                       f"**{name}: target not met** ({value} in {int(r.year)}, target ≥ {goal}; {short} "
-                       f"{'community' if short == 1 else 'communities'} below it): find the causes and agree an improvement plan per community.")
+                       f"**{name}: target not met** (no community reached it in {int(r.year)}; target {goal}, "
+                       f"{value} over all communities): find the causes and agree an improvement plan per community.")
         elif r.status == "partly_met":
-            out.append(f"**{name}总体达标，但 {short} 个社区未达标**（目标 ≥ {goal}）：建议对这些社区重点支持。" if zh else
-                       f"**{name}: met overall, but {short} {'community falls' if short == 1 else 'communities fall'} "
-                       f"short** (target ≥ {goal}): "
-                       "support them specifically.")
-        elif r.status == "not_measurable":
-            out.append(f"**{name}无法测量**：建议在数据中补充相应字段，或核对目标名称。" if zh else
-                       f"**{name} cannot be measured**: add the data it needs or check the target's name.")
+            out.append(f"**{name}：{short} 个社区未达标**（{int(r.year)} 年 {r.n_met} / {r.n_with_data} 个社区达标，"
+                       f"目标 {goal}，全部社区合计 {value}）：建议对未达标社区重点支持。" if zh else
+                       f"**{name}: {short} {'community falls' if short == 1 else 'communities fall'} short** "
+                       f"({r.n_met} of {r.n_with_data} met it in {int(r.year)}; target {goal}, {value} over all "
+                       "communities): support them specifically.")
+        elif r.status == "no_data":
+            why = target_reason_text(r.reason, lang)
+            out.append(f"**{name}无法评估**（{why}）：建议在数据中补充相应字段，或核对目标名称。" if zh else
+                       f"**{name} cannot be assessed** ({why}): add the data it needs or check the target's name.")
     return out
 
 
 def impact_recommendations(report: Any, study: Any, lang: str = "zh", *,
                            targets: pd.DataFrame | None = None) -> str:
     """问题与建议 (Markdown list) from the impact results: outcomes that did not move, doubtful trends,
-    design gaps and, with ``targets`` (:func:`evalkit.target_attainment`), unmet targets."""
+    design gaps and, with ``targets`` (:func:`evalkit.target_attainment`), targets not met everywhere."""
     zh = _in_chinese(lang)
     cb = study.codebook
     est = report.estimates
