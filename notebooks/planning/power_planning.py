@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] tags=["template-note"]
 # # 下一轮调查需要多少个社区？· Planning the next survey round
 # 项目办填入自己的数字（组内相关系数、每社区受访居民数、显著性水平、检验效能、协变量解释的方差、
 # 目标最小可检测效应），即可得到：各方案的最小可检测效应表、达到目标所需的社区数，以及效能曲线。
@@ -42,27 +42,43 @@ sim_pilots: int = 0  # placebo pilots per draw; 0 = as many as the real pilots, 
 sim_draws: int = 20  # placebo assignments per effect (use 200+ for a real plan)
 seed: int = 20240901  # seed of the placebo assignments
 lang: str = "zh"  # one of: zh, en
+output_dir: str = ""  # where results and figures are saved; `evalkit plan` sets it
+run_id: str = "interactive"  # set by the runner; written into the completion marker
 
 # %%
 import evalkit as ek
+from evalkit.reporting import power_display as plan
 
+study = ek.load_study(config_path or ek.demo_config())  # its data feed the simulation at the end
+doc = ek.reporting.ReportDocument(name="power_planning", lang=lang, title=ek.reporting.text("plan_title", lang),
+                                  synthetic=study.config.synthetic, output_dir=output_dir or None)
 design = dict(icc=icc, treated_share=pilot_share, alpha=alpha, r2_cluster=r2_cluster, r2_individual=r2_individual,
               waves_pre=waves_pre, waves_post=waves_post, autocorrelation=autocorrelation, sd=outcome_sd)
 mde = ek.power.power_cluster(n_clusters=communities, cluster_size=residents_per_community, power=power, **design)
-ek.reporting.show_table(ek.reporting.power_table(mde, lang=lang))
-ek.reporting.show_figure(mde.plot(x="n_clusters", lang=lang))
-
-# %%
 needed = ek.power.power_cluster(effect=target_mde, cluster_size=residents_per_community, power=power, **design)
-ek.reporting.show_table(ek.reporting.power_table(needed, lang=lang))
+doc.section("plan_intro")
+doc.section("plan_mde")
+doc.table(plan.planning_table(mde, lang=lang))
+doc.figure(mde.plot(x="n_clusters", lang=lang), name="plan_mde_curve", title=ek.reporting.text("fig_plan_mde", lang))
 
 # %%
-study = ek.load_study(config_path or ek.demo_config())
+doc.section("plan_needed", target=target_mde)
+doc.table(plan.planning_table(needed, lang=lang))
+
+# %%
 outcome = sim_outcome or study.config.outcomes[0]
 scored = ek.scales.score(study.survey, study.codebook, constructs=[outcome])
 panel = ek.impact.community_year_panel(scored, study, [outcome])
 sim = ek.power.simulate_power_staggered(panel, outcome=outcome, unit="community_id", time="year", cohort="cohort",
                                         effects=sim_effects, n_pilots=sim_pilots or None, draws=sim_draws,
                                         seed=seed)
-ek.reporting.show_table(ek.reporting.simulation_table(sim, lang=lang))
-ek.reporting.show_figure(sim.plot(lang=lang))
+doc.section("plan_simulation", outcome=study.codebook.construct_label(outcome, lang))
+doc.table(plan.simulation_report_table(sim, lang=lang))
+doc.figure(sim.plot(lang=lang), name="plan_simulation_curve", title=ek.reporting.text("fig_plan_simulation", lang))
+doc.save()
+
+# %%
+if output_dir:
+    ek.reporting.save_results("planning", {"mde": mde.estimates, "needed": needed.estimates,
+                                           "simulation": sim.estimates}, output_dir)
+ek.mark_complete(run_id)

@@ -1,4 +1,4 @@
-"""The ``evalkit`` command: run, batch, reproduce, validate, init, audit, demo.
+"""The ``evalkit`` command: run, batch, plan, reproduce, validate, init, audit, demo.
 
 Errors evalkit raises on purpose are printed as their message (no
 traceback). Anything else is a bug: the user sees one line naming the
@@ -44,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--resume", action="store_true", help="re-run only what failed or changed")
     batch.add_argument("--wall-timeout", type=int, default=900, help="seconds per report")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    plan = sub.add_parser("plan", help="power and communities needed for the next survey round (planning report)")
+    plan.add_argument("config", nargs="?", help="study config for the simulation on own data (default: the demo)")
+    plan.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                      help="a planning parameter, e.g. -p icc 0.08 -p residents_per_community '[20, 40]'")
+    plan.add_argument("--run-id", help="report folder name under reports/ (default: plan-<timestamp>)")
+    plan.add_argument("--reports", help="reports folder (default: ./reports)")
+    plan.add_argument("--lang", choices=["zh", "en"], help="report language (default: the config's)")
 
     rep = sub.add_parser("reproduce", help="re-run a report from its manifest and compare every number")
     rep.add_argument("manifest", help="a report's manifest.json")
@@ -105,6 +113,46 @@ def _batch(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from evalkit.run.ids import new_run_id
+    from evalkit.run.pipeline import plan_template, run_study
+
+    params = plan_parameters(dict(args.param))
+    summary = run_study(args.config, run_id=args.run_id or new_run_id("plan"), reports=args.reports, lang=args.lang,
+                        templates=[plan_template()], extra_parameters=params,
+                        progress=lambda name, i, n: _say(f"[{i}/{n}] running {name} …"))
+    print(f"planning report ready in {summary.seconds:.1f} s: {summary.folder}")
+    for path in (*summary.html, *summary.docx):
+        print(f"  open {path}")
+    return 0
+
+
+def plan_parameters(given: dict[str, str]) -> dict[str, object]:
+    """``-p NAME VALUE`` pairs as typed values (JSON where it parses: numbers, lists; text otherwise),
+    checked against the planning template's parameters cell (unknown names are an error listing the known)."""
+    import json
+
+    from evalkit.errors import ParameterError
+    from evalkit.run.params import read_parameter_schema
+    from evalkit.run.pipeline import plan_template
+
+    schema = read_parameter_schema(plan_template())
+    reserved = {"config_path", "lang", "output_dir", "run_id"}
+    known = [name for name in schema.names if name not in reserved]
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        msg = (f"unknown planning parameter(s) {', '.join(unknown)}; the planning report takes: "
+               f"{', '.join(known)} (see notebooks/planning/power_planning.py for what each means)")
+        raise ParameterError(msg)
+    out: dict[str, object] = {}
+    for name, text in given.items():
+        try:
+            out[name] = json.loads(text)
+        except json.JSONDecodeError:
+            out[name] = text
+    return out
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from evalkit.run.reproduce import reproduce
 
@@ -150,7 +198,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"run": _run, "batch": _batch, "reproduce": _reproduce, "validate": _validate, "init": _init,
-             "audit": _audit, "demo": _demo}
+             "audit": _audit, "demo": _demo, "plan": _plan}
 
 
 def main(argv: list[str] | None = None) -> int:

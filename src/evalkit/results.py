@@ -58,7 +58,10 @@ class Provenance:
 
 
 def json_safe(value: Any) -> Any:
-    """Convert numpy / pandas scalars and NaN into JSON-safe python values (NaN → None)."""
+    """Convert numpy / pandas scalars and NaN into JSON-safe python values (NaN → None); a DataFrame
+    becomes its records (:func:`frame_to_records`)."""
+    if isinstance(value, pd.DataFrame):
+        return frame_to_records(value)
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -14,7 +14,8 @@ import pandas as pd
 from evalkit.reporting.figures import axes_for
 from evalkit.reporting.text import lang_code
 
-__all__ = ["power_title", "power_table", "power_curve", "simulation_title", "simulation_table",
+__all__ = ["power_title", "power_table", "power_curve", "simulation_title", "simulation_table", "planning_table",
+           "simulation_report_table",
            "simulation_curve", "POWER_LABELS"]
 
 #: column → (zh, en) label
@@ -165,3 +166,64 @@ def simulation_curve(result: Any, *, ax: Any = None, lang: str = "zh") -> Any:
     ax.set_title(simulation_title(result, lang=lang), fontsize=9)
     ax.grid(alpha=0.3)
     return ax
+
+
+# ---- the planning report's numbered tables -----------------------------------------------------
+#: columns of the planning tables, in order; counts are shown whole (rounded up when solved for)
+_PLAN_COLUMNS = {
+    "effect": ["n_clusters", "n_treated_clusters", "cluster_size", "n_residents", "design_effect", "n_effective",
+               "effect", "effect_size"],
+    "n_clusters": ["cluster_size", "n_clusters", "n_treated_clusters", "n_residents", "design_effect",
+                   "n_effective", "effect"],
+    "power": ["n_clusters", "n_treated_clusters", "cluster_size", "n_residents", "effect", "power"],
+}
+_COUNTS = {"n_clusters", "n_treated_clusters", "cluster_size", "n_residents", "n_effective"}
+
+
+def planning_table(result: Any, *, lang: str = "zh") -> Any:
+    """A cluster-design power result as a numbered report table: what the office decides (communities,
+    residents) first, then what it buys (minimum detectable effect or power)."""
+    from evalkit.reporting.tables import ReportTable, fmt_int, fmt_num
+
+    est = result.estimates
+    cols = [c for c in _PLAN_COLUMNS.get(result.solved_for, list(POWER_LABELS)) if c in est.columns]
+    frame = pd.DataFrame({label(c, lang): [fmt_int(np.ceil(v - 1e-9)) if c in _COUNTS else fmt_num(v, 2 if c in
+                                           {"design_effect", "power"} else 3) for v in est[c]] for c in cols})
+    zh = lang_code(lang) == "zh"
+    first = est.iloc[0]
+    facts = (f"组内相关系数 {fmt_num(first['icc'], 3)}，显著性水平 {fmt_num(first['alpha'], 2)}，检验效能 "
+             f"{fmt_num(first['power'], 2)}，试点社区占 {fmt_num(first['treated_share'], 2)}，"
+             f"试点前 {int(first['waves_pre'])} 轮、试点后 {int(first['waves_post'])} 轮调查。"
+             if zh else
+             f"ICC {fmt_num(first['icc'], 3)}, alpha {fmt_num(first['alpha'], 2)}, power {fmt_num(first['power'], 2)}, "
+             f"pilot share {fmt_num(first['treated_share'], 2)}, {int(first['waves_pre'])} wave(s) before and "
+             f"{int(first['waves_post'])} after the start.")
+    notes = [facts, ("社区数、人数向上取整。设计效应 = 1 + (每社区人数 − 1) × 组内相关系数；有效样本量 = 受访居民总数 / 设计效应。"
+                     if zh else "Counts are rounded up. Design effect = 1 + (residents per community − 1) × ICC; "
+                     "effective sample size = residents surveyed / design effect.")]
+    return ReportTable(frame=frame, lang=lang, title=power_title(result, lang=lang), weighted="none",
+                       unit=("效应为结果变量的原单位" if zh else "effects in outcome units"),
+                       method=("以社区为单位的设计（Bloom 2005；PowerUpR）" if zh else
+                               "community-level design (Bloom 2005; PowerUpR)"), notes=notes)
+
+
+def simulation_report_table(result: Any, *, lang: str = "zh") -> Any:
+    """The simulated power of the staggered DiD on the study's own data, as a numbered report table."""
+    from evalkit.reporting.tables import ReportTable, fmt_int, fmt_num
+
+    est = result.estimates
+    frame = pd.DataFrame({
+        label("effect", lang): [fmt_num(v, 2) for v in est["effect"]],
+        label("power", lang): [fmt_num(v, 2) for v in est["power"]],
+        label("mc_std_error", lang): [fmt_num(v, 3) for v in est["mc_std_error"]],
+        label("mean_estimate", lang): [fmt_num(v, 3) for v in est["mean_estimate"]],
+        label("coverage", lang): [fmt_num(v, 2) for v in est["coverage"]],
+        label("n_draws", lang): [fmt_int(v) for v in est["n_draws"]],
+    })
+    zh = lang_code(lang) == "zh"
+    return ReportTable(frame=frame, lang=lang, title=simulation_title(result, lang=lang), weighted="none",
+                       method=("交错双重差分（Callaway 和 Sant'Anna），在本研究数据上把效应加给随机抽取的安慰剂试点社区"
+                               if zh else "staggered DiD (Callaway & Sant'Anna) on the study's own data, the effect "
+                               "added to randomly drawn placebo pilots"),
+                       notes=[("效应为 0 的一行是检验的实际显著性水平，应接近设定的显著性水平。" if zh else
+                               "The row with effect 0 is the test's actual size; it should be near alpha.")])

@@ -227,6 +227,26 @@ TEXT: dict[str, dict[str, str]] = {
                             "en": "One panel per answer scale; shares exclude missing answers; answers coded 1 "
                                   "(strongly disagree / very dissatisfied) to 5 (strongly agree / very satisfied), "
                                   "yes/no items 0 = no, 1 = yes; unweighted."},
+    # ---- the planning report (notebooks/planning/power_planning, `evalkit plan`) -----------------
+    "plan_title": {"zh": "# 下一轮调查需要多少个社区？——检验效能与最小可检测效应",
+                   "en": "# How many communities does the next round need? Power and minimum detectable effects"},
+    "plan_intro": {
+        "zh": "试点以社区为单位开展，同一社区居民的回答彼此相关（组内相关），因此决定评估能否发现效应的，主要是社区数，"
+              "其次才是每个社区访问多少居民。下表按本方案填入的数字计算；把参数换成本地上一轮调查的数值即可重新计算。",
+        "en": "Pilots are assigned by community and residents of one community answer alike (intra-class "
+              "correlation), so what decides whether an evaluation can detect an effect is mainly the number of "
+              "communities, and only then the residents surveyed in each. The tables use the numbers entered for this "
+              "plan; re-run with last round's values to update them."},
+    "plan_mde": {"zh": "## 各方案能发现多大的效应", "en": "## The smallest effect each option can detect"},
+    "plan_needed": {"zh": "## 要发现 {target} 的效应需要多少个社区",
+                    "en": "## Communities needed to detect an effect of {target}"},
+    "plan_simulation": {
+        "zh": "## 在本研究数据上的模拟：{outcome}\n\n把已知大小的效应加给随机抽取的“安慰剂试点”社区，"
+              "重复估计交错双重差分，数一数有多少次判定为显著。",
+        "en": "## Simulation on this study's data: {outcome}\n\nA known effect is added to randomly drawn placebo "
+              "pilots and the staggered DiD re-estimated; power is the share of draws that find it significant."},
+    "fig_plan_mde": {"zh": "最小可检测效应随社区数的变化", "en": "Minimum detectable effect by number of communities"},
+    "fig_plan_simulation": {"zh": "模拟的检验效能", "en": "Simulated power"},
     # ---- the showcase report: one pilot, synthetic control (evalkit.reporting.showcase_display) ------
     "showcase_title": {"zh": "# {name}：示范试点效应评估（{study}）",
                        "en": "# Showcase pilot {name}: effect evaluation ({study})"},

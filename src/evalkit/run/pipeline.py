@@ -36,7 +36,7 @@ from evalkit.run.params import read_parameter_schema
 from evalkit.run.paths import demo_config, notebooks_dir, reports_dir, template_path
 from evalkit.run.study import CACHE_ENV, prepare_study
 
-__all__ = ["RunSummary", "report_templates", "run_study", "reproduce_text", "html_postprocess",
+__all__ = ["RunSummary", "plan_template", "report_templates", "run_study", "reproduce_text", "html_postprocess",
            "publication_audit", "publishable_notebook"]
 
 #: called with (template name, index from 1, how many) before each notebook starts
@@ -69,6 +69,11 @@ def report_templates(folder: Path | None = None, config: StudyConfig | None = No
     folder = folder or notebooks_dir()
     templates = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
     return [t for t in templates if config is None or all(getattr(config, key, None) for key in template_requires(t))]
+
+
+def plan_template() -> Path:
+    """The planning report's template (``evalkit plan``): power, MDE and communities needed."""
+    return notebooks_dir() / "planning" / "power_planning.ipynb"
 
 
 def template_requires(template: Path) -> tuple[str, ...]:
