@@ -86,7 +86,28 @@ def test_a_planted_effect_is_recovered_exactly(study, scored, report):
     assert did(moved) - did(report) == pytest.approx(delta, abs=1e-9)
     pd.testing.assert_frame_equal(moved.weights("gain"), report.weights("gain"))
     assert now["p_value_effect"] <= before["p_value_effect"]
+    # robustness: every leave-one-out refit moves by δ too; the in-time placebo uses no post-start year
+    rob = lambda r, check: r.robustness[(r.robustness["outcome"] == "gain") & (r.robustness["check"] == check)]  # noqa: E731
+    np.testing.assert_allclose(rob(moved, "leave_one_out")["estimate"].to_numpy()
+                               - rob(report, "leave_one_out")["estimate"].to_numpy(), delta, atol=1e-9)
+    np.testing.assert_allclose(rob(moved, "in_time_placebo")["estimate"], rob(report, "in_time_placebo")["estimate"],
+                               atol=1e-12)
     assert now["p_value_effect"] == pytest.approx(1 / 17)  # larger than every placebo: the floor 1/(J + 1)
+
+
+def test_robustness_checks_are_the_referees(report, study):
+    """Leave-one-out: one refit per donor carrying weight, none with the dropped donor; in-time
+    placebo: the start moved to the last pre-start year (2022)."""
+    rob = report.robustness
+    for outcome in study.config.outcomes:
+        weighted = report.weights(outcome).query("weight >= 0.005")["unit"]
+        loo = rob[(rob["outcome"] == outcome) & (rob["check"] == "leave_one_out")]
+        assert sorted(loo["dropped"]) == sorted(weighted)
+        placebo = rob[(rob["outcome"] == outcome) & (rob["check"] == "in_time_placebo")]
+        assert placebo["start"].tolist() == [2022]
+    # three pre-start years and sixteen donors: the pre-period fit is exact for some outcomes, and flagged
+    exact = report.estimates[report.estimates["pre_rmspe"] < 1e-6]
+    assert len(exact) and exact["flags"].str.contains("exact_pre_fit").all()
 
 
 def test_few_pre_years_lead_with_the_effect_rank_p_value(report):
@@ -156,6 +177,7 @@ def test_config_naming_a_comparison_community_is_refused_at_intake(demo, tmp_pat
 def test_report_blocks_speak_the_report_language(report, study, lang):
     tables = [show.showcase_facts_table(report, study, lang), show.showcase_main_table(report, study, lang),
               show.showcase_cross_table(report, study, lang), show.showcase_weights_table(report, study, lang),
+              show.showcase_robustness_table(report, study, lang),
               show.showcase_truth_table(report, study, lang)[0]]
     for table in tables:
         assert not table.frame.empty

@@ -56,7 +56,7 @@ from evalkit.results import Provenance, Result, frame_from_records, frame_to_rec
 __all__ = ["ShowcaseReport", "analyse_showcase", "SHOWCASE_FLAGS"]
 
 #: reason codes of a showcase row besides the synthetic designs' diagnostics
-SHOWCASE_FLAGS = ("not_estimable", "pilot_cells_missing", "donors_dropped")
+SHOWCASE_FLAGS = ("not_estimable", "pilot_cells_missing", "donors_dropped", "exact_pre_fit")
 
 #: a community-year mean resting on fewer respondents is not used
 MIN_RESPONDENTS = 10
@@ -83,6 +83,7 @@ class ShowcaseReport(Result):
     kind: ClassVar[str] = "showcase"
 
     cross_check: pd.DataFrame = field(factory=pd.DataFrame)
+    robustness: pd.DataFrame = field(factory=pd.DataFrame)
     results: dict[str, Any] = field(factory=dict)
     pilot: dict[str, Any] = field(factory=dict)
     method: str = "synthetic_control"
@@ -105,15 +106,18 @@ class ShowcaseReport(Result):
         """The numbers the showcase report publishes (results.json)."""
         weights = {o: frame_to_records(self.weights(o)) for o in self.results}
         return {"pilot": self.pilot, "method": self.method, "estimates": frame_to_records(self.estimates),
-                "cross_check": frame_to_records(self.cross_check), "weights": weights}
+                "cross_check": frame_to_records(self.cross_check), "robustness": frame_to_records(self.robustness),
+                "weights": weights}
 
     def _extra_to_dict(self) -> dict[str, Any]:
         return {"cross_check": frame_to_records(self.cross_check), "pilot": self.pilot, "method": self.method,
+                "robustness": frame_to_records(self.robustness),
                 "results": {o: r.to_dict() for o, r in self.results.items()}}
 
     @classmethod
     def _extra_from_dict(cls, d: dict[str, Any]) -> dict[str, Any]:
         return {"cross_check": frame_from_records(d["cross_check"]), "pilot": d["pilot"], "method": d["method"],
+                "robustness": frame_from_records(d["robustness"]),
                 "results": {o: Result.from_dict(r) for o, r in d["results"].items()}}
 
     def plot(self, ax: Any = None, *, outcome: str | None = None, lang: str = "zh") -> Any:
@@ -189,7 +193,7 @@ def analyse_showcase(
              "respondents_after": int(mine.loc[mine["year"] >= start, "n_respondents"].sum()),
              "donors_offered": len(donors), "min_respondents": int(min_respondents)}
 
-    rows, cross, results = [], [], {}
+    rows, cross, robust, results = [], [], [], {}
     for outcome in outcomes:
         usable, dropped = _balanced_donors(panel, outcome, donors, years)
         base = {"outcome": outcome, "method": show.method, "n_donors": len(usable),
@@ -218,6 +222,7 @@ def analyse_showcase(
                           "std_error": float(e["std_error"]), "ci_lower": float(e["ci_lower"]),
                           "ci_upper": float(e["ci_upper"]), "chosen": design == show.method})
         facts.setdefault("dropped_donors", {})[outcome] = dropped
+        robust += _robustness(panel, sc, outcome=outcome, pilot=cid, start=start, donors=usable)
     return ShowcaseReport(
         estimates=pd.DataFrame(rows, columns=_COLUMNS),
         provenance=Provenance.current(seed=study.config.seed),
@@ -226,6 +231,7 @@ def analyse_showcase(
         results=results,
         pilot=facts,
         method=show.method,
+        robustness=pd.DataFrame(robust, columns=["outcome", "check", "dropped", "start", "estimate"]),
     )
 
 
@@ -271,6 +277,9 @@ def _headline(chosen: Any, sc: Any, dropped: Sequence[str]) -> dict[str, Any]:
     flags = [str(c) for c in diag.loc[diag["flagged"].astype(bool), "code"]]
     if dropped:
         flags.append("donors_dropped")
+    pre_gap = sc.tables["gaps"].query("phase == 'pre'")["gap"].to_numpy(dtype=float)
+    if np.sqrt(np.mean(pre_gap ** 2)) < 1e-6 * max(1.0, float(np.abs(sc.tables["gaps"]["treated"]).max())):
+        flags.append("exact_pre_fit")  # more donors than years: the perfectly fitting weights are not unique
     few_pre = bool(sc.tables["diagnostics"].set_index("code").loc["few_pre_periods", "flagged"])
     p_ratio, p_effect = float(sc_row["p_value"]), _effect_rank_p(sc)
     pre_y = sc.tables["gaps"].query("phase == 'pre'")["treated"].to_numpy(dtype=float)
@@ -282,6 +291,47 @@ def _headline(chosen: Any, sc: Any, dropped: Sequence[str]) -> dict[str, Any]:
             "rmspe_ratio": float(sc_row["rmspe_ratio"]),
             "pre_sd": float(np.std(pre_y, ddof=1)) if len(pre_y) > 1 else math.nan,
             "flags": ";".join(flags), "status": "estimated", "reason": ""}
+
+
+def _robustness(panel: pd.DataFrame, sc: Any, *, outcome: str, pilot: str, start: int,
+                donors: Sequence[str]) -> list[dict[str, Any]]:
+    """The two checks a referee asks of a synthetic control (Abadie, Diamond & Hainmueller 2015, §4):
+
+    * ``leave_one_out`` – refit without each donor that carries weight: an effect that rests on one
+      comparison community moves when it is left out;
+    * ``in_time_placebo`` – pretend the pilot started one survey year earlier and fit on the years
+      before the real start only: the "effect" in that year should be near zero (needs three
+      years before the start).
+
+    Only the point estimate is needed, so the refits take the weights alone
+    (:func:`evalkit.designs.synthetic.synthetic_weights`, the same solver as the main fit).
+    """
+    from evalkit.designs.synthetic import synthetic_weights
+
+    wide = panel.pivot(index="community_id", columns="year", values=outcome)
+    years = np.asarray(wide.columns)
+    y1 = wide.loc[pilot].to_numpy(dtype=float)
+
+    def effect(pool: Sequence[str], data: pd.DataFrame, fake_start: int) -> float:
+        w = synthetic_weights(data, outcome=outcome, unit="community_id", time="year", treated_unit=pilot,
+                              start=fake_start, donors=list(pool))
+        after = (years >= fake_start) & np.isin(years, data["year"].unique())
+        synthetic = w.to_numpy() @ wide.loc[list(w.index)].to_numpy(dtype=float)
+        return float(np.mean((y1 - synthetic)[after]))
+
+    out: list[dict[str, Any]] = []
+    weights = sc.tables["weights"]
+    for donor in weights.loc[weights["weight"] >= 0.005, "unit"]:
+        rest = [d for d in donors if d != donor]
+        if len(rest) >= 2:
+            out.append({"outcome": outcome, "check": "leave_one_out", "dropped": str(donor), "start": start,
+                        "estimate": effect(rest, panel, start)})
+    before = panel[panel["year"] < start]
+    if before["year"].nunique() >= 3:
+        fake = int(sorted(before["year"].unique())[-1])
+        out.append({"outcome": outcome, "check": "in_time_placebo", "dropped": "", "start": fake,
+                    "estimate": effect(donors, before, fake)})
+    return out
 
 
 def _effect_rank_p(sc: Any) -> float:

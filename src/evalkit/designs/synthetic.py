@@ -65,7 +65,7 @@ from evalkit.estimators.results import ImpactResult, InferenceRecord, Spec
 from evalkit.results import Provenance
 
 __all__ = ["SyntheticControlResult", "SyntheticDiDResult", "community_panel", "simplex_weights",
-           "synthetic_control", "synthetic_did"]
+           "synthetic_control", "synthetic_did", "synthetic_weights"]
 
 _D = "_evalkit_treated"  # internal indicator handed to diff-diff; never shown to users
 
@@ -270,6 +270,21 @@ def _sc_fit(data: pd.DataFrame, *, outcome: str, unit: str, time: str, treated: 
                    pre_period_outcomes="all")
 
 
+def synthetic_weights(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, treated_unit: Any, start: Any,
+                      donors: Sequence[Any] | None = None) -> pd.Series:
+    """The synthetic control's donor weights alone (diff-diff's fit, as in :func:`synthetic_control`),
+    for refits that need only the point estimate (leave-one-out, in-time placebos).
+
+    Uses the same solver as :func:`synthetic_control` on purpose: when there are more donors than
+    pre-periods the exact-fit weights are not unique, and another solver may pick other weights.
+    """
+    data, donor_list, pre, post = _prepare(panel, outcome=outcome, unit=unit, time=time, treated=[treated_unit],
+                                           start=start, donors=donors, what="synthetic_weights")
+    fit, _ = _quietly(_sc_fit, data, outcome=outcome, unit=unit, time=time, treated=treated_unit,
+                      donors=donor_list, post=post, n_pre=len(pre))
+    return pd.Series(fit.donor_weights, dtype=float).reindex(donor_list).fillna(0.0)
+
+
 def simplex_weights(donors_pre: np.ndarray, target_pre: np.ndarray) -> np.ndarray:
     """Weights w ≥ 0, Σw = 1 minimising ‖target − donors·w‖² (the synthetic control with V = I).
 
@@ -277,7 +292,9 @@ def simplex_weights(donors_pre: np.ndarray, target_pre: np.ndarray) -> np.ndarra
     constraint appended as a row weighted 10⁴ × the data scale, then renormalised. Used for the
     placebo refits only, where diff-diff's full ``fit`` (validation, predictor tables, result
     object: ~50 ms per call) would dominate the run time; the solve itself takes well under a
-    millisecond. On Proposition 99 it reproduces diff-diff's donor weights to 1e-10 (tested).
+    millisecond. On Proposition 99 it reproduces diff-diff's donor weights to 1e-10 (tested). With
+    more donors than pre-periods the pre-period fit is often exact and the weights are then not
+    unique: both solvers fit perfectly but may pick different weights.
 
     Parameters
     ----------

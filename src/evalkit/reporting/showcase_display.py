@@ -21,6 +21,7 @@ from evalkit.reporting.text import lang_code, text
 from evalkit.reporting.vocab import word
 
 __all__ = ["showcase_title", "showcase_facts_table", "showcase_main_table", "showcase_cross_table",
+           "showcase_robustness_table",
            "showcase_weights_table", "showcase_truth_table", "showcase_trajectory_figure",
            "showcase_gap_figure", "showcase_summary", "showcase_limitations", "community_names"]
 
@@ -151,6 +152,32 @@ def showcase_cross_table(report: Any, study: Any, lang: str = "zh") -> ReportTab
                        title="不同方法的交叉检验" if zh else "Cross-check with other methods",
                        unit=word("unit.score", lang), inference=word("method.placebo_variance", lang),
                        notes=[text("showcase_cross_note", lang)])
+
+
+def showcase_robustness_table(report: Any, study: Any, lang: str = "zh") -> ReportTable:
+    """Per outcome: the estimate, its range when each weighted comparison community is left out, and
+    the in-time placebo (the start moved one survey year earlier)."""
+    rob = report.robustness
+    est = report.estimates[report.estimates["status"] == "estimated"].set_index("outcome")
+    zh = _zh(lang)
+    outcomes = [o for o in est.index if o in report.results]
+    loo = rob[rob["check"] == "leave_one_out"].groupby("outcome")["estimate"].agg(["min", "max"])
+    placebo = rob[rob["check"] == "in_time_placebo"].set_index("outcome")
+    frame = pd.DataFrame({
+        word("col.outcome", lang): [_outcome(study, o, lang) for o in outcomes],
+        ("主估计" if zh else "Main estimate"): [fmt_num(est.loc[o, "estimate"]) for o in outcomes],
+        ("去掉单个对照社区后的范围" if zh else "Range leaving out one comparison community"): [
+            (f"{fmt_num(loo.loc[o, 'min'])} 至 {fmt_num(loo.loc[o, 'max'])}" if zh else
+             f"{fmt_num(loo.loc[o, 'min'])} to {fmt_num(loo.loc[o, 'max'])}") if o in loo.index else "—"
+            for o in outcomes],
+        ("假定提前一年启动的“效应”" if zh else "Effect if the start were one year earlier"): [
+            fmt_num(placebo.loc[o, "estimate"]) if o in placebo.index else "—" for o in outcomes],
+    })
+    fake = int(placebo["start"].iloc[0]) if len(placebo) else None
+    return ReportTable(frame=frame, lang=lang, weighted="no", unit=word("unit.score", lang),
+                       title="稳健性检验" if zh else "Robustness checks",
+                       method=_method_text(report, lang),
+                       notes=[text("showcase_robustness_note", lang, year=fake if fake is not None else "—")])
 
 
 def showcase_weights_table(report: Any, study: Any, lang: str = "zh") -> ReportTable:
@@ -296,6 +323,12 @@ def showcase_summary(report: Any, study: Any, lang: str = "zh") -> str:
         lines.append(text("showcase_summary_down", lang, outcomes=_list(
             [f"{_outcome(study, r.outcome, lang)} {fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang)}"
              for r in down.itertuples(index=False)], lang)))
+    placebo = report.robustness[report.robustness["check"] == "in_time_placebo"].set_index("outcome")["estimate"]
+    shaky = [r for r in pd.concat([up, down]).itertuples(index=False)
+             if r.outcome in placebo.index and abs(placebo[r.outcome]) >= 0.5 * abs(r.estimate)]
+    if shaky:
+        lines.append(text("showcase_summary_placebo", lang, outcomes=_list(
+            [f"{_outcome(study, r.outcome, lang)} {fmt_num(placebo[r.outcome])}" for r in shaky], lang)))
     rest = ok[~ok["outcome"].isin([*up["outcome"], *down["outcome"]])]
     if len(rest):
         lines.append(text("showcase_summary_unclear", lang,
@@ -334,6 +367,8 @@ def showcase_limitations(report: Any, study: Any, lang: str = "zh") -> list[str]
             out.append(_diagnostic(report, outcomes[0], code, i, labels))
         elif code in DIAGNOSTIC_TEXT:  # a number of its own per outcome
             out += [_diagnostic(report, o, code, i, _outcome(study, o, lang)) for o in outcomes]
+        elif code == "exact_pre_fit":
+            out.append(text("showcase_exact_fit", lang, outcomes=labels))
         elif code == "donors_dropped":
             out.append(text("showcase_donors_dropped", lang, outcomes=labels, min=report.pilot["min_respondents"]))
     out.append(text("showcase_limit_scope", lang))

@@ -311,6 +311,21 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Synthetic DiD (Arkhangelsky et al. 2021) adds period weights and a level shift to the synthetic "
               "control; the plain DiD weights every comparison community equally. Agreement across the three "
               "makes the result more credible. All intervals use placebo standard errors."},
+    "showcase_robustness": {"zh": "## 稳健性检验", "en": "## Robustness checks"},
+    "showcase_robustness_note": {
+        "zh": "按 Abadie、Diamond 和 Hainmueller（2015）的做法：依次去掉一个有权重的对照社区重新合成，效应若只靠某一个社区撑着，"
+              "范围会很宽；再假定试点早一年（{year} 年）启动、只用真正启动前的数据拟合，这一年的“效应”应接近 0，"
+              "其大小说明了单年差距中有多少只是波动。",
+        "en": "As in Abadie, Diamond & Hainmueller (2015): each comparison community with weight is left out in turn "
+              "and the comparison rebuilt (an effect resting on one community shows a wide range); then the start is "
+              "moved one year earlier ({year}) and only the years before the real start are used: that year's "
+              "\"effect\" should be near 0, and its size shows how much of a one-year gap is noise."},
+    "showcase_exact_fit": {
+        "zh": "事前拟合误差为 0：对照社区多于试点前的调查年份，能完全拟合的权重不止一组，估计值取决于求解方法的选择；"
+              "稳健性检验中去掉单个对照社区后的范围反映了这种不确定性（{outcomes}）。",
+        "en": "The pre-start fit error is 0: with more comparison communities than survey years before the start, "
+              "more than one set of weights fits perfectly and the estimate depends on which one the solver picks; "
+              "the leave-one-out range in the robustness checks shows how much that matters ({outcomes})."},
     "showcase_truth": {"zh": "## 方法检验：与已知真实效应对照（合成数据）",
                        "en": "## Method check against the known truth (synthetic data)"},
     "showcase_truth_note": {
@@ -335,6 +350,10 @@ TEXT: dict[str, dict[str, str]] = {
     "showcase_summary_down": {"zh": "启动后低于合成对照、且 95% 区间不含 0 的指标：{outcomes}。",
                               "en": "Below the synthetic comparison after the start, with a 95% interval "
                                     "excluding 0: {outcomes}."},
+    "showcase_summary_placebo": {
+        "zh": "但假定提前一年启动时，同样的方法在试点尚未开始的年份也得到不小的“效应”（{outcomes}），说明单年差距波动较大，上述结论需谨慎看待。",
+        "en": "But moving the start one year earlier yields a sizeable \"effect\" in a year before the pilot began "
+              "({outcomes}): one-year gaps are noisy, so read the finding above with caution."},
     "showcase_summary_unclear": {"zh": "其余指标（{outcomes}）与合成对照的差距在不确定性范围内。",
                                  "en": "For the other outcomes ({outcomes}) the gap lies within the uncertainty."},
     "showcase_summary_floor": {
