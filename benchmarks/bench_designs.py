@@ -81,6 +81,11 @@ def digits(a: float, b: float) -> float:
     return 16.0 if rel == 0 else round(float(min(16.0, max(0.0, -np.log10(rel)))), 1)
 
 
+def blas_threads() -> str:
+    """The BLAS thread setting in force (on a busy 2-core machine threaded BLAS can stall: see README)."""
+    return "BLAS threads " + os.environ.get("OPENBLAS_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "default"))
+
+
 def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
@@ -268,7 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     versions = ", ".join(f"{m} {importlib.metadata.version(m)}" for m in
                          ("statsmodels", "numpy", "pandas", "scikit-learn", "causalinference", "psmpy",
                           "empirical_calibration") if installed(m.replace("-", "_").replace("scikit_learn", "sklearn")))
-    print(f"{versions}; cpus {os.cpu_count()}, load {os.getloadavg()[0]:.2f}, rows {n}, median of {args.repeats}")
+    print(f"{versions}; cpus {os.cpu_count()}, load {os.getloadavg()[0]:.2f}, {blas_threads()}, rows {n}, "
+          f"median of {args.repeats}")
     d = make_data(n)
     if "ipw" in args.only or "aipw" in args.only:
         bench_ipw(d, args.repeats, tuple(k for k in ("ipw", "aipw") if k in args.only))

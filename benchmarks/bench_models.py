@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_designs import digits, report, timed  # noqa: E402
+from bench_designs import blas_threads, digits, report, timed  # noqa: E402
 
 SECTIONS = ("multilevel", "regression", "power")
 
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     mods = [m for m in ("statsmodels", "numpy", "pandas", "scipy", "pyfixest")
             if importlib.util.find_spec(m) is not None]
     print(", ".join(f"{m} {importlib.metadata.version(m)}" for m in mods)
-          + f"; cpus {os.cpu_count()}, load {os.getloadavg()[0]:.2f}, rows {n}, median of {args.repeats}")
+          + f"; cpus {os.cpu_count()}, load {os.getloadavg()[0]:.2f}, {blas_threads()}, rows {n}, median of {args.repeats}")
     d = make_panel(n)
     if "multilevel" in args.only:
         bench_multilevel(d, args.repeats)
