@@ -124,7 +124,7 @@ def bench_regression(d: pd.DataFrame, repeats: int) -> None:
         report(f"evalkit {name} CR1", t1, f"{term} {e1['estimate']:.6f} SE {e1['std_error']:.6f}")
         report(f"evalkit {name} CR2 (Satterthwaite df)", t2,
                f"{term} {e2['estimate']:.6f} SE {e2['std_error']:.6f} df {e2['df']:.1f}")
-        report("statsmodels ols(formula).fit(cluster)", t_sm, f"{term} {p.params[term]:.6f} SE {p.bse[term]:.6f}")
+        report(f"statsmodels ols(formula).fit(cluster) [{name}]", t_sm, f"{term} {p.params[term]:.6f} SE {p.bse[term]:.6f}")
         print(f"  agreement {name} CR1 vs statsmodels: estimate {digits(e1['estimate'], p.params[term])} digits, "
               f"SE {digits(e1['std_error'], p.bse[term])} digits")
         print(f"ratio {name} CR1 evalkit/statsmodels: {t1 / t_sm:.3f}")
@@ -140,7 +140,7 @@ def bench_regression(d: pd.DataFrame, repeats: int) -> None:
                 return pf.feols(f, data=data, vcov={"CRV1": "g"})
 
         t_pf, q = timed(peer_pf, repeats)
-        report("pyfixest feols CRV1", t_pf, f"{term} {q.coef()[term]:.6f} SE {q.se()[term]:.6f}")
+        report(f"pyfixest feols CRV1 [{name}]", t_pf, f"{term} {q.coef()[term]:.6f} SE {q.se()[term]:.6f}")
         # pyfixest absorbs pre_post's community effects and, as they are nested in the clusters, leaves
         # them out of K in (N-1)/(N-K); evalkit and statsmodels keep them as dummies (Stata's regress)
         n_fe = data["g"].nunique() - 1 if name == "pre_post" else 0
@@ -176,7 +176,7 @@ def bench_power(repeats: int, scenarios: int = 200) -> None:
         a, b = np.asarray(a, float), np.asarray(b, float).ravel()
         worst = min(digits(x, y) for x, y in zip(a, b, strict=True))
         report(f"evalkit power_two_means, {what}", t_ek, f"first {a[0]:.6f} last {a[-1]:.6f}")
-        report(f"statsmodels TTestIndPower {how}", t_sm, f"first {b[0]:.6f} last {b[-1]:.6f}")
+        report(f"statsmodels TTestIndPower {how} [{what}]", t_sm, f"first {b[0]:.6f} last {b[-1]:.6f}")
         print(f"  agreement power_two_means ({what}): {worst} digits in the worst scenario")
         print(f"ratio power_two_means {what} evalkit/statsmodels: {t_ek / t_sm:.3f}")
 
