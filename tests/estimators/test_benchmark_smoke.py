@@ -5,12 +5,14 @@ runs them). These tests only keep the scripts from rotting when evalkit's or a p
 changes: each benchmark's data generator and every implementation it times are run once on
 a very small problem, and the implementations that compute the same estimate are checked
 to agree, so a benchmark cannot quietly compare unlike things. Nothing here is timed.
-Peers that are not project dependencies (csdid, wildboottest) are skipped when absent.
+Peers that are not project dependencies (csdid, wildboottest, scikit-learn, causalinference, psmpy,
+empirical_calibration, pyfixest) are skipped when absent.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -157,3 +159,50 @@ def test_service_aggregation_benchmark_sides_agree(tmp_path):
     assert len(duck) == len(bench.BY) == 4
     for a, b in zip(duck, pand, strict=True):
         assert a.equals(b)
+
+
+def _agreements(out: str) -> dict[str, list[float]]:
+    """{what: [agreeing digits, ...]} from the benchmarks' ``agreement <what>: ... N digits`` lines."""
+    found = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*agreement (.+?): (.*)$", line)
+        if m:
+            found[m[1]] = [float(x) for x in re.findall(r"(\d+(?:\.\d+)?) digits", m[2])]
+    return found
+
+
+def test_designs_script_runs_and_evalkit_agrees_with_each_peer(capsys):
+    """bench_designs on tiny data: every section runs, prints its ratio, and evalkit's answer equals the
+    peer's wherever the peer computes the same estimator (peers outside the lock are optional)."""
+    bench = _load("bench_designs")
+    bench.main(["--rows", "1500", "--psmpy-rows", "300", "--repeats", "1"])
+    out = capsys.readouterr().out
+    agree = _agreements(out)
+    expected = {"ipw", "aipw", "ordered_logit"}
+    if importlib.util.find_spec("sklearn") is not None:
+        expected.add("matching (replace)")
+    if importlib.util.find_spec("empirical_calibration") is not None:
+        expected.add("entropy")
+    assert expected <= set(agree)
+    for what in expected:
+        assert agree[what] and min(agree[what]) >= 6, (what, agree[what])
+    for name in ("ipw", "aipw", "ordered_logit"):
+        assert f"ratio {name} evalkit/statsmodels:" in out
+
+
+def test_models_script_runs_and_evalkit_agrees_with_each_peer(capsys):
+    """bench_models on tiny data: MixedLM, OLS cluster (and pyfixest after its documented K factor),
+    TTestIndPower and Bloom's formula give evalkit's numbers."""
+    bench = _load("bench_models")
+    bench.main(["--rows", "2000", "--repeats", "1", "--scenarios", "8"])
+    out = capsys.readouterr().out
+    agree = _agreements(out)
+    expected = {"multilevel", "pre_post CR1 vs statsmodels", "linear_regression CR1 vs statsmodels",
+                "power_cluster"}
+    if importlib.util.find_spec("pyfixest") is not None:
+        expected |= {"pre_post CR1 vs pyfixest", "linear_regression CR1 vs pyfixest"}
+    assert expected <= set(agree)
+    assert sum(what.startswith("power_two_means") for what in agree) == 3
+    for what, found in agree.items():
+        assert found and min(found) >= 6, (what, found)
+    assert "ratio multilevel_model evalkit/MixedLM:" in out
