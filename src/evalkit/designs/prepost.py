@@ -56,7 +56,11 @@ def pre_post(
     weights : str, optional
         Sampling weights.
     vcov : str, optional
-        Covariance name; default "cr2" with a cluster column, "hc1" without.
+        Covariance name; default "cr2" with a cluster column, "hc1" without. With ``"cr1"`` the
+        community dummies are columns of the design and count in K, as in Stata's
+        ``regress y post i.community, vce(cluster community)`` and statsmodels; fixest and
+        reghdfe absorb them and leave these nested effects out of K, so their SEs are smaller
+        by √((N−K₀)/(N−K₀−G+1)) (K₀ the other columns; 0.5 % on 3,000 residents in 15 pilots).
     alpha : float
         1 − confidence level.
 
