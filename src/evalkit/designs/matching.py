@@ -72,6 +72,8 @@ def greedy_pairs(distance: np.ndarray, treat: np.ndarray, *, caliper: float | No
     c_rows = np.flatnonzero(~d)
     order = np.lexsort((-t_rows, -dist[t_rows]))  # descending distance, then descending row
     width = np.inf if caliper is None else caliper * float(np.std(dist, ddof=1))
+    if replace:  # every treated unit takes its own nearest control: no scan, order only sets the output order
+        return _nearest_with_replacement(dist, t_rows[order], c_rows, width)
     c_dist = dist[c_rows][::-1]  # reversed so argmin's first hit is the control listed last
     c_rev = c_rows[::-1]
     available = np.ones(len(c_rev), dtype=bool)
@@ -87,6 +89,27 @@ def greedy_pairs(distance: np.ndarray, treat: np.ndarray, *, caliper: float | No
             if not replace:
                 available[j] = False
     return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _nearest_with_replacement(dist: np.ndarray, treated: np.ndarray, c_rows: np.ndarray,
+                              width: float) -> np.ndarray:
+    """Nearest control of each treated unit by binary search over the sorted control distances
+    (O(n log n) instead of a scan per treated unit). Same rule as the scan: the smallest |gap|,
+    ties to the control listed last (largest row), no pair beyond ``width``."""
+    if len(c_rows) == 0 or len(treated) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    values, inverse = np.unique(dist[c_rows], return_inverse=True)
+    last_row = np.full(len(values), -1, dtype=np.int64)
+    np.maximum.at(last_row, inverse, c_rows)  # the control listed last at each distance value
+    x = dist[treated]
+    pos = np.searchsorted(values, x)
+    left = np.clip(pos - 1, 0, len(values) - 1)
+    right = np.clip(pos, 0, len(values) - 1)
+    gap_l, gap_r = np.abs(values[left] - x), np.abs(values[right] - x)
+    best = np.minimum(gap_l, gap_r)
+    match = np.maximum(np.where(gap_l == best, last_row[left], -1), np.where(gap_r == best, last_row[right], -1))
+    keep = best <= width
+    return np.column_stack([treated[keep], match[keep]]).astype(np.int64).reshape(-1, 2)
 
 
 def match_nearest(
