@@ -17,9 +17,10 @@ from evalkit.reporting.text import lang_code
 
 __all__ = ["GROUP_LABELS", "trend_by_group_plot", "programme_comparison_plot", "attainment_plot"]
 
-GROUP_LABELS = {"sanshe": ("三社联动试点", "三社联动 pilots"), "wushe": ("五社联动试点", "五社联动 pilots"),
-                "other": ("其他试点", "other pilots"), "comparison": ("对照社区", "comparison"),
-                "all": ("全部试点", "all pilots"), "wushe_minus_sanshe": ("五社 − 三社", "五社 − 三社")}
+GROUP_LABELS = {"sanshe": ("三社联动试点", "Three-party linkage pilots"),
+                "wushe": ("五社联动试点", "Five-party linkage pilots"),
+                "other": ("其他试点", "Other pilots"), "comparison": ("对照社区", "Comparison communities"),
+                "all": ("全部试点", "All pilots"), "wushe_minus_sanshe": ("五社 − 三社", "Five-party − three-party")}
 _COLORS = {"sanshe": "tab:blue", "wushe": "tab:red", "other": "tab:purple", "comparison": "0.45", "all": "black"}
 _TXT = {
     "year": ("年份", "Year"),
