@@ -160,9 +160,13 @@ def _view_frame(report: Any, name: str, k: int) -> pd.DataFrame:
         numeric = [c for c in cols if c not in keys]
         how = "sum" if name == "reach" else "mean"
         frame = frame.groupby(keys, sort=True)[numeric].agg(how).reset_index()
-        if name == "reach":
-            pop = getattr(report, source_name).groupby(keys)["population"].sum().to_numpy()
-            frame["services_per_1000"] = 1000 * frame["services"] / np.where(pop > 0, pop, np.nan)
+        if name == "reach":  # per community, then averaged: as in the logic model and the figure
+            source = getattr(report, source_name)
+            if "services_per_1000" in source:
+                frame["services_per_1000"] = source.groupby(keys)["services_per_1000"].mean().to_numpy()
+            else:
+                pop = source.groupby(keys)["population"].sum().to_numpy()
+                frame["services_per_1000"] = 1000 * frame["services"] / np.where(pop > 0, pop, np.nan)
     out = frame[[c for c in cols if c in frame.columns]].copy()
     count = next((c for c in ("n", "rated") if c in out), None)
     if count and name in _SHARE_VIEWS:  # a share resting on fewer than MIN_COUNT answers is not published
@@ -389,6 +393,8 @@ def programme_report_table(report: Any, name: str, lang: str = "zh", *, study: A
             out[col] = [fmt_num(v, 1) for v in frame[col]]
         else:
             out[col] = [_fmt_cell(col, v, lang) for v in frame[col]]
+    if "reason" in out and out["reason"].isin(["", "—"]).all():  # a notes column without a note
+        out = out.drop(columns=["reason"])
     out = out.map(lambda v: _capital(v, k)) if k else out
     out = out.rename(columns={c: _header(c, k) for c in out.columns}).reset_index(drop=True)
     title = text(title_key, lang, year=year) if year is not None else text(title_key, lang)
@@ -413,7 +419,9 @@ def programme_report_table(report: Any, name: str, lang: str = "zh", *, study: A
                                   "positive or its interval includes 0."])
     notes = []
     if name == "reach":
-        notes.append("人次为服务接触次数，不是服务人数。" if zh else "Contacts are service contacts, not people.")
+        notes.append("服务次数与人次为各组合计；每千人服务次数为各社区的简单平均。人次为服务接触次数，不是服务人数。" if zh else
+                     "Services and contacts are group totals; services per 1,000 residents is the simple mean over "
+                     "communities. Contacts are service contacts, not people.")
     if name == "attainment":
         notes.append("“无数据”为缺少该指标数据的社区数。" if zh else "“No data”: communities without data for the indicator.")
     return ReportTable(frame=out, title=title, lang=lang, unit=unit, **admin, notes=notes)

@@ -291,10 +291,14 @@ TEXT: dict[str, dict[str, str]] = {
                                   "en": "Logic-model indicators: group means in {year} and impact estimates"},
     "programme_tab_logic_model_note": {
         "zh": "投入、活动、产出为各组社区的简单平均；成效为交错启动双重差分估计的平均处理效应（ATT）及 95% 置信区间，"
-              "单位为量表分（参与为 0–1 比例）。",
+              "单位为量表分（参与为 0–1 比例）。"
+              "72 小时内办结比例与满意率为各社区比例的简单平均，诉求响应部分的表按组合计（办结时间用 Kaplan–Meier），"
+              "两者数值可能略有差异。",
         "en": "Inputs, activities and outputs are simple means over each group's communities; outcomes are the "
               "staggered difference-in-differences average effect on the pilots (ATT) with 95% CIs, in scale points "
-              "(participation as a 0–1 share)."},
+              "(participation as a 0–1 share). The 72-hour and satisfaction shares here average the communities' "
+              "shares; the responsiveness tables pool each group's requests (Kaplan–Meier for time to resolution), "
+              "so the figures can differ slightly."},
     "programme_tab_reach": {"zh": "各组社区每年的服务次数与服务人次", "en": "Services and contacts per group and year"},
     "programme_tab_linkage": {"zh": "多方共同提供的服务占比（按组与年份）",
                               "en": "Services co-delivered by several actors, by group and year"},
