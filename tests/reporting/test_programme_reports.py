@@ -266,3 +266,23 @@ def test_document_from_tables_numbers_in_order(tmp_path, demo_study, programme):
     figure = next(b for b in data["blocks"] if b["kind"] == "figure")
     assert "Table 2" in figure["notes"][0]  # the compare figure names the compare table's number
     assert (tmp_path / "figures" / "programme_compare.png").is_file()
+
+
+def test_a_study_without_ledger_requests_or_panel_still_gets_its_document(demo_study):
+    """Sections without data say so instead of failing; the summary and recommendations still come."""
+    bare = attrs.evolve(demo_study, tables={k: v for k, v in demo_study.tables.items()
+                                            if k not in ("services", "requests", "community_panel", "population")})
+    report = ek.analyse_programme(bare, draws=19, ri_draws=99)
+    doc = ReportDocument(name="04_programme", lang="en", title="Programme", show=False)
+    doc.section("summary", programme_summary(report, bare, "en"))
+    for name in PROGRAMME_TABLES:
+        ek.reporting.add_programme_table(doc, report, name, "en", study=bare)
+    for name in ("reach", "linkage", "inputs", "response", "attainment", "compare"):
+        ek.reporting.add_programme_figure(doc, report, name, "en")
+    doc.section("recommendations", programme_recommendations(report, bare, "en"))
+    text = json.dumps(doc.to_dict(), ensure_ascii=False)
+    assert "(no data for this section)" in text
+    assert doc.table_count >= 1  # the impact comparison needs the survey only
+    assert not CJK.search(text)
+    pilot = pd_blocks.resolve_community(bare, "")
+    assert pd_blocks.pilot_services_table(bare, pilot, "en").frame.empty

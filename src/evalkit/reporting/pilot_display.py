@@ -229,6 +229,7 @@ def pilot_effects_table(effects: Any, study: Any, community_id: str, lang: str =
         _col("n", lang): f"{_count(r.n_pre)}/{_count(r.n_post)}",
         _col("note", lang): _flags_text(r.flags, lang, effects.min_responses) or "—",
     } for r in rows.itertuples(index=False)])
+    frame = _without_empty_notes(frame, lang)
     n_comp = int(rows["n_comparisons"].max()) if "n_comparisons" in rows and len(rows) else 0
     notes = [pilot_text("tab_effects_note", lang)]
     if coarse:
@@ -236,6 +237,12 @@ def pilot_effects_table(effects: Any, study: Any, community_id: str, lang: str =
     return ReportTable(frame=frame, title=pilot_text("tab_effects", lang), lang=lang,
                        unit=word("unit.score", lang), n=pilot_text("n_effects", lang, comparisons=n_comp),
                        method=pilot_text("method_effects", lang), weighted="no", significance=True, notes=notes)
+
+
+def _without_empty_notes(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The note column only when some row has a note."""
+    note = _col("note", lang)
+    return frame.drop(columns=[note]) if note in frame and frame[note].isin(["", "—"]).all() else frame
 
 
 def _count(n: Any) -> str:
@@ -338,6 +345,7 @@ def league_table(effects: Any, study: Any, outcome: str, lang: str = "zh") -> Re
         _col("note", lang): [_flags_text(_without_few_comparisons(f), lang, effects.min_responses) or "—"
                              for f in league["flags"]],
     })
+    table = _without_empty_notes(table, lang)
     label = study.codebook.construct_label(outcome, lang)
     notes = [pilot_text("league_note", lang, outcome=label)]
     if league["flags"].astype(str).str.contains("few_comparisons").any():

@@ -350,6 +350,9 @@ def programme_report_table(report: Any, name: str, lang: str = "zh", *, study: A
                    "Shares and intervals resting on fewer than {m} answers are not published (shown as \"<{m}\").")
                   .format(m=MIN_COUNT)]
     title_key = f"programme_tab_{name}"
+    if getattr(report, _VIEWS[name][0]).empty:  # e.g. a study without a service ledger or request log
+        return ReportTable(frame=pd.DataFrame(), title=text(title_key, lang, year="—"), lang=lang,
+                           empty=text("programme_no_data", lang))
     if name == "logic_model":
         return _logic_model_table(report, lang, n_text)
     if name == "compare":
