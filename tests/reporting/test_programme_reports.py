@@ -286,3 +286,22 @@ def test_a_study_without_ledger_requests_or_panel_still_gets_its_document(demo_s
     assert not CJK.search(text)
     pilot = pd_blocks.resolve_community(bare, "")
     assert pd_blocks.pilot_services_table(bare, pilot, "en").frame.empty
+
+
+def test_english_programme_figures_carry_no_chinese(demo_study, programme, effects):
+    import matplotlib.pyplot as plt
+
+    from evalkit.reporting import programme_figure
+
+    pilot = pd_blocks.resolve_community(demo_study, "")
+    axes = [programme_figure(programme, name, "en") for name in ("reach", "attainment", "compare")]
+    axes += [pd_blocks.pilot_trend_figure(demo_study, pilot, "gain", "en"),
+             pd_blocks.programme_forest_figure(effects, demo_study, "gain", "en")]
+    for ax in axes:
+        texts = [t.get_text() for a in ax.figure.axes
+                 for t in (*a.get_yticklabels(), *a.get_xticklabels(), a.xaxis.label, a.yaxis.label)]
+        legends = [t.get_text() for a in ax.figure.axes if a.get_legend() for t in a.get_legend().get_texts()]
+        assert texts and not [t for t in texts + legends if CJK.search(t)], [t for t in texts + legends
+                                                                              if CJK.search(t)][:5]
+        assert not [t for t in texts + legends if CODE_TERMS.search(t)], [t for t in texts if CODE_TERMS.search(t)]
+    plt.close("all")

@@ -552,6 +552,7 @@ def programme_figure(report: Any, name: str, lang: str = "zh") -> Any:
             named = labels.reindex(idx).to_numpy()
             summary = summary.assign(framework=fw.reindex(summary["framework"]).fillna(summary["framework"])
                                      .to_numpy(), indicator=np.where(pd.isna(named), summary["indicator"], named))
+            summary = summary.assign(indicator=[_label(v, k) for v in summary["indicator"]])
         return attainment_plot(summary, lang=lang)
     return programme_comparison_plot(report, lang=lang)
 
