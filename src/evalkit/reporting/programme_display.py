@@ -25,6 +25,7 @@ from evalkit.reporting.programme_figures import (
     trend_by_group_plot,
 )
 from evalkit.reporting.tables import ReportTable, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_share, sig_marks
+from evalkit.reporting.text import text
 from evalkit.reporting.vocab import lang_code, word
 
 __all__ = ["MIN_COUNT", "programme_table", "programme_report_table", "add_programme_table", "programme_figure",
@@ -335,8 +336,6 @@ def programme_report_table(report: Any, name: str, lang: str = "zh", *, study: A
     With ``study``, community ids are shown as the registry's community names. Shares and
     intervals resting on fewer than :data:`MIN_COUNT` answers are not published ("<10").
     """
-    from evalkit.reporting.text import text
-
     k = 0 if lang_code(lang) == "zh" else 1
     zh = k == 0
     names = community_names(study, lang)
@@ -431,8 +430,6 @@ def programme_report_table(report: Any, name: str, lang: str = "zh", *, study: A
 
 
 def _logic_model_table(report: Any, lang: str, n_text: str) -> ReportTable:
-    from evalkit.reporting.text import text
-
     k = 0 if lang_code(lang) == "zh" else 1
     lm = report.logic_model
     groups = [g for g in ("comparison", "sanshe", "wushe", "all") if g in set(lm["group"])]
@@ -460,9 +457,6 @@ def _logic_model_table(report: Any, lang: str, n_text: str) -> ReportTable:
 
 
 def _compare_table(report: Any, lang: str) -> ReportTable:
-    from evalkit.reporting.text import text
-    from evalkit.reporting.vocab import word as vocab_word
-
     k = 0 if lang_code(lang) == "zh" else 1
     est = report.estimates
     terms = [t for t in ("sanshe", "wushe", "all") if t in set(est["term"])]
@@ -480,7 +474,7 @@ def _compare_table(report: Any, lang: str) -> ReportTable:
             row[_header("p_difference", k)] = fmt_p(r["p_value"])
         rows.append(row)
     methods = sorted({m for m in est.loc[est["term"] != "wushe_minus_sanshe", "inference"] if isinstance(m, str)})
-    inference = ("、" if k == 0 else ", ").join(vocab_word(f"method.{m}", lang) for m in methods)
+    inference = ("、" if k == 0 else ", ").join(word(f"method.{m}", lang) for m in methods)
     n_a = int(report.difference["n_a"].max()) if len(report.difference) else 0
     n_b = int(report.difference["n_b"].max()) if len(report.difference) else 0
     counts = _group_counts(report)
@@ -492,8 +486,6 @@ def _compare_table(report: Any, lang: str) -> ReportTable:
 
 
 def _scores_table(report: Any, lang: str, names: dict[str, str]) -> ReportTable:
-    from evalkit.reporting.text import text
-
     k = 0 if lang_code(lang) == "zh" else 1
     scores = report.scores
     sens = report.score_sensitivity.set_index("community_id") if len(report.score_sensitivity) else None
@@ -560,8 +552,6 @@ def programme_figure(report: Any, name: str, lang: str = "zh") -> Any:
 def add_programme_figure(doc: Any, report: Any, name: str, lang: str = "zh") -> None:
     """Figure ``name`` as a numbered figure of ``doc`` (saved as figures/programme_<name>.png),
     or a line saying there are no data."""
-    from evalkit.reporting.text import text
-
     ax = programme_figure(report, name, lang)
     if ax is None:
         doc.markdown(text("programme_no_data", lang))

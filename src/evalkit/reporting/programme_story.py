@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.reporting.programme_display import community_names
+from evalkit.reporting.programme_display import _code, _label, community_names
 from evalkit.reporting.story import _inline, _interval, _join, is_share
 from evalkit.reporting.tables import fmt_num, fmt_share
 from evalkit.reporting.vocab import lang_code, word
@@ -77,8 +77,6 @@ def _labels(report: Any, lang: str) -> pd.Series:
 
 
 def _indicator_name(labels: pd.Series, framework: str, indicator: str, lang: str) -> str:
-    from evalkit.reporting.programme_display import _label
-
     key = (framework, indicator)
     if key in labels.index and isinstance(labels.loc[key], str):
         return labels.loc[key]
@@ -130,8 +128,6 @@ def programme_summary(report: Any, study: Any, lang: str = "zh", *, alpha: float
                 f"{fmt_share(within72['comparison'])} in comparison communities.")
         contradicted = claims[claims["verdict"] == "contradicted"] if len(claims) else claims
         if len(contradicted):
-            from evalkit.reporting.programme_display import _code
-
             k = 0 if zh else 1
             parts = [f"“{_code(r.claim, k)}”（实际 {fmt_share(r.share)}）" if zh else
                      f"“{_code(r.claim, k)}” (actual {fmt_share(r.share)})" for r in contradicted.itertuples()]
@@ -233,8 +229,6 @@ def programme_recommendations(report: Any, study: Any, lang: str = "zh", *, alph
                        "they need to the community's yearly records.")
     claims = report.claims[report.claims["scope"] == "all"] if len(report.claims) else report.claims
     if len(claims):
-        from evalkit.reporting.programme_display import _code
-
         k = 0 if zh else 1
         latest = claims[claims["year"] == claims["year"].max()]
         for r in latest[latest["verdict"] == "contradicted"].itertuples():
@@ -348,8 +342,6 @@ def pilot_recommendations(effects: Any, study: Any, community_id: str, lang: str
             out.append(f"**未达标的指标**：{listed}：建议制定改进计划并明确完成时限。" if zh else
                        f"**Targets not met**: {listed}: agree a dated improvement plan.")
     if programme is not None and len(programme.claims):
-        from evalkit.reporting.programme_display import _code
-
         k = 0 if zh else 1
         mine = programme.claims[(programme.claims["scope"] == community_id)
                                 & (programme.claims["verdict"] == "contradicted")
