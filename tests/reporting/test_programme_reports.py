@@ -305,3 +305,14 @@ def test_english_programme_figures_carry_no_chinese(demo_study, programme, effec
                                                                               if CJK.search(t)][:5]
         assert not [t for t in texts + legends if CODE_TERMS.search(t)], [t for t in texts if CODE_TERMS.search(t)]
     plt.close("all")
+
+
+def test_a_pilot_mean_of_fewer_than_ten_respondents_is_not_shown(demo_study, effects):
+    pilot = pd_blocks.resolve_community(demo_study, "")
+    estimates = effects.estimates.copy()
+    mine = estimates.index[(estimates["community_id"] == pilot) & (estimates["outcome"] == "gain")]
+    estimates.loc[mine, "n_pre"] = pd_blocks.MIN_CELL - 1
+    table = pd_blocks.pilot_effects_table(attrs.evolve(effects, estimates=estimates), demo_study, pilot, "zh")
+    row = table.frame.iloc[0]
+    assert row["试点前均值"] == "—" and row["样本（前/后）"].startswith(f"<{pd_blocks.MIN_CELL}/")
+    assert table.frame.iloc[1]["试点前均值"] != "—"

@@ -220,8 +220,8 @@ def pilot_effects_table(effects: Any, study: Any, community_id: str, lang: str =
     rows = rows.assign(flags=rows["flags"].map(_without_few_comparisons))
     frame = pd.DataFrame([{
         _col("outcome", lang): study.codebook.construct_label(r.outcome, lang),
-        _col("before", lang): fmt_num(r.pre_mean),
-        _col("after", lang): fmt_num(r.post_mean),
+        _col("before", lang): fmt_num(r.pre_mean) if _published(r.n_pre) else "—",  # no mean of under 10 people
+        _col("after", lang): fmt_num(r.post_mean) if _published(r.n_post) else "—",
         _col("comparison", lang): fmt_num(r.comparison_change),
         _col("effect", lang): f"{fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang)} {sig_marks(r.p_value)}".rstrip()
         if pd.notna(r.estimate) else "—",
@@ -243,6 +243,10 @@ def _without_empty_notes(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The note column only when some row has a note."""
     note = _col("note", lang)
     return frame.drop(columns=[note]) if note in frame and frame[note].isin(["", "—"]).all() else frame
+
+
+def _published(n: Any) -> bool:
+    return pd.notna(n) and n >= MIN_CELL
 
 
 def _count(n: Any) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.reporting.programme_display import _code, _label, community_names
+from evalkit.reporting.programme_display import MIN_COUNT, _code, _label, community_names
 from evalkit.reporting.story import _inline, _interval, _join, is_share
 from evalkit.reporting.tables import fmt_num, fmt_share
 from evalkit.reporting.vocab import lang_code, word
@@ -345,7 +345,7 @@ def pilot_recommendations(effects: Any, study: Any, community_id: str, lang: str
         k = 0 if zh else 1
         mine = programme.claims[(programme.claims["scope"] == community_id)
                                 & (programme.claims["verdict"] == "contradicted")
-                                & (programme.claims["n"] >= 10)]
+                                & (programme.claims["n"] >= MIN_COUNT)]
         if len(mine):
             parts = [f"“{_code(c, k)}”" for c in mine["claim"]]
             out.append(f"**{_join(parts, lang)}的说法与本社区数据不符**：对外报告时请使用实际比例。" if zh else
@@ -358,8 +358,10 @@ def pilot_recommendations(effects: Any, study: Any, community_id: str, lang: str
         out.append(f"**{name}下降**：建议与居民座谈，了解原因。" if zh else
                    f"**{name} fell**: hold resident meetings to understand why.")
     if (rows["estimate"].isna()).any():
-        out.append("**部分指标无法估计**：建议保证每轮调查在本社区有足够样本（每轮至少 30 人）。" if zh else
-                   "**Some outcomes cannot be estimated**: keep enough respondents here in every wave (at least 30).")
+        n = effects.min_responses
+        out.append(f"**部分指标无法估计**：建议保证每轮调查在本社区有足够样本（试点前后各至少 {n} 人）。" if zh else
+                   f"**Some outcomes cannot be estimated**: keep enough respondents here (at least {n} before and "
+                   "after the start).")
     if not out:
         out.append("未发现需要本社区单独处理的问题。" if zh else "No problems specific to this community were found.")
     return _bullets(out)
