@@ -425,7 +425,7 @@ def programme_report_table(report: Any, name: str, lang: str = "zh", *, study: A
                      "Services and contacts are group totals; services per 1,000 residents is the simple mean over "
                      "communities. Contacts are service contacts, not people.")
     if name == "attainment":
-        notes.append("“无数据”为缺少该指标数据的社区数。" if zh else "“No data”: communities without data for the indicator.")
+        notes.append("“无数据”为缺少该指标数据的社区数。" if zh else '"No data": communities without data for the indicator.')
     return ReportTable(frame=out, title=title, lang=lang, unit=unit, **admin, notes=notes)
 
 
@@ -489,9 +489,16 @@ def _scores_table(report: Any, lang: str, names: dict[str, str]) -> ReportTable:
     k = 0 if lang_code(lang) == "zh" else 1
     scores = report.scores
     sens = report.score_sensitivity.set_index("community_id") if len(report.score_sensitivity) else None
+    groups = {}
+    for source in (report.inputs, report.reach):
+        if {"group", "community_id"} <= set(source.columns) and len(source):
+            groups = source.drop_duplicates("community_id").set_index("community_id")["group"].to_dict()
+            break
     rows = []
     for r in scores.itertuples(index=False):
         row = {_header("community", k): names.get(str(r.community_id), str(r.community_id))}
+        if groups:
+            row[_header("group", k)] = GROUP_LABELS.get(groups.get(r.community_id), ("—", "—"))[k]
         for dim in ("inputs", "outputs", "responsiveness", "satisfaction", "score"):
             row[_header(dim, k)] = fmt_num(getattr(r, dim), 1)
         row[_header("grade", k)] = _capital(_code(r.grade, k), k)

@@ -7,6 +7,7 @@ function draws on a given Axes (or a new one), returns the Axes and never calls
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -75,8 +76,8 @@ def programme_comparison_plot(report: Any, *, ax: Any = None, lang: str = "zh") 
     from evalkit.codebook import CONSTRUCTS
 
     k = 0 if lang_code(lang) == "zh" else 1
-    ax.set_xticklabels([(CONSTRUCTS[o].zh, CONSTRUCTS[o].en)[k] if o in CONSTRUCTS else o for o in outcomes],
-                       fontsize=8 if k else 10)
+    labels = [(CONSTRUCTS[o].zh, CONSTRUCTS[o].en)[k] if o in CONSTRUCTS else o for o in outcomes]
+    ax.set_xticklabels([textwrap.fill(t, 16) for t in labels] if k else labels, fontsize=8 if k else 10)
     ax.set_ylabel(_t("effect", lang))
     ax.set_title(_t("compare_title", lang))
     ax.legend(frameon=False, fontsize=8)

@@ -130,7 +130,7 @@ def programme_summary(report: Any, study: Any, lang: str = "zh", *, alpha: float
         if len(contradicted):
             k = 0 if zh else 1
             parts = [f"“{_code(r.claim, k)}”（实际 {fmt_share(r.share)}）" if zh else
-                     f"“{_code(r.claim, k)}” (actual {fmt_share(r.share)})" for r in contradicted.itertuples()]
+                     f"\"{_code(r.claim, k)}\" (actual {fmt_share(r.share)})" for r in contradicted.itertuples()]
             line += (f"宣传口径中{_join(parts, lang)}被数据否定。" if zh else
                      f" The data contradict the claims {_join(parts, lang)}.")
         lines.append(line)
@@ -234,7 +234,7 @@ def programme_recommendations(report: Any, study: Any, lang: str = "zh", *, alph
         for r in latest[latest["verdict"] == "contradicted"].itertuples():
             out.append(f"**“{_code(r.claim, k)}”的说法与数据不符**（实际 {fmt_share(r.share)}，n = {int(r.n):,}）："
                        "建议对外报告实际比例及其区间，不再使用这一口径。" if zh else
-                       f"**The claim “{_code(r.claim, k)}” is contradicted** (actual {fmt_share(r.share)}, "
+                       f"**The claim \"{_code(r.claim, k)}\" is contradicted** (actual {fmt_share(r.share)}, "
                        f"n = {int(r.n):,}): report the actual share with its interval instead.")
     est = report.estimates
     pooled = est[est["term"] == "all"]
@@ -347,7 +347,7 @@ def pilot_recommendations(effects: Any, study: Any, community_id: str, lang: str
                                 & (programme.claims["verdict"] == "contradicted")
                                 & (programme.claims["n"] >= MIN_COUNT)]
         if len(mine):
-            parts = [f"“{_code(c, k)}”" for c in mine["claim"]]
+            parts = [f"“{_code(c, k)}”" if zh else f"\"{_code(c, k)}\"" for c in mine["claim"]]
             out.append(f"**{_join(parts, lang)}的说法与本社区数据不符**：对外报告时请使用实际比例。" if zh else
                        f"**The claims {_join(parts, lang)} do not hold here**: report the actual shares instead.")
     rows = effects.for_community(community_id)

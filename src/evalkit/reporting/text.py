@@ -267,7 +267,7 @@ TEXT: dict[str, dict[str, str]] = {
     "programme_claims": {
         "zh": "### 宣传口径的检验\n“满意率 100%”“办结率 ≥ 90%”等说法按比例检验：给出样本量、精确（Clopper–Pearson）与 "
               "Wilson 区间和单侧精确二项检验。",
-        "en": "### Claims tested as claims\nShares such as “satisfaction 100%” come with their number of responses, "
+        "en": "### Claims tested as claims\nShares such as \"satisfaction 100%\" come with their number of responses, "
               "exact (Clopper–Pearson) and Wilson intervals and one-sided exact tests.",
     },
     "programme_targets": {"zh": "## 目标达标情况\n各标准的指标与社区年度数据对照；图中为各年达标社区所占比例。",
@@ -312,8 +312,8 @@ TEXT: dict[str, dict[str, str]] = {
     "programme_tab_claims_note": {
         "zh": "“数据否定”：单侧精确二项检验表明比例低于口径（p < 0.05）；“数据支持”：单侧检验表明比例高于口径的目标值（p < 0.05）；"
               "“不能否定”：数据不足以判断。样本量少于 {min_n} 的比例及其区间不予公布。",
-        "en": "“Contradicted”: a one-sided exact binomial test puts the share below the claim (p < 0.05); “supported”: the one-sided test puts it above the claimed threshold (p < 0.05); "
-              "“not contradicted”: the data cannot tell. Shares resting on fewer than {min_n} responses are not "
+        "en": "\"Contradicted\": a one-sided exact binomial test puts the share below the claim (p < 0.05); \"supported\": the one-sided test puts it above the claimed threshold (p < 0.05); "
+              "\"not contradicted\": the data cannot tell. Shares resting on fewer than {min_n} responses are not "
               "published."},
     "programme_tab_attainment": {"zh": "各标准指标的达标情况（{year} 年）", "en": "Targets met by indicator ({year})"},
     "programme_tab_community_attainment": {"zh": "本社区的目标达标情况（{year} 年）",
