@@ -306,20 +306,25 @@ def community_names(study: Any, lang: str = "zh") -> dict[str, str]:
 
 
 def _group_counts(report: Any) -> dict[str, int]:
+    """Communities per group, city-wide (also in a one-community slice, whose group tables stay city-wide)."""
+    by_group = report.inputs_by_group
+    if {"group", "communities"} <= set(by_group.columns) and len(by_group):
+        return {g: int(n) for g, n in by_group.groupby("group")["communities"].max().items()}
     for source in (report.inputs, report.reach):
         if {"group", "community_id"} <= set(source.columns) and len(source):
             return source.groupby("group")["community_id"].nunique().to_dict()
     return {}
 
 
-def _n_text(report: Any, k: int) -> str:
+def _n_text(report: Any, k: int, *, sliced: bool = False) -> str:
+    """N of a table: its one community (``sliced``) or the communities per group."""
+    if sliced:
+        return "1 个社区" if k == 0 else "1 community"
     counts = _group_counts(report)
     if not counts:
         return ""
     order = [g for g in ("comparison", "sanshe", "wushe", "other") if g in counts]
     total = sum(counts.values())
-    if report.community is not None:
-        return "1 个社区" if k == 0 else "1 community"
     parts = [f"{_inline(GROUP_LABELS[g][k], k)} {counts[g]}" for g in order]
     return (f"{total} 个社区（{'，'.join(parts)}）" if k == 0 else f"{total} communities ({', '.join(parts)})")
 
@@ -339,7 +344,10 @@ def programme_report_table(report: Any, name: str, lang: str = "zh", *, study: A
     k = 0 if lang_code(lang) == "zh" else 1
     zh = k == 0
     names = community_names(study, lang)
-    n_text = _n_text(report, k)
+    source_name, _, opts = _VIEWS[name]
+    sliced = (report.community is not None and "community_id" in getattr(report, source_name).columns
+              and not opts.get("all_only"))
+    n_text = _n_text(report, k, sliced=sliced)
     if name == "linkage_change":
         counts = _group_counts(report)
         pilots = sum(v for g, v in counts.items() if g != "comparison")
@@ -510,7 +518,8 @@ def _scores_table(report: Any, lang: str, names: dict[str, str]) -> ReportTable:
     year = _latest(report.inputs) if "year" in report.inputs else None
     title = text("programme_tab_scores", lang, year=year if year is not None else "—")
     return ReportTable(frame=pd.DataFrame(rows), title=title, lang=lang, unit=_t(_UNITS["scores"], k),
-                       n=_n_text(report, k), method=_METHODS["scores"][k], weighted="none",
+                       n=_n_text(report, k, sliced=report.community is not None), method=_METHODS["scores"][k],
+                       weighted="none",
                        notes=[text("programme_tab_scores_note", lang)])
 
 
