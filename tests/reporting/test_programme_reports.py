@@ -316,3 +316,14 @@ def test_a_pilot_mean_of_fewer_than_ten_respondents_is_not_shown(demo_study, eff
     row = table.frame.iloc[0]
     assert row["试点前均值"] == "—" and row["样本（前/后）"].startswith(f"<{pd_blocks.MIN_CELL}/")
     assert table.frame.iloc[1]["试点前均值"] != "—"
+
+
+def test_n_of_a_one_community_slice_names_what_each_table_covers(demo_study, programme):
+    """In a per-pilot slice, tables of that community say N = 1; group tables keep the city's counts."""
+    pilot = pd_blocks.resolve_community(demo_study, "")
+    sliced = programme.for_community(pilot)
+    total = demo_study.tables["communities"]["community_id"].nunique()
+    assert "N = 1 community" in programme_report_table(sliced, "community_attainment", "en").note_lines()[0]
+    assert "N = 1 community" in programme_report_table(sliced, "reach", "en").note_lines()[0]
+    assert f"N = {total} communities" in programme_report_table(sliced, "inputs", "en").note_lines()[0]
+    assert f"N = {total} communities" in programme_report_table(programme, "reach", "en").note_lines()[0]
