@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,8 +20,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from docx import Document
 
 from evalkit.errors import ParameterError, RunError
+from evalkit.reporting import write_run_docx
 from evalkit.run import jobs as jobs_module
 from evalkit.run.batch import batch_templates, run_batch
 from evalkit.run.lock import FolderLockedError, folder_lock
@@ -269,12 +272,6 @@ def test_real_pilot_and_programme_reports(demo, cache, tmp_path):
     programme = json.loads((out / "programme" / "results.json").read_text())["programme"]
     assert f"{PILOTS[0]}/gain" in programme["pilots"]
     assert (out / "programme" / "document-programme.json").is_file()
-    import shutil
-
-    from docx import Document
-
-    from evalkit.reporting import write_run_docx
-
     copy = tmp_path / "copy"  # the batch's own folders keep their hashed outputs
     shutil.copytree(out / "communities" / PILOTS[0], copy)
     (word_file,) = write_run_docx(copy, lang="zh")
