@@ -30,55 +30,62 @@ import evalkit as ek
 
 study = ek.load_study(config_path or ek.demo_config())
 report = ek.analyse_programme(study, community=community_id, draws=draws, ri_draws=4 * draws + 3)
-ek.reporting.banner(study, lang, title="programme_title")
-ek.reporting.programme_narrative("intro", lang)
+doc = ek.reporting.ReportDocument(name="04_programme", lang=lang,
+                                  title=ek.reporting.text("programme_title", lang, name=study.config.display_name(lang)),
+                                  synthetic=study.config.synthetic, narrative=ek.reporting.narrative_source(study),
+                                  output_dir=output_dir or None)
 
 # %%
-ek.reporting.programme_narrative("logic_model", lang)
-ek.reporting.show_programme_table(report, "logic_model", lang)
+doc.heading(ek.reporting.word("summary.title", lang))
+doc.section("summary", ek.reporting.programme_summary(report, study, lang))
+doc.section("programme_intro")
+doc.section("programme_logic_model")
+ek.reporting.add_programme_table(doc, report, "logic_model", lang)
 
 # %%
-ek.reporting.programme_narrative("reach", lang)
-ek.reporting.show_programme_table(report, "reach", lang)
-ek.reporting.show_programme_figure(report, "reach", lang, output_dir=output_dir)
-ek.reporting.programme_narrative("linkage", lang)
-ek.reporting.show_programme_table(report, "linkage", lang)
-ek.reporting.show_programme_table(report, "linkage_change", lang)
-ek.reporting.show_programme_figure(report, "linkage", lang, output_dir=output_dir)
+doc.section("programme_reach")
+ek.reporting.add_programme_table(doc, report, "reach", lang)
+ek.reporting.add_programme_figure(doc, report, "reach", lang)
+doc.section("programme_linkage")
+ek.reporting.add_programme_table(doc, report, "linkage", lang)
+ek.reporting.add_programme_table(doc, report, "linkage_change", lang)
+ek.reporting.add_programme_figure(doc, report, "linkage", lang)
 
 # %%
-ek.reporting.programme_narrative("inputs", lang)
-ek.reporting.show_programme_table(report, "inputs", lang)
-ek.reporting.show_programme_figure(report, "inputs", lang, output_dir=output_dir)
+doc.section("programme_inputs")
+ek.reporting.add_programme_table(doc, report, "inputs", lang)
+ek.reporting.add_programme_figure(doc, report, "inputs", lang)
 
 # %%
-ek.reporting.programme_narrative("responsiveness", lang)
-ek.reporting.show_programme_table(report, "resolution", lang)
-ek.reporting.show_programme_table(report, "satisfaction", lang)
-ek.reporting.show_programme_figure(report, "response", lang, output_dir=output_dir)
-ek.reporting.programme_narrative("claims", lang)
-ek.reporting.show_programme_table(report, "claims", lang)
+doc.section("programme_responsiveness")
+ek.reporting.add_programme_table(doc, report, "resolution", lang)
+ek.reporting.add_programme_table(doc, report, "satisfaction", lang)
+ek.reporting.add_programme_figure(doc, report, "response", lang)
+doc.section("programme_claims")
+ek.reporting.add_programme_table(doc, report, "claims", lang, study=study)
 
 # %%
-ek.reporting.programme_narrative("targets", lang)
-ek.reporting.show_programme_table(report, "attainment", lang)
-ek.reporting.show_programme_figure(report, "attainment", lang, output_dir=output_dir)
+doc.section("programme_targets")
+ek.reporting.add_programme_table(doc, report, "attainment", lang)
+ek.reporting.add_programme_figure(doc, report, "attainment", lang)
 
 # %%
-ek.reporting.programme_narrative("scoring", lang)
-ek.reporting.show_programme_table(report, "scores", lang)
-ek.reporting.show_programme_table(report, "sensitivity", lang)
+doc.section("programme_scoring")
+ek.reporting.add_programme_table(doc, report, "scores", lang, study=study)
 
 # %%
-ek.reporting.programme_narrative("costs", lang)
-ek.reporting.show_programme_table(report, "costs", lang)
-ek.reporting.show_programme_table(report, "cost_per_effect", lang)
+doc.section("programme_costs")
+ek.reporting.add_programme_table(doc, report, "costs", lang)
+ek.reporting.add_programme_table(doc, report, "cost_per_effect", lang)
 
 # %%
-ek.reporting.programme_narrative("compare", lang)
-ek.reporting.show_programme_table(report, "compare", lang)
-ek.reporting.show_programme_figure(report, "compare", lang, output_dir=output_dir)
-ek.reporting.markdown(ek.reporting.comparison_paragraph(report, lang))
+doc.section("programme_compare")
+ek.reporting.add_programme_table(doc, report, "compare", lang)
+ek.reporting.add_programme_figure(doc, report, "compare", lang)
+doc.section("programme_compare_findings", ek.reporting.comparison_paragraph(report, lang))
+doc.heading(ek.reporting.word("recommendations.title", lang))
+doc.section("recommendations", ek.reporting.programme_recommendations(report, study, lang))
+doc.save()
 
 # %%
 if output_dir:

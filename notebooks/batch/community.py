@@ -30,26 +30,43 @@ run_id: str = "interactive"  # set by the runner; written into the completion ma
 # %%
 import evalkit as ek
 
+pilot_display = ek.reporting.pilot_display
 study = ek.load_study(config_path or ek.demo_config())
-pilot = ek.reporting.pilot_display.resolve_community(study, community_id)
+pilot = pilot_display.resolve_community(study, community_id)
 effects = ek.community_effects(study)
-ek.reporting.pilot_display.pilot_title(study, pilot, lang)
-ek.reporting.pilot_display.show_pilot_facts(study, pilot, lang)
-ek.reporting.pilot_display.show_pilot_sample(study, pilot, lang)
-
-# %%
-ek.reporting.pilot_display.show_pilot_effects(effects, study, pilot, lang)
-ek.reporting.pilot_display.show_pilot_trend(study, pilot, study.config.outcomes[0], lang, output_dir=output_dir)
-
-# %%
-ek.reporting.pilot_display.show_pilot_services(study, pilot, lang)
 programme = ek.analyse_programme(study).for_community(pilot)
-ek.reporting.programme_narrative("targets", lang)
-ek.reporting.show_programme_table(programme, "community_attainment", lang)
-ek.reporting.programme_narrative("claims", lang)
-ek.reporting.show_programme_table(programme, "claims", lang)
+doc = ek.reporting.ReportDocument(name="community", lang=lang, title=pilot_display.pilot_title(study, pilot, lang),
+                                  synthetic=study.config.synthetic, narrative=ek.reporting.narrative_source(study),
+                                  output_dir=output_dir or None)
+
+# %%
+doc.heading(ek.reporting.word("summary.title", lang))
+doc.section("summary", ek.reporting.pilot_summary(effects, study, pilot, lang, programme=programme))
+doc.section("pilot_intro")
+doc.section("pilot_facts")
+doc.table(pilot_display.pilot_facts_table(study, pilot, lang))
+doc.section("pilot_sample")
+doc.table(pilot_display.pilot_sample_table(study, pilot, lang))
+
+# %%
+doc.section("pilot_effects")
+doc.section("pilot_effects_note")
+doc.table(pilot_display.pilot_effects_table(effects, study, pilot, lang))
+doc.section("pilot_trend")
+pilot_display.add_pilot_trend(doc, study, pilot, study.config.outcomes[0], lang)
+
+# %%
+doc.section("pilot_services")
+doc.table(pilot_display.pilot_services_table(study, pilot, lang))
+doc.section("pilot_targets")
+ek.reporting.add_programme_table(doc, programme, "community_attainment", lang)
+doc.section("programme_claims")
+ek.reporting.add_programme_table(doc, programme, "claims", lang, study=study)
+doc.heading(ek.reporting.word("recommendations.title", lang))
+doc.section("recommendations", ek.reporting.pilot_recommendations(effects, study, pilot, lang, programme=programme))
+doc.save()
 
 # %%
 if output_dir:
-    ek.reporting.save_results("community", ek.reporting.pilot_display.pilot_results(effects, pilot), output_dir)
+    ek.reporting.save_results("community", pilot_display.pilot_results(effects, pilot), output_dir)
 ek.mark_complete(run_id)

@@ -26,19 +26,31 @@ run_id: str = "interactive"  # set by the runner; written into the completion ma
 # %%
 import evalkit as ek
 
+pilot_display = ek.reporting.pilot_display
 study = ek.load_study(config_path or ek.demo_config())
 effects = ek.community_effects(study)
-ek.reporting.banner(study, lang, title="dq_title")
-ek.reporting.markdown(ek.reporting.pilot_display.pilot_text("programme_title", lang, name=study.config.name))
+main = study.config.outcomes[0]
+doc = ek.reporting.ReportDocument(name="programme", lang=lang,
+                                  title=ek.reporting.text("pilot_programme_title", lang,
+                                                          name=study.config.display_name(lang)),
+                                  synthetic=study.config.synthetic, narrative=ek.reporting.narrative_source(study),
+                                  output_dir=output_dir or None)
 
 # %%
-ek.reporting.pilot_display.show_programme_forest(effects, study, study.config.outcomes[0], lang, output_dir=output_dir)
-ek.reporting.pilot_display.show_league_table(effects, study, study.config.outcomes[0], lang)
+doc.heading(ek.reporting.word("summary.title", lang))
+doc.section("summary", ek.reporting.pilots_summary(effects, study, main, lang))
+doc.section("pilot_programme_intro")
+doc.section("pilot_forest")
+pilot_display.add_programme_forest(doc, effects, study, main, lang)
+doc.section("pilot_league")
+doc.table(pilot_display.league_table(effects, study, main, lang))
 
 # %%
-ek.reporting.pilot_display.show_programme_types(effects, study, lang)
+doc.section("pilot_types")
+doc.table(pilot_display.programme_types_table(effects, study, lang))
+doc.save()
 
 # %%
 if output_dir:
-    ek.reporting.save_results("programme", ek.reporting.pilot_display.programme_results(effects), output_dir)
+    ek.reporting.save_results("programme", pilot_display.programme_results(effects), output_dir)
 ek.mark_complete(run_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,8 +20,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from docx import Document
 
 from evalkit.errors import ParameterError, RunError
+from evalkit.reporting import write_run_docx
 from evalkit.run import jobs as jobs_module
 from evalkit.run.batch import batch_templates, run_batch
 from evalkit.run.lock import FolderLockedError, folder_lock
@@ -261,7 +264,19 @@ def test_real_pilot_and_programme_reports(demo, cache, tmp_path):
         manifest = json.loads((out / "communities" / c / "manifest.json").read_text())
         assert manifest["parameters"]["community.ipynb"]["community_id"] == c
         assert str(tmp_path) not in json.dumps(manifest)
+        # a report document: summary up front, numbered captions; the Word file is made from it
+        assert "结论摘要" in html and "表 1" in html and "图 1" in html and "问题与建议" in html
+        document = json.loads((out / "communities" / c / "document-community.json").read_text(encoding="utf-8"))
+        tables = [b for b in document["blocks"] if b["kind"] == "table"]
+        assert [t["label"] for t in tables] == [f"表 {i}" for i in range(1, len(tables) + 1)]
     programme = json.loads((out / "programme" / "results.json").read_text())["programme"]
     assert f"{PILOTS[0]}/gain" in programme["pilots"]
+    assert (out / "programme" / "document-programme.json").is_file()
+    copy = tmp_path / "copy"  # the batch's own folders keep their hashed outputs
+    shutil.copytree(out / "communities" / PILOTS[0], copy)
+    (word_file,) = write_run_docx(copy, lang="zh")
+    first = json.loads((copy / "document-community.json").read_text(encoding="utf-8"))
+    assert word_file.name == "community.docx"
+    assert len(Document(str(word_file)).tables) == sum(b["kind"] == "table" for b in first["blocks"])
     assert "programme/programme.html" in (out / "index.html").read_text(encoding="utf-8")
     assert batch_templates()["community"].is_file()

@@ -116,12 +116,23 @@ from evalkit.reporting.validation_text import (  # noqa: E402
 
 __all__ += ["derivations_table", "show_intake_facts", "unavailable_table"]
 from evalkit.reporting.programme_display import (  # noqa: E402
+    add_programme_figure,
+    add_programme_table,
     comparison_paragraph,
-    programme_narrative,
+    programme_figure,
+    programme_report_table,
     programme_table,
-    show_programme_figure,
-    show_programme_table,
 )
 
-__all__ += ["comparison_paragraph", "programme_narrative", "programme_table", "show_programme_figure",
-            "show_programme_table"]
+__all__ += ["add_programme_figure", "add_programme_table", "comparison_paragraph", "programme_figure",
+            "programme_report_table", "programme_table"]
+from evalkit.reporting.programme_story import (  # noqa: E402
+    pilot_recommendations,
+    pilot_summary,
+    pilots_summary,
+    programme_recommendations,
+    programme_summary,
+)
+
+__all__ += ["pilot_recommendations", "pilot_summary", "pilots_summary", "programme_recommendations",
+            "programme_summary"]

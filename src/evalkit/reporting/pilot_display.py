@@ -6,26 +6,28 @@ the comparison communities, its own effect with an honest interval, and what
 the programme delivered there. The programme report lines the pilots up: a
 forest plot, a league table and the differences by programme type. Numbers
 come from :class:`evalkit.community.CommunityEffects`; this module only
-formats them. Counts below :data:`MIN_CELL` are suppressed, and a group mean
-resting on fewer respondents is not drawn.
+formats them into :class:`~evalkit.reporting.tables.ReportTable` objects and figures for
+:class:`~evalkit.reporting.document.ReportDocument` (wording: ``pilot_*`` keys of the text
+catalogue). Counts below :data:`MIN_CELL` are suppressed ("<10"), and a group mean resting on
+fewer respondents is not drawn.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evalkit.reporting.display import markdown, show_figure, show_table
+from evalkit.reporting.programme_display import community_names
+from evalkit.reporting.tables import ReportTable, fmt_ci, fmt_int, fmt_num, fmt_p, sig_marks
 from evalkit.reporting.text import lang_code, text
 from evalkit.reporting.vocab import has_word, word
 
-__all__ = ["MIN_CELL", "pilot_title", "show_pilot_facts", "show_pilot_sample", "show_pilot_effects",
-           "show_pilot_trend", "show_pilot_services", "pilot_results", "show_programme_forest",
-           "show_league_table", "show_programme_types", "programme_results", "resolve_community", "value_label",
-           "pilot_text"]
+__all__ = ["MIN_CELL", "pilot_title", "pilot_facts_table", "pilot_sample_table", "pilot_effects_table",
+           "pilot_trend_figure", "add_pilot_trend", "pilot_services_table", "pilot_results",
+           "programme_forest_figure", "add_programme_forest", "league_table", "programme_types_table",
+           "programme_results", "resolve_community", "value_label", "pilot_text"]
 
 #: counts below this are not published; means resting on fewer respondents are not drawn
 MIN_CELL = 10
@@ -50,7 +52,7 @@ _COLS: dict[str, dict[str, str]] = {
     "mean_effect": {"zh": "平均效应", "en": "Mean effect"},
     "pilots": {"zh": "试点社区数", "en": "Pilots"},
     "services": {"zh": "服务次数", "en": "Services"},
-    "participants": {"zh": "服务人次", "en": "Participants"},
+    "participants": {"zh": "服务人次", "en": "Contacts"},
     "block": {"zh": "服务板块", "en": "Service block"},
     "method": {"zh": "服务方式", "en": "Method"},
 }
@@ -72,6 +74,11 @@ _VALUES: dict[str, dict[str, str]] = {
     "casework": {"zh": "个案", "en": "casework"}, "group": {"zh": "小组", "en": "group work"},
     "event": {"zh": "社区活动", "en": "community event"},
     "home_visit": {"zh": "入户探访", "en": "home visit"},
+    # service blocks of the ledger (the demo city's; a study's own blocks show as recorded)
+    "邻里互助": {"zh": "邻里互助", "en": "neighbourhood mutual aid"}, "助残服务": {"zh": "助残服务", "en": "disability support"},
+    "文体活动": {"zh": "文体活动", "en": "culture and sports"}, "青少年成长": {"zh": "青少年成长", "en": "youth development"},
+    "为老服务": {"zh": "为老服务", "en": "older people"}, "困难帮扶": {"zh": "困难帮扶", "en": "support for families in need"},
+    "协商议事": {"zh": "协商议事", "en": "resident deliberation"}, "儿童关爱": {"zh": "儿童关爱", "en": "child care"},
 }
 
 _FLAGS: dict[str, dict[str, str]] = {
@@ -144,88 +151,123 @@ def resolve_community(study: Any, community_id: str) -> str:
     return community_id
 
 
-def _name(study: Any, community_id: str) -> str:
-    reg = study.tables["communities"].set_index("community_id")
-    return str(reg["community_name"].get(community_id, community_id)) if "community_name" in reg else community_id
+def _name(study: Any, community_id: str, lang: str = "zh") -> str:
+    return community_names(study, lang).get(community_id, community_id)
 
 
-def pilot_title(study: Any, community_id: str, lang: str = "zh") -> None:
-    from evalkit.reporting.display import synthetic_notice
-
-    markdown(pilot_text("title", lang, name=_name(study, community_id)))
-    synthetic_notice(study, lang)
+def _has_cjk(value: Any) -> bool:
+    return isinstance(value, str) and any("\u4e00" <= ch <= "\u9fff" for ch in value)
 
 
-def show_pilot_facts(study: Any, community_id: str, lang: str = "zh") -> None:
-    markdown(pilot_text("facts", lang))
+def _cap(text_: str, lang: str) -> str:
+    return text_[:1].upper() + text_[1:] if lang_code(lang) == "en" else text_
+
+
+def pilot_title(study: Any, community_id: str, lang: str = "zh") -> str:
+    """The per-pilot report's title (no Markdown heading marks)."""
+    return pilot_text("title", lang, name=_name(study, community_id, lang)).lstrip("#").strip()
+
+
+def pilot_facts_table(study: Any, community_id: str, lang: str = "zh") -> ReportTable:
+    """What the pilot is: registry and pilot facts. An English report leaves out values that are
+    Chinese names (district, street, operator) and says so."""
     reg = study.tables["communities"].set_index("community_id").loc[community_id]
     pilot = study.pilots.set_index("community_id").loc[community_id]
     rows = [("community_id", community_id)]
     rows += [(k, reg[k]) for k in ("district", "street", "urban_rural", "population") if k in reg.index]
     rows += [(k, pilot[k]) for k in ("programme", "start_date", "operator", "budget_wan") if k in pilot.index]
-    table = pd.DataFrame(
-        [{_col("item", lang): _FACTS[k][lang_code(lang)],
-          _col("value", lang): (pd.Timestamp(v).date().isoformat() if k == "start_date" else value_label(v, lang))}
-         for k, v in rows if pd.notna(v)])
-    show_table(table)
+    en = lang_code(lang) == "en"
+    shown, dropped = [], []
+    for k, v in rows:
+        if pd.isna(v):
+            continue
+        if k == "start_date":
+            cell = pd.Timestamp(v).date().isoformat()
+        elif k == "population":
+            cell = fmt_int(v)
+        elif k == "budget_wan":
+            cell = fmt_num(v, 1)
+        else:
+            cell = _cap(str(value_label(v, lang)), lang)
+        if en and _has_cjk(cell):
+            dropped.append(k)
+            continue
+        shown.append({_col("item", lang): _FACTS[k][lang_code(lang)], _col("value", lang): cell})
+    notes = ([f"Names ({', '.join(_FACTS[k]['en'].lower() for k in dropped)}) are given in the Chinese report."]
+             if dropped else [])
+    return ReportTable(frame=pd.DataFrame(shown), title=pilot_text("tab_facts", lang), lang=lang, weighted="none",
+                       notes=notes + [pilot_text("tab_facts_note", lang)])
 
 
-def show_pilot_sample(study: Any, community_id: str, lang: str = "zh") -> None:
-    markdown(pilot_text("sample", lang))
-    markdown(pilot_text("sample_note", lang, min_cell=MIN_CELL))
+def pilot_sample_table(study: Any, community_id: str, lang: str = "zh") -> ReportTable:
+    """Residents interviewed here per year; counts under :data:`MIN_CELL` shown as "<10"."""
     survey = study.tables["survey"]
     years = pd.to_datetime(survey.loc[survey["community_id"] == community_id, "interview_date"]).dt.year
     counts = years.value_counts().sort_index()
     table = pd.DataFrame({_col("year", lang): counts.index.astype(str),
-                          _col("respondents", lang): [str(int(n)) if n >= MIN_CELL else f"<{MIN_CELL}"
+                          _col("respondents", lang): [fmt_int(n) if n >= MIN_CELL else f"<{MIN_CELL}"
                                                       for n in counts.to_numpy()]})
-    show_table(table)
+    return ReportTable(frame=table, title=pilot_text("tab_sample", lang), lang=lang, unit=word("unit.persons", lang),
+                       n=pilot_text("n_sample", lang, n=fmt_int(len(years)) if len(years) >= MIN_CELL
+                                    else f"<{MIN_CELL}"),
+                       weighted="none", notes=[pilot_text("sample_note", lang, min_cell=MIN_CELL)])
 
 
-def _effects_table(effects: pd.DataFrame, study: Any, lang: str, min_responses: int) -> pd.DataFrame:
-    rows = []
-    for r in effects.itertuples(index=False):
-        rows.append({
-            _col("outcome", lang): study.codebook.construct_label(r.outcome, lang),
-            _col("before", lang): r.pre_mean,
-            _col("after", lang): r.post_mean,
-            _col("comparison", lang): r.comparison_change,
-            _col("effect", lang): _fmt_ci(r.estimate, r.ci_lower, r.ci_upper),
-            _col("p", lang): r.p_value,
-            _col("n", lang): f"{r.n_pre}/{r.n_post}",
-            _col("note", lang): _flags_text(r.flags, lang, min_responses),
-        })
-    return pd.DataFrame(rows)
-
-
-def show_pilot_effects(effects: Any, study: Any, community_id: str, lang: str = "zh") -> None:
-    """The pilot's before/after table against the comparisons, with its own effect and notes."""
-    markdown(pilot_text("effects", lang))
-    markdown(pilot_text("effects_note", lang))
+def pilot_effects_table(effects: Any, study: Any, community_id: str, lang: str = "zh") -> ReportTable:
+    """The pilot's before/after means against the comparisons, its own effect and notes."""
     rows = effects.for_community(community_id)
-    coarse = rows["flags"].str.contains("few_comparisons").any()
+    coarse = rows["flags"].astype(str).str.contains("few_comparisons").any()
     rows = rows.assign(flags=rows["flags"].map(_without_few_comparisons))
-    show_table(_effects_table(rows, study, lang, effects.min_responses), decimals=2)
+    frame = pd.DataFrame([{
+        _col("outcome", lang): study.codebook.construct_label(r.outcome, lang),
+        _col("before", lang): fmt_num(r.pre_mean) if _published(r.n_pre) else "—",  # no mean of under 10 people
+        _col("after", lang): fmt_num(r.post_mean) if _published(r.n_post) else "—",
+        _col("comparison", lang): fmt_num(r.comparison_change),
+        _col("effect", lang): f"{fmt_ci(r.estimate, r.ci_lower, r.ci_upper, lang=lang)} {sig_marks(r.p_value)}".rstrip()
+        if pd.notna(r.estimate) else "—",
+        _col("p", lang): fmt_p(r.p_value),
+        _col("n", lang): f"{_count(r.n_pre)}/{_count(r.n_post)}",
+        _col("note", lang): _flags_text(r.flags, lang, effects.min_responses) or "—",
+    } for r in rows.itertuples(index=False)])
+    frame = _without_empty_notes(frame, lang)
+    n_comp = int(rows["n_comparisons"].max()) if "n_comparisons" in rows and len(rows) else 0
+    notes = [pilot_text("tab_effects_note", lang)]
     if coarse:
-        markdown(_FLAGS["few_comparisons"][lang_code(lang)].join(["", "。" if lang_code(lang) == "zh" else "."]))
+        notes.append(_cap(_FLAGS["few_comparisons"][lang_code(lang)], lang) + ("。" if lang_code(lang) == "zh" else "."))
+    return ReportTable(frame=frame, title=pilot_text("tab_effects", lang), lang=lang,
+                       unit=word("unit.score", lang), n=pilot_text("n_effects", lang, comparisons=n_comp),
+                       method=pilot_text("method_effects", lang), weighted="no", significance=True, notes=notes)
 
 
-def show_pilot_trend(study: Any, community_id: str, outcome: str, lang: str = "zh", *,
-                     scored: pd.DataFrame | None = None, output_dir: str | os.PathLike[str] | None = None) -> None:
+def _without_empty_notes(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The note column only when some row has a note."""
+    note = _col("note", lang)
+    return frame.drop(columns=[note]) if note in frame and frame[note].isin(["", "—"]).all() else frame
+
+
+def _published(n: Any) -> bool:
+    return pd.notna(n) and n >= MIN_CELL
+
+
+def _count(n: Any) -> str:
+    return "—" if pd.isna(n) else (fmt_int(n) if n >= MIN_CELL or n == 0 else f"<{MIN_CELL}")
+
+
+def pilot_trend_figure(study: Any, community_id: str, outcome: str, lang: str = "zh", *,
+                       scored: pd.DataFrame | None = None) -> Any:
     """Yearly mean of one outcome in the pilot and in the comparison communities (no mean under MIN_CELL)."""
     from matplotlib.ticker import MaxNLocator
 
     from evalkit.reporting.figures import axes_for
     from evalkit.scales import score
 
-    markdown(pilot_text("trend", lang))
     if scored is None:
         scored = score(study.tables["survey"], study.codebook, constructs=[outcome])
     data = scored.assign(year=pd.to_datetime(scored["interview_date"]).dt.year)
     comparisons = set(study.comparison_ids())
     zh = lang_code(lang) == "zh"
     ax = axes_for(None, (6.5, 3.6))
-    for who, mask, style in ((_name(study, community_id), data["community_id"] == community_id, "o-"),
+    for who, mask, style in ((_name(study, community_id, lang), data["community_id"] == community_id, "o-"),
                              ("对照社区" if zh else "Comparison communities",
                               data["community_id"].isin(comparisons), "s--")):
         g = data[mask].groupby("year")[outcome].agg(["mean", "count"])
@@ -237,27 +279,38 @@ def show_pilot_trend(study: Any, community_id: str, outcome: str, lang: str = "z
     ax.set_ylabel(study.codebook.construct_label(outcome, lang))
     ax.legend(loc="best", fontsize=8)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("试点启动前后（虚线为启动时间）" if zh else "Before and after the start (dotted line)")
-    show_figure(ax, output_dir=output_dir, name=f"trend_{outcome}")
+    return ax
 
 
-def show_pilot_services(study: Any, community_id: str, lang: str = "zh") -> None:
-    """Services in this community: service block × method (counts under MIN_CELL suppressed), participants."""
-    markdown(pilot_text("services", lang))
+def add_pilot_trend(doc: Any, study: Any, community_id: str, outcome: str, lang: str = "zh") -> None:
+    """The trend figure as a numbered figure of ``doc`` (figures/trend_<outcome>.png)."""
+    label = study.codebook.construct_label(outcome, lang)
+    doc.figure(pilot_trend_figure(study, community_id, outcome, lang), name=f"trend_{outcome}",
+               title=pilot_text("fig_trend", lang, outcome=label), notes=[pilot_text("fig_trend_note", lang,
+                                                                                  min_cell=MIN_CELL)])
+
+
+def pilot_services_table(study: Any, community_id: str, lang: str = "zh") -> ReportTable:
+    """Services here: service block × method (counts under MIN_CELL shown as "<10"), services, contacts."""
     services = study.tables.get("services")
+    title = pilot_text("tab_services", lang)
     if services is None or services.empty:
-        markdown(pilot_text("no_services", lang))
-        return
+        return ReportTable(frame=pd.DataFrame(), title=title, lang=lang, empty=pilot_text("no_services", lang))
     mine = services[services["community_id"] == community_id]
     counts = mine.pivot_table(index="block", columns="method", values="service_id", aggfunc="size",
                               fill_value=0, observed=True)
-    counts = counts.rename(columns=lambda m: value_label(m, lang))
-    counts.columns.name = None
-    published = counts.astype(object).where(counts >= MIN_CELL, f"<{MIN_CELL}").where(counts > 0, 0)
-    table = published.assign(**{_col("services", lang): counts.sum(axis=1),
-                                _col("participants", lang): mine.groupby("block")["participants"].sum()})
-    table = table.reset_index().rename(columns={"block": _col("block", lang)})
-    show_table(table, decimals=0)
+    methods = [_cap(value_label(m, lang), lang) for m in counts.columns]
+    published = counts.apply(lambda col: col.map(lambda n: fmt_int(n) if n >= MIN_CELL or n == 0 else f"<{MIN_CELL}"))
+    published.columns = methods
+    table = published.assign(**{_col("services", lang): counts.sum(axis=1).map(fmt_int),
+                                _col("participants", lang): mine.groupby("block")["participants"].sum()
+                                .reindex(counts.index).map(fmt_int)})
+    table.index = [_cap(value_label(b, lang), lang) for b in table.index]
+    table = table.rename_axis(_col("block", lang)).reset_index()
+    return ReportTable(frame=table, title=title, lang=lang, unit=pilot_text("unit_services", lang),
+                       n=pilot_text("n_services", lang, n=fmt_int(len(mine))), weighted="none",
+                       method=pilot_text("method_services", lang),
+                       notes=[pilot_text("services_note", lang, min_cell=MIN_CELL)])
 
 
 def pilot_results(effects: Any, community_id: str) -> dict[str, Any]:
@@ -268,41 +321,65 @@ def pilot_results(effects: Any, community_id: str) -> dict[str, Any]:
                         for r in rows.to_dict("records")}}
 
 
-def show_programme_forest(effects: Any, study: Any, outcome: str, lang: str = "zh", *,
-                          output_dir: str | os.PathLike[str] | None = None) -> None:
-    markdown(pilot_text("forest", lang))
-    markdown(pilot_text("forest_note", lang))
-    names = study.tables["communities"].set_index("community_id")["community_name"]
-    ax = effects.plot(outcome=outcome, labels=names, lang=lang)
-    ax.set_title(study.codebook.construct_label(outcome, lang))
-    show_figure(ax, output_dir=output_dir, name=f"pilots_{outcome}")
+def programme_forest_figure(effects: Any, study: Any, outcome: str, lang: str = "zh") -> Any:
+    """Each pilot's effect on ``outcome`` with its interval, pilots named in the report's language."""
+    names = pd.Series(community_names(study, lang))
+    return effects.plot(outcome=outcome, labels=names, lang=lang)
 
 
-def show_league_table(effects: Any, study: Any, outcome: str, lang: str = "zh") -> None:
-    markdown(pilot_text("league", lang))
-    markdown(pilot_text("league_note", lang, outcome=study.codebook.construct_label(outcome, lang)))
-    names = study.tables["communities"].set_index("community_id")["community_name"]
+def add_programme_forest(doc: Any, effects: Any, study: Any, outcome: str, lang: str = "zh") -> None:
+    """The forest plot as a numbered figure of ``doc`` (figures/pilots_<outcome>.png)."""
+    label = study.codebook.construct_label(outcome, lang)
+    doc.figure(programme_forest_figure(effects, study, outcome, lang), name=f"pilots_{outcome}",
+               title=pilot_text("fig_forest", lang, outcome=label), notes=[pilot_text("forest_note", lang)])
+
+
+def league_table(effects: Any, study: Any, outcome: str, lang: str = "zh") -> ReportTable:
+    """Pilots ranked by their effect on ``outcome`` (pilots without an estimate last, unranked)."""
+    names = community_names(study, lang)
     league = effects.league(outcome)
     table = pd.DataFrame({
         _col("rank", lang): np.where(league["estimate"].notna(), np.arange(1, len(league) + 1).astype(str), "—"),
-        _col("community", lang): league["community_id"].map(names).fillna(league["community_id"]),
-        _col("programme", lang): league["programme"].map(lambda v: value_label(v, lang)),
-        _col("effect", lang): [_fmt_ci(a, b, c) for a, b, c in
-                               zip(league["estimate"], league["ci_lower"], league["ci_upper"], strict=True)],
-        _col("p", lang): league["p_value"],
-        _col("note", lang): [_flags_text(_without_few_comparisons(f), lang, effects.min_responses)
+        _col("community", lang): league["community_id"].map(lambda c: names.get(str(c), str(c))),
+        _col("programme", lang): league["programme"].map(lambda v: _cap(value_label(v, lang), lang)),
+        _col("effect", lang): [f"{fmt_ci(a, b, c, lang=lang)} {sig_marks(p)}".rstrip() if pd.notna(a) else "—"
+                               for a, b, c, p in zip(league["estimate"], league["ci_lower"], league["ci_upper"],
+                                                     league["p_value"], strict=True)],
+        _col("p", lang): league["p_value"].map(fmt_p),
+        _col("note", lang): [_flags_text(_without_few_comparisons(f), lang, effects.min_responses) or "—"
                              for f in league["flags"]],
     })
-    show_table(table, decimals=3, max_rows=200)
+    table = _without_empty_notes(table, lang)
+    label = study.codebook.construct_label(outcome, lang)
+    notes = [pilot_text("league_note", lang, outcome=label)]
+    if league["flags"].astype(str).str.contains("few_comparisons").any():
+        notes.append(_cap(_FLAGS["few_comparisons"][lang_code(lang)], lang) + ("。" if lang_code(lang) == "zh" else "."))
+    return ReportTable(frame=table, title=pilot_text("tab_league", lang, outcome=label), lang=lang,
+                       unit=word("unit.score", lang), n=pilot_text("n_pilots", lang, n=len(league)),
+                       method=pilot_text("method_effects", lang), weighted="no", significance=True, notes=notes)
 
 
-def show_programme_types(effects: Any, study: Any, lang: str = "zh") -> None:
-    markdown(pilot_text("types", lang))
-    markdown(pilot_text("types_note", lang))
-    table = effects.by_programme()
-    table["outcome"] = table["outcome"].map(lambda o: study.codebook.construct_label(o, lang))
-    table["programme"] = table["programme"].map(lambda v: value_label(v, lang))
-    show_table(table.rename(columns={c: _col(c, lang) for c in table.columns}), decimals=3)
+def programme_types_table(effects: Any, study: Any, lang: str = "zh") -> ReportTable:
+    """Mean of the pilots' own effects by programme type, one row per outcome."""
+    by = effects.by_programme()
+    types = list(dict.fromkeys(by["programme"]))
+    present = list(dict.fromkeys(by["outcome"]))
+    ordered = [o for o in study.config.outcomes if o in present] + [o for o in present
+                                                                   if o not in study.config.outcomes]
+    rows = []
+    for outcome in ordered:
+        g = by[by["outcome"] == outcome].set_index("programme")
+        row = {_col("outcome", lang): study.codebook.construct_label(outcome, lang)}
+        for t in types:
+            row[_cap(value_label(t, lang), lang)] = fmt_num(g["mean_effect"].get(t))
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    counts = by.drop_duplicates("programme").set_index("programme")["pilots"]
+    n = ("，" if lang_code(lang) == "zh" else ", ").join(
+        pilot_text("n_type", lang, programme=value_label(t, lang), n=int(counts[t])) for t in types)
+    return ReportTable(frame=frame, title=pilot_text("tab_types", lang), lang=lang,
+                       unit=word("unit.score", lang), n=n, method=pilot_text("method_types", lang), weighted="no",
+                       notes=[pilot_text("types_note", lang)])
 
 
 def programme_results(effects: Any) -> dict[str, Any]:
@@ -316,4 +393,3 @@ def programme_results(effects: Any) -> dict[str, Any]:
                                                               "pilots": r["pilots"]}
                          for r in by_type.to_dict("records")},
     }
-

@@ -1,66 +1,46 @@
-"""Display-ready tables, headings and the comparison paragraph of a
+"""The programme report's tables, figures and comparison paragraph, from a
 :class:`~evalkit.programme.report.ProgrammeReport`, in Chinese or English.
 
-Formats only: picks rows and columns, renames them for the reader and turns codes (groups,
-statuses, grades, verdicts, reason codes) into words; every number comes from the report.
-Small counts are not an issue here (no table describes individual residents).
+Formats only: picks rows and columns, renames them for the reader, turns codes (groups,
+statuses, grades, verdicts, reason codes) into words and formats numbers with
+:mod:`evalkit.reporting.tables`; every number comes from the report. Tables are
+:class:`~evalkit.reporting.tables.ReportTable` objects (title, unit, N, method, weighting,
+notes) for :class:`~evalkit.reporting.document.ReportDocument`; captions and narrative live
+in the text catalogue (``programme_*`` keys of :mod:`evalkit.reporting.text`). Shares and
+intervals resting on fewer than :data:`MIN_COUNT` answers are not published.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evalkit.codebook import CONSTRUCTS
-from evalkit.reporting.display import markdown, show_figure, show_table
 from evalkit.reporting.programme_figures import (
     GROUP_LABELS,
     attainment_plot,
     programme_comparison_plot,
     trend_by_group_plot,
 )
-from evalkit.reporting.text import lang_code
+from evalkit.reporting.tables import ReportTable, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_share, sig_marks
+from evalkit.reporting.text import text
+from evalkit.reporting.vocab import lang_code, word
 
-__all__ = ["programme_table", "show_programme_table", "programme_narrative", "comparison_paragraph",
-           "show_programme_figure"]
+__all__ = ["MIN_COUNT", "programme_table", "programme_report_table", "add_programme_table", "programme_figure",
+           "add_programme_figure", "comparison_paragraph"]
 
-_TEXT = {
-    "title": ("# 项目实施与绩效：{name}", "# Programme delivery and performance: {name}"),
-    "intro": ("本节按逻辑模型（投入 → 活动 → 产出 → 成效）报告服务台账、居民诉求、社区年度投入与目标达标情况，"
-              "并比较三社联动与五社联动。", "This section follows the logic model (inputs → activities → outputs → "
-              "outcomes) through the service ledger, resident requests, the community-year inputs and the targets, "
-              "and compares 三社联动 with 五社联动."),
-    "logic_model": ("## 逻辑模型：最近一年各组社区的均值与分类型成效", "## Logic model: latest-year group means and impact by type"),
-    "reach": ("## 服务覆盖：服务次数与人次\n人次为服务接触次数，不是服务人数（台账无个人编码时无法去重）。",
-              "## Reach: services and contacts\nParticipants are contacts (人次), not people: without a person key the "
-              "ledger cannot count people once."),
-    "linkage": ("## 联动程度：多方共同提供的服务占比", "## Linkage: services co-delivered by several actors"),
-    "inputs": ("## 投入：社会组织、持证社工、志愿者与资金", "## Inputs: organisations, social workers, volunteers, funding"),
-    "responsiveness": ("## 诉求响应\n办结时间用 Kaplan–Meier 方法估计：尚未办结的诉求按“至少已用时”计入（删失），不被丢弃。",
-                       "## Responsiveness\nTime to resolution is a Kaplan–Meier estimate: requests still open count as "
-                       "censored (known to take at least this long), not dropped."),
-    "claims": ("### 宣传口径的检验\n“满意率 100%”“办结率 ≥ 90%”等说法按比例检验：给出样本量、精确（Clopper–Pearson）与 "
-               "Wilson 区间和单侧精确二项检验。", "### Claims tested as claims\nShares such as “satisfaction 100 %” come with "
-               "their number of responses, exact (Clopper–Pearson) and Wilson intervals and one-sided exact tests."),
-    "targets": ("## 目标达标情况", "## Target attainment"),
-    "scoring": ("## 绩效评分与等级", "## Performance score and grade"),
-    "costs": ("## 成本\n单位成效成本 = 试点带来的年度新增资金 ÷ 成效估计；区间由成效的置信区间换算（资金视为已知）。",
-              "## Costs\nCost per unit of effect = the pilots' incremental annual funding ÷ the impact estimate; the "
-              "interval carries the effect's confidence interval (funding treated as known)."),
-    "compare": ("## 三社联动与五社联动比较", "## 三社联动 versus 五社联动"),
-}
 _HEADERS = {
     "group": ("组别", "group"), "year": ("年份", "year"), "stage": ("环节", "stage"), "indicator": ("指标", "indicator"),
     "value": ("数值", "value"), "ci_lower": ("95% CI 下限", "95% CI low"), "ci_upper": ("95% CI 上限", "95% CI high"),
     "services": ("服务次数", "services"), "participants": ("服务人次", "contacts"),
-    "services_per_1000": ("每千人服务次数", "services per 1,000"), "share_ge2": ("≥2 方参与", "≥2 actors"),
+    "services_per_1000": ("每千人服务次数", "services per 1,000 residents"), "share_ge2": ("≥2 方参与", "≥2 actors"),
     "share_ge3": ("≥3 方参与", "≥3 actors"), "share_all5": ("五方齐聚", "all 5"), "mean_actors": ("平均参与方数", "mean actors"),
-    "social_orgs": ("社会组织数", "social orgs"), "social_workers": ("持证社工数", "social workers"),
-    "social_workers_per_10k": ("每万人持证社工", "social workers /10k"), "volunteers_per_10k": ("每万人志愿者", "volunteers /10k"),
-    "funding_wan": ("资金（万元）", "funding (10k yuan)"), "centre_area_m2": ("中心面积（平方米）", "centre area (m²)"),
+    "social_orgs": ("社会组织数", "social organisations"), "social_workers": ("持证社工数", "social workers"),
+    "social_workers_per_10k": ("每万人持证社工", "social workers per 10,000"),
+    "volunteers_per_10k": ("每万人志愿者", "volunteers per 10,000"),
+    "funding_wan": ("资金（万元）", "funding (10,000 yuan)"), "centre_area_m2": ("中心面积（平方米）", "centre area (m²)"),
     "n": ("样本量", "n"), "median_hours": ("办结时间中位数（小时）", "median hours"), "p90_hours": ("90 分位（小时）", "P90 hours"),
     "km_within_24h": ("24 小时内办结", "within 24 h"), "km_within_72h": ("72 小时内办结", "within 72 h"),
     "n_open": ("未办结", "open"), "scope": ("范围", "scope"), "claim": ("口径", "claim"), "share": ("比例", "share"),
@@ -74,7 +54,7 @@ _HEADERS = {
     "score_min": ("权重变动下最低分", "min score"), "score_max": ("最高分", "max score"),
     "share_same_grade": ("等级不变的比例", "same grade"), "outcome": ("结果", "outcome"), "programme": ("试点类型", "programme"),
     "estimate": ("估计值", "estimate"), "p_value": ("p 值", "p"), "inference": ("推断方法", "inference"),
-    "incremental_funding_wan": ("年新增资金（万元）", "incremental funding"), "ratio": ("单位成效成本（万元）", "cost per unit"),
+    "incremental_funding_wan": ("年新增资金（万元）", "incremental funding (10,000 yuan a year)"), "ratio": ("单位成效成本（万元）", "cost per unit"),
     "ratio_ci_lower": ("区间下限", "low"), "ratio_ci_upper": ("区间上限", "high"), "reason": ("说明", "note"),
     "cost_per_service": ("每次服务成本（元）", "cost per service"), "cost_per_participant": ("每人次成本（元）", "cost per contact"),
     "funding_yuan_per_resident": ("人均资金（元）", "funding per resident"), "term": ("项", "term"),
@@ -160,11 +140,11 @@ def _label(value: Any, k: int) -> Any:
     return _HEADERS[value][k] if value in _HEADERS else value
 
 
-def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
-    """One of the views in ``_VIEWS`` (logic_model, reach, linkage, …) for display."""
+
+def _view_frame(report: Any, name: str, k: int) -> pd.DataFrame:
+    """The rows and columns of view ``name``, codes in words, small counts suppressed, numbers raw."""
     source_name, cols, opts = _VIEWS[name]
     frame = getattr(report, source_name)
-    k = 0 if lang_code(lang) == "zh" else 1
     if opts.get("latest_year") and "year" in frame and frame["year"].notna().any():
         frame = frame[frame["year"] == frame["year"].max()]
     if name in {"attainment", "community_attainment"} and not report.frameworks.empty:  # the frameworks' wording
@@ -181,34 +161,429 @@ def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
         numeric = [c for c in cols if c not in keys]
         how = "sum" if name == "reach" else "mean"
         frame = frame.groupby(keys, sort=True)[numeric].agg(how).reset_index()
-        if name == "reach":
-            pop = getattr(report, source_name).groupby(keys)["population"].sum().to_numpy()
-            frame["services_per_1000"] = 1000 * frame["services"] / np.where(pop > 0, pop, np.nan)
+        if name == "reach":  # per community, then averaged: as in the logic model and the figure
+            source = getattr(report, source_name)
+            if "services_per_1000" in source:
+                frame["services_per_1000"] = source.groupby(keys)["services_per_1000"].mean().to_numpy()
+            else:
+                pop = source.groupby(keys)["population"].sum().to_numpy()
+                frame["services_per_1000"] = 1000 * frame["services"] / np.where(pop > 0, pop, np.nan)
     out = frame[[c for c in cols if c in frame.columns]].copy()
-    if "n" in out and name in _SHARE_VIEWS:  # a share resting on fewer than MIN_COUNT answers is not published
-        small = pd.to_numeric(out["n"], errors="coerce") < MIN_COUNT
+    count = next((c for c in ("n", "rated") if c in out), None)
+    if count and name in _SHARE_VIEWS:  # a share resting on fewer than MIN_COUNT answers is not published
+        small = pd.to_numeric(out[count], errors="coerce") < MIN_COUNT
         shares = [c for c in out.columns if c in _SHARE_COLUMNS]
         out[shares] = out[shares].astype(object).mask(small)
-        out["n"] = out["n"].astype(object).mask(small, f"<{MIN_COUNT}")
+        out[count] = out[count].astype(object).mask(small, f"<{MIN_COUNT}")
     labelled = {c for c in ("outcome", "indicator") if c in out}
     for col in labelled:
         out[col] = out[col].map(lambda v: _label(v, k))
     for col in out.columns:
         if col not in labelled and (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
             out[col] = out[col].map(lambda v: _code(v, k))
+    return out
+
+
+def programme_table(report: Any, name: str, lang: str = "zh") -> pd.DataFrame:
+    """One of the views in ``_VIEWS`` (logic_model, reach, linkage, …) as a frame with raw numbers.
+
+    The report uses :func:`programme_report_table` (formatted, captioned); this frame is for
+    exploration and for checks on the numbers.
+    """
+    k = 0 if lang_code(lang) == "zh" else 1
+    out = _view_frame(report, name, k)
     if "p_value" in out:
-        out["p_value"] = out["p_value"].map(lambda p: "—" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}"))
+        out["p_value"] = out["p_value"].map(fmt_p)
     return out.rename(columns={c: _HEADERS.get(c, (c, c))[k] for c in out.columns})
 
 
-def show_programme_table(report: Any, name: str, lang: str = "zh") -> None:
-    show_table(programme_table(report, name, lang))
+# ---- the report's tables: formatted, captioned ----------------------------------------------
+
+_INT = {"services", "participants", "n", "n_open", "requests", "rated", "met", "not_met", "no_data", "year"}
+_PCT = {"share_ge2", "share_ge3", "share_all5", "km_within_24h", "km_within_72h", "share_resolved", "share_satisfied",
+        "share_of_requests", "share_met", "share_same_grade"}
+_DEC = {"centre_area_m2": 0, "cost_per_service": 0, "mean_actors": 2, "mean_score": 2}  # else 1 place
+_UNITS = {
+    "reach": ("次；人次；每千名常住居民的服务次数", "services; contacts; services per 1,000 residents"),
+    "linkage": ("服务次数为次，其余为占全部服务的比例", "services as counts, the rest as shares of all services"),
+    "linkage_change": ("每个试点社区该时期的服务次数（平均）与占比", "services per pilot in the period (mean) and shares"),
+    "inputs": ("个；人；每万名常住居民；万元；平方米", "count; persons; per 10,000 residents; 10,000 yuan; m²"),
+    "resolution": ("件；小时；比例", "requests; hours; shares"),
+    "satisfaction": ("件；评分 1–5 分；比例", "ratings; score 1–5; share"),
+    "claims": ("比例", "shares"), "attainment": ("个社区", "communities"),
+    "community_attainment": ("见各行", "see rows"), "scores": ("分（0–100）", "points (0–100)"),
+    "costs": ("元", "yuan"), "cost_per_effect": ("万元；每 1 分（或参与比例 1 个单位）的成效", "10,000 yuan per unit of effect"),
+    "logic_model": ("见各行", "see rows"), "compare": ("量表分（参与为 0–1 比例）", "scale points (participation: 0–1 share)"),
+}
+_METHODS = {
+    "admin": ("服务台账、社区年度面板与诉求记录的汇总（全部记录）", "totals of the service ledger, community panel "
+              "and request log (all records)"),
+    "km": ("Kaplan–Meier 估计，未办结诉求按删失处理", "Kaplan–Meier, open requests censored"),
+    "claims": ("精确（Clopper–Pearson）与 Wilson 95% 区间；单侧精确二项检验",
+               "exact (Clopper–Pearson) and Wilson 95% intervals; one-sided exact binomial tests"),
+    "scores": ("绩效评估框架加权评分；权重敏感性为 ±20% 与随机（Dirichlet）权重",
+               "weighted score of the performance framework; weight sensitivity by ±20% and random (Dirichlet) weights"),
+    "cost": ("年度新增资金 ÷ 成效估计", "incremental annual funding ÷ impact estimate"),
+}
+_EXTRA_HEADERS = {
+    "estimate_ci": ("效应 [95% 置信区间]", "effect [95% CI]"),
+    "share_cp": ("比例 [精确 95% 区间]", "share [exact 95% CI]"),
+    "wilson": ("Wilson 95% 区间", "Wilson 95% CI"),
+    "ratio_ci": ("单位成效成本 [95% 区间]", "cost per unit of effect [95% CI]"),
+    "score_range": ("权重变动下得分范围", "score range when weights change"),
+    "difference": ("五社 − 三社 [95% 区间]", "five-party − three-party [95% CI]"),
+    "p_difference": ("两类之差 p 值", "p (difference)"),
+    "community": ("社区", "community"),
+}
 
 
-def programme_narrative(key: str, lang: str = "zh", **fields: Any) -> None:
-    markdown(_TEXT[key][0 if lang_code(lang) == "zh" else 1].format(**fields))
+def _t(pair: tuple[str, str], k: int) -> str:
+    return pair[k]
 
 
+def _header(col: str, k: int) -> str:
+    h = (_EXTRA_HEADERS.get(col) or _HEADERS.get(col) or (col, col))[k]
+    return h[:1].upper() + h[1:] if k and h[:1].isalpha() and not h.startswith("p ") else h
+
+
+def _inline(label: str, k: int) -> str:
+    """A label inside an English sentence starts lower-case ("Comparison communities" → "comparison …")."""
+    return label if k == 0 or not label[:1].isupper() or label[1:2].isupper() else label[0].lower() + label[1:]
+
+
+def _capital(v: Any, k: int) -> Any:
+    """An English cell starts upper-case ("not met" → "Not met"); Chinese and numbers as they are."""
+    return v[0].upper() + v[1:] if k and isinstance(v, str) and v[:1].islower() else v
+
+
+def _is_text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _fmt_cell(col: str, v: Any, lang: str) -> str:
+    if _is_text(v):  # already words (or "<10")
+        return v
+    if col in _INT:
+        return fmt_int(v) if col != "year" else ("—" if pd.isna(v) else str(int(v)))
+    if col in _PCT:
+        return fmt_share(v)
+    if col == "p_value" or col == "p_contradicted":
+        return fmt_p(v)
+    return fmt_num(v, _DEC.get(col, 1))
+
+
+def _pct_ci(est: Any, lo: Any, hi: Any, lang: str) -> str:
+    if pd.isna(est):
+        return "—"
+    if pd.isna(lo) or pd.isna(hi):
+        return fmt_share(est)
+    return word("ci.fmt", lang, est=fmt_share(est), lo=fmt_share(lo), hi=fmt_share(hi))
+
+
+def _value(v: Any) -> str:
+    """A target value as written: whole numbers without decimals, shares and others with 2."""
+    if _is_text(v) or pd.isna(v):
+        return "—" if not _is_text(v) else v
+    return fmt_int(v) if float(v).is_integer() else fmt_num(v, 2)
+
+
+def community_names(study: Any, lang: str = "zh") -> dict[str, str]:
+    """Community id → the name a report in ``lang`` shows.
+
+    Chinese reports use the registry's ``community_name``; English reports use
+    ``community_name_en`` when the registry has it, else "Community <id>", so that an English
+    report carries no Chinese.
+    """
+    if study is None or "communities" not in getattr(study, "tables", {}):
+        return {}
+    reg = study.tables["communities"]
+    ids = reg["community_id"].astype(str)
+    column = "community_name" if lang_code(lang) == "zh" else "community_name_en"
+    if column in reg:
+        names = reg[column].astype("string")
+        return {i: (str(n) if pd.notna(n) and str(n).strip() else i) for i, n in zip(ids, names, strict=True)}
+    return {i: (i if lang_code(lang) == "zh" else f"Community {i}") for i in ids}
+
+
+def _group_counts(report: Any) -> dict[str, int]:
+    """Communities per group, city-wide (also in a one-community slice, whose group tables stay city-wide)."""
+    by_group = report.inputs_by_group
+    if {"group", "communities"} <= set(by_group.columns) and len(by_group):
+        return {g: int(n) for g, n in by_group.groupby("group")["communities"].max().items()}
+    for source in (report.inputs, report.reach):
+        if {"group", "community_id"} <= set(source.columns) and len(source):
+            return source.groupby("group")["community_id"].nunique().to_dict()
+    return {}
+
+
+def _n_text(report: Any, k: int, *, sliced: bool = False) -> str:
+    """N of a table: its one community (``sliced``) or the communities per group."""
+    if sliced:
+        return "1 个社区" if k == 0 else "1 community"
+    counts = _group_counts(report)
+    if not counts:
+        return ""
+    order = [g for g in ("comparison", "sanshe", "wushe", "other") if g in counts]
+    total = sum(counts.values())
+    parts = [f"{_inline(GROUP_LABELS[g][k], k)} {counts[g]}" for g in order]
+    return (f"{total} 个社区（{'，'.join(parts)}）" if k == 0 else f"{total} communities ({', '.join(parts)})")
+
+
+def _latest(frame: pd.DataFrame) -> int | None:
+    return int(frame["year"].max()) if "year" in frame and frame["year"].notna().any() else None
+
+
+def programme_report_table(report: Any, name: str, lang: str = "zh", *, study: Any = None) -> ReportTable:
+    """A view of the :class:`~evalkit.programme.report.ProgrammeReport` as a captioned :class:`ReportTable`.
+
+    ``name``: ``logic_model, reach, linkage, linkage_change, inputs, resolution, satisfaction,
+    claims, attainment, community_attainment, scores, costs, cost_per_effect, compare``.
+    With ``study``, community ids are shown as the registry's community names. Shares and
+    intervals resting on fewer than :data:`MIN_COUNT` answers are not published ("<10").
+    """
+    k = 0 if lang_code(lang) == "zh" else 1
+    zh = k == 0
+    names = community_names(study, lang)
+    source_name, _, opts = _VIEWS[name]
+    sliced = (report.community is not None and "community_id" in getattr(report, source_name).columns
+              and not opts.get("all_only"))
+    n_text = _n_text(report, k, sliced=sliced)
+    if name == "linkage_change":
+        counts = _group_counts(report)
+        pilots = sum(v for g, v in counts.items() if g != "comparison")
+        n_text = f"{pilots} 个试点社区" if zh else f"{pilots} pilots"
+    admin = dict(method=_METHODS["admin"][k], weighted="none", n=n_text)
+    small_note = [("样本量少于 {m} 的比例及其区间不予公布（以“<{m}”表示）。" if zh else
+                   "Shares and intervals resting on fewer than {m} answers are not published (shown as \"<{m}\").")
+                  .format(m=MIN_COUNT)]
+    title_key = f"programme_tab_{name}"
+    if getattr(report, _VIEWS[name][0]).empty:  # e.g. a study without a service ledger or request log
+        return ReportTable(frame=pd.DataFrame(), title=text(title_key, lang, year="—"), lang=lang,
+                           empty=text("programme_no_data", lang))
+    if name == "logic_model":
+        return _logic_model_table(report, lang, n_text)
+    if name == "compare":
+        return _compare_table(report, lang)
+    if name == "scores":
+        return _scores_table(report, lang, names)
+    frame = _view_frame(report, name, k)
+    if name in {"claims"}:
+        raw = report.claims
+        year = _latest(raw)
+        keep = raw["scope"].isin(["all"] if report.community is None else [report.community, "all"])
+        if year is not None:
+            keep &= raw["year"] == year
+        frame = frame[keep.to_numpy()]
+        scope = {"all": "全部社区" if zh else "all communities", **names}
+        frame = frame.assign(scope=[scope.get(s, s) for s in raw.loc[keep, "scope"]])
+    elif name == "attainment":
+        year = _latest(report.attainment_summary)
+        frame = frame[(report.attainment_summary["year"] == year).to_numpy()] if year is not None else frame
+        frame = frame.drop(columns=["year"])
+    elif name == "community_attainment":
+        year = _latest(report.attainment)
+    else:
+        year = None
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        if col in {"cp_lower", "cp_upper", "wilson_lower", "wilson_upper", "ratio_ci_lower", "ratio_ci_upper"}:
+            continue
+        if col == "share" and "cp_lower" in frame:
+            out["share_cp"] = [_pct_ci(a, b, c, lang) for a, b, c in
+                               zip(frame["share"], frame["cp_lower"], frame["cp_upper"], strict=True)]
+            out["wilson"] = [_pct_ci(np.nan, b, c, lang) if pd.isna(b) else
+                             word("ci.fmt", lang, est="", lo=fmt_share(b), hi=fmt_share(c)).strip()
+                             for b, c in zip(frame["wilson_lower"], frame["wilson_upper"], strict=True)]
+        elif col == "ratio":
+            out["ratio_ci"] = [fmt_ci(a, b, c, decimals=1, lang=lang) if not pd.isna(a) else "—" for a, b, c in
+                               zip(frame["ratio"], frame["ratio_ci_lower"], frame["ratio_ci_upper"], strict=True)]
+        elif col in {"value", "threshold"}:
+            out[col] = [_value(v) for v in frame[col]]
+        elif col == "services" and name == "linkage_change":
+            out[col] = [fmt_num(v, 1) for v in frame[col]]
+        else:
+            out[col] = [_fmt_cell(col, v, lang) for v in frame[col]]
+    if "reason" in out and out["reason"].isin(["", "—"]).all():  # a notes column without a note
+        out = out.drop(columns=["reason"])
+    out = out.map(lambda v: _capital(v, k)) if k else out
+    out = out.rename(columns={c: _header(c, k) for c in out.columns}).reset_index(drop=True)
+    title = text(title_key, lang, year=year) if year is not None else text(title_key, lang)
+    unit = _t(_UNITS.get(name, ("", "")), k)
+    if name in {"resolution"}:
+        return ReportTable(frame=out, title=title, lang=lang, unit=unit, n=n_text, method=_METHODS["km"][k],
+                           weighted="none", notes=small_note)
+    if name == "satisfaction":
+        return ReportTable(frame=out, title=title, lang=lang, unit=unit, **admin, notes=small_note)
+    if name == "claims":
+        notes = [text("programme_tab_claims_note", lang, min_n=MIN_COUNT)]
+        return ReportTable(frame=out, title=title, lang=lang, unit=unit, method=_METHODS["claims"][k],
+                           weighted="none", notes=notes,
+                           n="每行的样本量见表" if zh else "per row, see the n column")
+    if name == "community_attainment":
+        return ReportTable(frame=out, title=title, lang=lang, unit=unit, **admin, notes=small_note)
+    if name == "cost_per_effect":
+        return ReportTable(frame=out, title=title, lang=lang, unit=unit, method=_METHODS["cost"][k],
+                           weighted="no", n=n_text,
+                           notes=["区间由成效的 95% 置信区间换算；成效区间含 0 或成效不为正时不计算。" if zh else
+                                  "The interval carries the effect's 95% CI; not computed when the effect is not "
+                                  "positive or its interval includes 0."])
+    notes = []
+    if name == "reach":
+        notes.append("服务次数与人次为各组合计；每千人服务次数为各社区的简单平均。人次为服务接触次数，不是服务人数。" if zh else
+                     "Services and contacts are group totals; services per 1,000 residents is the simple mean over "
+                     "communities. Contacts are service contacts, not people.")
+    if name == "attainment":
+        notes.append("“无数据”为缺少该指标数据的社区数。" if zh else '"No data": communities without data for the indicator.')
+    return ReportTable(frame=out, title=title, lang=lang, unit=unit, **admin, notes=notes)
+
+
+def _logic_model_table(report: Any, lang: str, n_text: str) -> ReportTable:
+    k = 0 if lang_code(lang) == "zh" else 1
+    lm = report.logic_model
+    groups = [g for g in ("comparison", "sanshe", "wushe", "all") if g in set(lm["group"])]
+    rows = []
+    for (stage, indicator), g in lm.groupby(["stage", "indicator"], sort=False):
+        by = g.set_index("group")
+        row = {_header("stage", k): _capital(_code(stage, k), k),
+               _header("indicator", k): _capital(_label(indicator, k), k)}
+        for grp in groups:
+            if grp not in by.index:
+                cell = "—"
+            elif stage == "outcomes":
+                r = by.loc[grp]
+                cell = fmt_ci(r["value"], r["ci_lower"], r["ci_upper"], lang=lang)
+            elif indicator.startswith("share"):
+                cell = fmt_share(by.loc[grp, "value"])
+            else:
+                cell = fmt_num(by.loc[grp, "value"], 2 if indicator == "participants_per_resident" else 1)
+            row[GROUP_LABELS[grp][k]] = cell
+        rows.append(row)
+    year = _latest(lm)
+    return ReportTable(frame=pd.DataFrame(rows), title=text("programme_tab_logic_model", lang, year=year), lang=lang,
+                       unit=_t(_UNITS["logic_model"], k), n=n_text, weighted="no",
+                       notes=[text("programme_tab_logic_model_note", lang)])
+
+
+def _compare_table(report: Any, lang: str) -> ReportTable:
+    k = 0 if lang_code(lang) == "zh" else 1
+    est = report.estimates
+    terms = [t for t in ("sanshe", "wushe", "all") if t in set(est["term"])]
+    rows = []
+    for outcome, g in est.groupby("outcome", sort=False):
+        by = g.set_index("term")
+        row = {_header("outcome", k): _label(outcome, k)}
+        for t in terms:
+            r = by.loc[t] if t in by.index else None
+            row[GROUP_LABELS[t][k]] = "—" if r is None else \
+                f"{fmt_ci(r['estimate'], r['ci_lower'], r['ci_upper'], lang=lang)} {sig_marks(r['p_value'])}".rstrip()
+        if "wushe_minus_sanshe" in by.index:
+            r = by.loc["wushe_minus_sanshe"]
+            row[_header("difference", k)] = fmt_ci(r["estimate"], r["ci_lower"], r["ci_upper"], lang=lang)
+            row[_header("p_difference", k)] = fmt_p(r["p_value"])
+        rows.append(row)
+    methods = sorted({m for m in est.loc[est["term"] != "wushe_minus_sanshe", "inference"] if isinstance(m, str)})
+    inference = ("、" if k == 0 else ", ").join(word(f"method.{m}", lang) for m in methods)
+    n_a = int(report.difference["n_a"].max()) if len(report.difference) else 0
+    n_b = int(report.difference["n_b"].max()) if len(report.difference) else 0
+    counts = _group_counts(report)
+    n_text = (f"五社联动试点 {n_a} 个，三社联动试点 {n_b} 个，对照社区 {counts.get('comparison', 0)} 个" if k == 0 else
+              f"{n_a} five-party and {n_b} three-party pilots, {counts.get('comparison', 0)} comparison communities")
+    return ReportTable(frame=pd.DataFrame(rows), title=text("programme_tab_compare", lang), lang=lang,
+                       unit=_t(_UNITS["compare"], k), n=n_text, weighted="no", significance=True,
+                       notes=[text("programme_tab_compare_note", lang, inference=inference)])
+
+
+def _scores_table(report: Any, lang: str, names: dict[str, str]) -> ReportTable:
+    k = 0 if lang_code(lang) == "zh" else 1
+    scores = report.scores
+    sens = report.score_sensitivity.set_index("community_id") if len(report.score_sensitivity) else None
+    groups = {}
+    for source in (report.inputs, report.reach):
+        if {"group", "community_id"} <= set(source.columns) and len(source):
+            groups = source.drop_duplicates("community_id").set_index("community_id")["group"].to_dict()
+            break
+    rows = []
+    for r in scores.itertuples(index=False):
+        row = {_header("community", k): names.get(str(r.community_id), str(r.community_id))}
+        if groups:
+            row[_header("group", k)] = GROUP_LABELS.get(groups.get(r.community_id), ("—", "—"))[k]
+        for dim in ("inputs", "outputs", "responsiveness", "satisfaction", "score"):
+            row[_header(dim, k)] = fmt_num(getattr(r, dim), 1)
+        row[_header("grade", k)] = _capital(_code(r.grade, k), k)
+        if sens is not None and r.community_id in sens.index:
+            s = sens.loc[r.community_id]
+            row[_header("score_range", k)] = f"{fmt_num(s['score_min'], 1)}–{fmt_num(s['score_max'], 1)}"
+            row[_header("share_same_grade", k)] = fmt_share(s["share_same_grade"])
+        rows.append(row)
+    year = _latest(report.inputs) if "year" in report.inputs else None
+    title = text("programme_tab_scores", lang, year=year if year is not None else "—")
+    return ReportTable(frame=pd.DataFrame(rows), title=title, lang=lang, unit=_t(_UNITS["scores"], k),
+                       n=_n_text(report, k, sliced=report.community is not None), method=_METHODS["scores"][k],
+                       weighted="none",
+                       notes=[text("programme_tab_scores_note", lang)])
+
+
+# ---- figures ------------------------------------------------------------------------------------
+
+_FIGURES = ("reach", "linkage", "inputs", "response", "attainment", "compare")
+
+
+def programme_figure(report: Any, name: str, lang: str = "zh") -> Any:
+    """The Axes of figure ``name`` (one of ``_FIGURES``), or ``None`` when its data are absent."""
+    zh = lang_code(lang) == "zh"
+    sources = {"reach": report.reach, "linkage": report.linkage_by_group, "inputs": report.inputs,
+               "response": report.resolution_times, "attainment": report.attainment_summary,
+               "compare": report.estimates}
+    if sources[name].empty or (name == "response" and "group" not in sources[name]):
+        return None
+    if name == "reach":
+        return trend_by_group_plot(report.reach, "services_per_1000", lang=lang,
+                                   ylabel="每千人服务次数" if zh else "Services per 1,000 residents")
+    if name == "linkage":
+        return trend_by_group_plot(report.linkage_by_group, "share_ge3", lang=lang,
+                                   ylabel="≥3 方参与的服务占比" if zh else "Share of services with ≥3 actors")
+    if name == "inputs":
+        return trend_by_group_plot(report.inputs, "social_workers_per_10k", lang=lang,
+                                   ylabel="每万人持证社工" if zh else "Certified social workers per 10,000")
+    if name == "response":
+        times = report.resolution_times
+        return trend_by_group_plot(times[times["community_id"] == "all"], "km_within_72h", lang=lang,
+                                   ylabel="72 小时内办结比例（KM）" if zh else "Resolved within 72 h (KM)")
+    if name == "attainment":
+        k = 0 if zh else 1
+        summary = report.attainment_summary
+        if not report.frameworks.empty:
+            fw = report.frameworks.drop_duplicates("framework").set_index("framework")[("framework_zh",
+                                                                                        "framework_en")[k]]
+            labels = report.frameworks.set_index(["framework", "indicator"])[("label_zh", "label_en")[k]]
+            idx = pd.MultiIndex.from_frame(summary[["framework", "indicator"]])
+            named = labels.reindex(idx).to_numpy()
+            summary = summary.assign(framework=fw.reindex(summary["framework"]).fillna(summary["framework"])
+                                     .to_numpy(), indicator=np.where(pd.isna(named), summary["indicator"], named))
+            summary = summary.assign(indicator=[_label(v, k) for v in summary["indicator"]])
+        return attainment_plot(summary, lang=lang)
+    return programme_comparison_plot(report, lang=lang)
+
+
+def add_programme_figure(doc: Any, report: Any, name: str, lang: str = "zh") -> None:
+    """Figure ``name`` as a numbered figure of ``doc`` (saved as figures/programme_<name>.png),
+    or a line saying there are no data."""
+    ax = programme_figure(report, name, lang)
+    if ax is None:
+        doc.markdown(text("programme_no_data", lang))
+        return
+    if name == "compare":
+        note = text("programme_fig_compare_note", lang, table=doc.table_count)
+    elif name == "attainment":
+        note = text("programme_fig_attainment_note", lang)
+    else:
+        note = text("programme_fig_admin_note", lang)
+    doc.figure(ax, name=f"programme_{name}", title=text(f"programme_fig_{name}", lang), notes=[note])
+
+
+def add_programme_table(doc: Any, report: Any, name: str, lang: str = "zh", *, study: Any = None) -> None:
+    """:func:`programme_report_table` as a numbered table of ``doc``."""
+    doc.table(programme_report_table(report, name, lang, study=study))
 def _funding(ce: pd.DataFrame) -> tuple[float, float]:
     if ce.empty:
         return np.nan, np.nan
@@ -232,7 +607,7 @@ def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) 
                      "对试点数量少的情形依然有效，但前提是同一批次中哪些社区采用五社联动近似随机。")
         if not clear.empty:
             lines.append("五社联动与三社联动成效差异在统计上可以确认的结果：" + "、".join(
-                f"{_label(r.outcome, 0)}（差 {r.estimate:.3f}，95% 区间 {r.ri_ci_lower:.3f}～{r.ri_ci_upper:.3f}）"
+                f"{_label(r.outcome, 0)}（差 {fmt_num(r.estimate)}，95% 区间 {fmt_num(r.ri_ci_lower)} 至 {fmt_num(r.ri_ci_upper)}）"
                 for r in clear.itertuples()) + "。")
         if not unclear.empty:
             lines.append("以下结果两类差异不能确认（区间含 0），数据既不支持“五社更好”，也不能排除："
@@ -242,50 +617,21 @@ def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) 
             lines.append(f"五社联动试点每年新增资金约 {w:.1f} 万元，三社联动约 {s:.1f} 万元；是否“值得”取决于上述差异的大小与区间。")
         lines.append("试点并非随机选取，比较只针对试点社区本身，不能外推到所有社区。")
     else:
-        lines.append(f"The comparison rests on {n_a} 五社联动 and {n_b} 三社联动 pilots; inference permutes the programme "
-                     "type within start cohorts, which holds for few pilots but assumes that within a cohort the type "
+        lines.append(f"The comparison rests on {n_a} five-party and {n_b} three-party linkage pilots; inference "
+                     "permutes the programme type within start cohorts, which holds for few pilots but assumes that within a cohort the type "
                      "was as good as randomly assigned.")
         if not clear.empty:
             lines.append("Differences the data confirm: " + "; ".join(
-                f"{_label(r.outcome, 1)} ({r.estimate:.3f}, 95% CI {r.ri_ci_lower:.3f} to {r.ri_ci_upper:.3f})"
+                f"{_label(r.outcome, 1)} ({fmt_num(r.estimate)}, 95% CI {fmt_num(r.ri_ci_lower)} to {fmt_num(r.ri_ci_upper)})"
                 for r in clear.itertuples()) + ".")
         if not unclear.empty:
             lines.append("Not confirmed (interval includes 0) — neither shown nor ruled out: "
                          + ", ".join(_label(o, 1) for o in unclear["outcome"]) + ".")
         w, s = _funding(ce)
         if np.isfinite(w) and np.isfinite(s):
-            lines.append(f"五社联动 pilots add about {w:.1f} (10k yuan) a year in funding, 三社联动 about {s:.1f}; "
+            lines.append(f"Five-party linkage pilots add about {w:.1f} (10,000 yuan) a year in funding, three-party "
+                         f"linkage pilots about {s:.1f}; "
                          "whether that is worth it depends on the size and interval of the differences above.")
         lines.append("Pilots were not chosen at random: the comparison describes these pilots, not all communities.")
     return "\n\n".join(lines)
 
-
-def show_programme_figure(report: Any, name: str, lang: str = "zh", *,
-                          output_dir: str | os.PathLike[str] | None = None) -> None:
-    """``reach``, ``linkage``, ``inputs``, ``response``, ``attainment`` or ``compare``; saved as
-    figures/programme_<name>.png with ``output_dir``."""
-    zh = lang_code(lang) == "zh"
-    sources = {"reach": report.reach, "linkage": report.linkage_by_group, "inputs": report.inputs,
-               "response": report.resolution_times, "attainment": report.attainment_summary,
-               "compare": report.estimates}
-    if sources[name].empty or (name == "response" and "group" not in sources[name]):
-        markdown("（本项无数据）" if zh else "(no data for this section)")
-        return
-    if name == "reach":
-        ax = trend_by_group_plot(report.reach, "services_per_1000", lang=lang,
-                                 ylabel="每千人服务次数" if zh else "Services per 1,000 residents")
-    elif name == "linkage":
-        ax = trend_by_group_plot(report.linkage_by_group, "share_ge3", lang=lang,
-                                 ylabel="≥3 方参与的服务占比" if zh else "Share of services with ≥3 actors")
-    elif name == "inputs":
-        ax = trend_by_group_plot(report.inputs, "social_workers_per_10k", lang=lang,
-                                 ylabel="每万人持证社工" if zh else "Certified social workers per 10,000")
-    elif name == "response":
-        times = report.resolution_times
-        ax = trend_by_group_plot(times[times["community_id"] == "all"], "km_within_72h", lang=lang,
-                                 ylabel="72 小时内办结比例（KM）" if zh else "Resolved within 72 h (KM)")
-    elif name == "attainment":
-        ax = attainment_plot(report.attainment_summary, lang=lang)
-    else:
-        ax = programme_comparison_plot(report, lang=lang)
-    show_figure(ax, output_dir=output_dir, name=f"programme_{name}")

@@ -7,6 +7,7 @@ function draws on a given Axes (or a new one), returns the Axes and never calls
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,10 @@ from evalkit.reporting.text import lang_code
 
 __all__ = ["GROUP_LABELS", "trend_by_group_plot", "programme_comparison_plot", "attainment_plot"]
 
-GROUP_LABELS = {"sanshe": ("三社联动试点", "三社联动 pilots"), "wushe": ("五社联动试点", "五社联动 pilots"),
-                "other": ("其他试点", "other pilots"), "comparison": ("对照社区", "comparison"),
-                "all": ("全部试点", "all pilots"), "wushe_minus_sanshe": ("五社 − 三社", "五社 − 三社")}
+GROUP_LABELS = {"sanshe": ("三社联动试点", "Three-party linkage pilots"),
+                "wushe": ("五社联动试点", "Five-party linkage pilots"),
+                "other": ("其他试点", "Other pilots"), "comparison": ("对照社区", "Comparison communities"),
+                "all": ("全部试点", "All pilots"), "wushe_minus_sanshe": ("五社 − 三社", "Five-party − three-party")}
 _COLORS = {"sanshe": "tab:blue", "wushe": "tab:red", "other": "tab:purple", "comparison": "0.45", "all": "black"}
 _TXT = {
     "year": ("年份", "Year"),
@@ -74,8 +76,8 @@ def programme_comparison_plot(report: Any, *, ax: Any = None, lang: str = "zh") 
     from evalkit.codebook import CONSTRUCTS
 
     k = 0 if lang_code(lang) == "zh" else 1
-    ax.set_xticklabels([(CONSTRUCTS[o].zh, CONSTRUCTS[o].en)[k] if o in CONSTRUCTS else o for o in outcomes],
-                       fontsize=8 if k else 10)
+    labels = [(CONSTRUCTS[o].zh, CONSTRUCTS[o].en)[k] if o in CONSTRUCTS else o for o in outcomes]
+    ax.set_xticklabels([textwrap.fill(t, 16) for t in labels] if k else labels, fontsize=8 if k else 10)
     ax.set_ylabel(_t("effect", lang))
     ax.set_title(_t("compare_title", lang))
     ax.legend(frameon=False, fontsize=8)

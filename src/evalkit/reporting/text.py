@@ -148,14 +148,13 @@ TEXT: dict[str, dict[str, str]] = {
     "impact_limitations": {"zh": "## 局限性", "en": "## Limitations"},
     # ---- per-pilot and batch programme reports (evalkit.reporting.pilot_display) ------------
 
-    "pilot_title": {"zh": "# {name} 试点评估报告", "en": "# Pilot evaluation report: {name}"},
+    "pilot_title": {"zh": "# {name}试点评估报告", "en": "# Pilot evaluation report: {name}"},
     "pilot_programme_title": {"zh": "# 试点项目总报告：{name}", "en": "# Programme report: {name}"},
     "pilot_facts": {"zh": "## 试点概况", "en": "## The pilot"},
     "pilot_sample": {"zh": "## 调查样本", "en": "## Survey sample"},
     "pilot_sample_note": {
-        "zh": "下表为本社区各年受访居民人数；少于 {min_cell} 人的单元格不予公布（以“<{min_cell}”表示）。",
-        "en": "Residents interviewed in this community by year; cells under {min_cell} are not published "
-              "(shown as \"<{min_cell}\").",
+        "zh": "少于 {min_cell} 人的单元格不予公布（以“<{min_cell}”表示）。",
+        "en": "Cells under {min_cell} are not published (shown as \"<{min_cell}\").",
     },
     "pilot_effects": {"zh": "## 试点前后变化与对照社区比较", "en": "## Before and after, against comparison communities"},
     "pilot_effects_note": {
@@ -189,8 +188,171 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Mean of the pilots' own effects by programme type (unweighted); the formal test of the "
               "difference is in the programme analysis.",
     },
+    "pilot_intro": {
+        "zh": "## 关于本报告\n本报告讲述一个试点社区自己的情况：试点概况、受访居民、各项结果相对对照社区的变化（含不确定性区间），"
+              "以及项目在本社区提供的服务与目标达成情况。全市汇总的成效与两类试点的比较见总报告。",
+        "en": "## About this report\nThis report tells one pilot community's own story: the pilot, who was interviewed, how "
+              "its outcomes moved against the comparison communities (with honest intervals), and what the programme "
+              "delivered here and which targets it met. City-wide effects and the comparison of the two programme "
+              "types are in the programme reports.",
+    },
+    "pilot_programme_intro": {
+        "zh": "## 关于本报告\n本报告把全部试点社区放在一起：每个试点自己的成效（森林图）、排名，以及按试点类型的平均效应。"
+              "每个试点的详细情况见各社区报告。",
+        "en": "## About this report\nThis report lines all pilot communities up: each pilot's own effect (forest plot), "
+              "a league table and the mean effect by programme type. Each pilot's details are in its own report.",
+    },
+    "pilot_tab_facts": {"zh": "试点基本信息", "en": "The pilot at a glance"},
+    "pilot_tab_facts_note": {"zh": "资料来源：社区名录与试点名单。", "en": "Source: community registry and list of pilots."},
+    "pilot_tab_sample": {"zh": "本社区各年受访居民人数", "en": "Residents interviewed in this community per year"},
+    "pilot_n_sample": {"zh": "本社区共 {n} 人次受访", "en": "{n} interviews in this community"},
+    "pilot_tab_effects": {"zh": "本社区试点前后的变化与对照社区比较", "en": "Change in this community against the comparison communities"},
+    "pilot_tab_effects_note": {
+        "zh": "效应 = 试点后均值 − 试点前均值 − 对照社区同期的平均变化；样本（前/后）少于 10 人时以“<10”表示。",
+        "en": "Effect = mean after − mean before − the comparison communities' average change over the same years; "
+              "respondents (before/after) under 10 are shown as \"<10\".",
+    },
+    "pilot_n_effects": {"zh": "本社区与 {comparisons} 个对照社区", "en": "this community and {comparisons} comparison communities"},
+    "pilot_method_effects": {"zh": "单个社区的双重差分；区间为 Conley–Taber（2011）95% 区间，p 值为置换检验",
+                             "en": "difference-in-differences for one community; Conley–Taber (2011) 95% intervals, "
+                                   "permutation p-values"},
+    "pilot_fig_trend": {"zh": "{outcome}：本社区与对照社区的年度均值", "en": "{outcome}: yearly mean here and in the comparison communities"},
+    "pilot_fig_trend_note": {"zh": "竖虚线为试点启动时间；受访者少于 {min_cell} 人的年份不绘制；未加权。",
+                             "en": "The dotted line marks the start of the pilot; years with fewer than {min_cell} "
+                                   "respondents are not drawn; unweighted."},
+    "pilot_tab_services": {"zh": "本社区按服务板块与服务方式的服务次数", "en": "Services here by service block and method"},
+    "pilot_unit_services": {"zh": "次；人次", "en": "services; contacts"},
+    "pilot_n_services": {"zh": "{n} 次服务", "en": "{n} services"},
+    "pilot_method_services": {"zh": "服务台账汇总（全部记录）", "en": "totals of the service ledger (all records)"},
+    "pilot_services_note": {"zh": "少于 {min_cell} 次的单元格不予公布（以“<{min_cell}”表示）；人次为服务接触次数，不是服务人数。",
+                            "en": "Cells under {min_cell} are not published (shown as \"<{min_cell}\"); contacts are "
+                                  "service contacts, not people."},
+    "pilot_fig_forest": {"zh": "各试点社区对{outcome}的效应及 95% 区间", "en": "Each pilot's effect on {outcome}, with 95% intervals"},
+    "pilot_tab_league": {"zh": "试点社区排名：{outcome}", "en": "League table: {outcome}"},
+    "pilot_n_pilots": {"zh": "{n} 个试点社区", "en": "{n} pilots"},
+    "pilot_tab_types": {"zh": "各类型试点社区的平均效应", "en": "Mean effect of the pilots by programme type"},
+    "pilot_n_type": {"zh": "{programme} {n} 个", "en": "{programme}: {n}"},
+    "pilot_method_types": {"zh": "各试点自身效应的简单平均", "en": "simple mean of the pilots' own effects"},
     # ---- programme (texts of the sections: evalkit.reporting.programme_display) --------------
     "programme_title": {"zh": "# 项目实施与绩效：{name}", "en": "# Programme delivery and performance: {name}"},
+    "programme_intro": {
+        "zh": "## 关于本报告\n本报告按逻辑模型（投入 → 活动 → 产出 → 成效）报告服务台账、居民诉求、社区年度投入与目标达标情况，"
+              "并比较三社联动与五社联动两类试点。服务与诉求数据来自行政记录（全部记录，不是抽样），居民成效来自入户调查。",
+        "en": "## About this report\nFollowing the logic model (inputs → activities → outputs → outcomes), this report covers "
+              "the service ledger, residents' requests, the communities' yearly inputs and the targets, and compares the "
+              "three-party and five-party linkage pilots. Services and requests are administrative records (all of them, "
+              "not a sample); residents' outcomes come from the household survey.",
+    },
+    "programme_logic_model": {
+        "zh": "## 逻辑模型\n最近一年各组社区投入、活动与产出的均值，以及分试点类型的成效估计。",
+        "en": "## Logic model\nLatest-year group means of inputs, activities and outputs, and the impact estimates by "
+              "programme type.",
+    },
+    "programme_reach": {
+        "zh": "## 服务覆盖\n人次为服务接触次数，不是服务人数（台账无个人编码时无法去重）。",
+        "en": "## Reach\nContacts are service contacts, not people: without a person key the ledger cannot count "
+              "a person once.",
+    },
+    "programme_linkage": {"zh": "## 联动程度\n由社区、社会组织、社会工作者、志愿者、慈善资源中多方共同提供的服务所占比例。",
+                          "en": "## Linkage\nShare of services co-delivered by several of the five actors (community, "
+                                "social organisation, social worker, volunteer, charitable resources)."},
+    "programme_inputs": {"zh": "## 投入\n社会组织、持证社工、志愿者、资金与服务场地。",
+                         "en": "## Inputs\nSocial organisations, certified social workers, volunteers, funding and "
+                               "service space."},
+    "programme_responsiveness": {
+        "zh": "## 诉求响应\n办结时间用 Kaplan–Meier 方法估计：尚未办结的诉求按“至少已用时”计入（删失），不被丢弃。",
+        "en": "## Responsiveness\nTime to resolution is a Kaplan–Meier estimate: requests still open count as "
+              "censored (known to take at least this long), not dropped.",
+    },
+    "programme_claims": {
+        "zh": "### 宣传口径的检验\n“满意率 100%”“办结率 ≥ 90%”等说法按比例检验：给出样本量、精确（Clopper–Pearson）与 "
+              "Wilson 区间和单侧精确二项检验。",
+        "en": "### Claims tested as claims\nShares such as \"satisfaction 100%\" come with their number of responses, "
+              "exact (Clopper–Pearson) and Wilson intervals and one-sided exact tests.",
+    },
+    "programme_targets": {"zh": "## 目标达标情况\n各标准的指标与社区年度数据对照；图中为各年达标社区所占比例。",
+                          "en": "## Target attainment\nEach framework's indicators against the community-year data; "
+                                "the figure shows the share of communities meeting each target per year."},
+    "programme_scoring": {"zh": "## 绩效评分与等级\n按绩效评估框架对各社区最近一年的投入、产出、响应与满意度打分（0–100）并定级；"
+                                "另给出维度权重变动时得分的范围与等级保持不变的比例。",
+                          "en": "## Performance score and grade\nEach community's latest year scored (0–100) on inputs, "
+                                "outputs, responsiveness and satisfaction under the performance framework, with the "
+                                "range of scores when the dimension weights change and how often the grade stays."},
+    "programme_costs": {
+        "zh": "## 成本\n单位成效成本 = 试点带来的年度新增资金 ÷ 成效估计；区间由成效的置信区间换算（资金视为已知）。",
+        "en": "## Costs\nCost per unit of effect = the pilots' incremental annual funding ÷ the impact estimate; the "
+              "interval carries the effect's confidence interval (funding treated as known).",
+    },
+    "pilot_targets": {"zh": "## 目标达标情况\n本社区最近一年的数据与各标准的指标对照。",
+                      "en": "## Target attainment\nThis community's latest year against each framework's indicators."},
+    "programme_compare": {"zh": "## 三社联动与五社联动比较", "en": "## Three-party versus five-party linkage"},
+    # table captions and notes of the programme report (evalkit.reporting.programme_display)
+    "programme_tab_logic_model": {"zh": "逻辑模型各环节指标：{year} 年各组均值与成效估计",
+                                  "en": "Logic-model indicators: group means in {year} and impact estimates"},
+    "programme_tab_logic_model_note": {
+        "zh": "投入、活动、产出为各组社区的简单平均；成效为交错启动双重差分估计的平均处理效应（ATT）及 95% 置信区间，"
+              "单位为量表分（参与为 0–1 比例）。"
+              "72 小时内办结比例与满意率为各社区比例的简单平均，诉求响应部分的表按组合计（办结时间用 Kaplan–Meier），"
+              "两者数值可能略有差异。",
+        "en": "Inputs, activities and outputs are simple means over each group's communities; outcomes are the "
+              "staggered difference-in-differences average effect on the pilots (ATT) with 95% CIs, in scale points "
+              "(participation as a 0–1 share). The 72-hour and satisfaction shares here average the communities' "
+              "shares; the responsiveness tables pool each group's requests (Kaplan–Meier for time to resolution), "
+              "so the figures can differ slightly."},
+    "programme_tab_reach": {"zh": "各组社区每年的服务次数与服务人次", "en": "Services and contacts per group and year"},
+    "programme_tab_linkage": {"zh": "多方共同提供的服务占比（按组与年份）",
+                              "en": "Services co-delivered by several actors, by group and year"},
+    "programme_tab_linkage_change": {"zh": "试点启动前 12 个月与启动以来的联动程度（每个试点社区平均）",
+                                     "en": "Linkage in the 12 months before the start and since (mean per pilot)"},
+    "programme_tab_inputs": {"zh": "社区年度投入（每组社区平均）", "en": "Yearly inputs (mean per community in each group)"},
+    "programme_tab_resolution": {"zh": "居民诉求办结时间（Kaplan–Meier 估计）",
+                                 "en": "Time to resolve residents' requests (Kaplan–Meier)"},
+    "programme_tab_satisfaction": {"zh": "居民对诉求处理的满意度评价", "en": "Residents' ratings of how requests were handled"},
+    "programme_tab_claims": {"zh": "宣传口径的比例检验（{year} 年）", "en": "Claims tested against the data ({year})"},
+    "programme_tab_claims_note": {
+        "zh": "“数据否定”：单侧精确二项检验表明比例低于口径（p < 0.05）；“数据支持”：单侧检验表明比例高于口径的目标值（p < 0.05）；"
+              "“不能否定”：数据不足以判断。样本量少于 {min_n} 的比例及其区间不予公布。",
+        "en": "\"Contradicted\": a one-sided exact binomial test puts the share below the claim (p < 0.05); \"supported\": the one-sided test puts it above the claimed threshold (p < 0.05); "
+              "\"not contradicted\": the data cannot tell. Shares resting on fewer than {min_n} responses are not "
+              "published."},
+    "programme_tab_attainment": {"zh": "各标准指标的达标情况（{year} 年）", "en": "Targets met by indicator ({year})"},
+    "programme_tab_community_attainment": {"zh": "本社区的目标达标情况（{year} 年）",
+                                           "en": "This community's targets ({year})"},
+    "programme_tab_scores": {"zh": "各社区绩效评分与等级（{year} 年）", "en": "Performance score and grade per community ({year})"},
+    "programme_tab_scores_note": {
+        "zh": "各维度得分 0–100；等级按评分框架的分界（默认：优秀 ≥ 90，良好 ≥ 80，合格 ≥ 60，其余不合格）。"
+              "“权重变动下得分范围”为各维度权重各上下浮动 20% 及随机权重下的最低与最高分。",
+        "en": "Dimension scores 0–100; grades use the framework's cut-offs (default: excellent ≥ 90, good ≥ 80, "
+              "pass ≥ 60, else fail). The range is the lowest and highest score when each dimension weight moves "
+              "by ±20% and under random weights."},
+    "programme_tab_costs": {"zh": "服务成本与人均资金（每组社区平均）", "en": "Service costs and funding per resident (mean per community)"},
+    "programme_tab_cost_per_effect": {"zh": "单位成效成本", "en": "Cost per unit of effect"},
+    "programme_tab_compare": {"zh": "分试点类型的成效及五社联动与三社联动之差",
+                              "en": "Impact by programme type and the five-party minus three-party difference"},
+    "programme_tab_compare_note": {
+        "zh": "各类型成效为交错启动双重差分（Callaway–Sant'Anna）的 ATT（推断：{inference}）；两类之差的区间与 p 值"
+              "来自同一启动批次内交换试点类型的随机化检验。",
+        "en": "Per-type effects are staggered difference-in-differences ATTs (Callaway–Sant'Anna; inference: "
+              "{inference}); the difference's interval and p-value come from randomisation "
+              "inference that permutes the programme type within start cohorts."},
+    "programme_fig_reach": {"zh": "每千名居民的服务次数（按组与年份）", "en": "Services per 1,000 residents by group and year"},
+    "programme_fig_linkage": {"zh": "≥3 方共同提供的服务占比（按组与年份）",
+                              "en": "Share of services with ≥3 actors by group and year"},
+    "programme_fig_inputs": {"zh": "每万名居民的持证社工数（按组与年份）",
+                             "en": "Certified social workers per 10,000 residents by group and year"},
+    "programme_fig_response": {"zh": "72 小时内办结的诉求比例（按组与年份，Kaplan–Meier）",
+                               "en": "Requests resolved within 72 hours by group and year (Kaplan–Meier)"},
+    "programme_fig_attainment": {"zh": "各指标达标社区所占比例（按年份）",
+                                 "en": "Share of communities meeting each target, by year"},
+    "programme_fig_compare": {"zh": "分试点类型的成效及两类之差（95% 置信区间）",
+                              "en": "Impact by programme type and the difference (95% intervals)"},
+    "programme_fig_admin_note": {"zh": "每组社区的简单平均；数据来自行政记录，未加权。",
+                                 "en": "Simple means over each group's communities; administrative records, unweighted."},
+    "programme_fig_attainment_note": {"zh": "颜色越绿达标比例越高；空白为无数据。",
+                                      "en": "Greener means a larger share met; blank cells have no data."},
+    "programme_fig_compare_note": {"zh": "数值与表 {table} 相同；竖线为 95% 置信区间，横线为 0（无效应）。",
+                                   "en": "Numbers as in Table {table}; bars are 95% intervals, the line is 0 (no effect)."},
+    "programme_no_data": {"zh": "（本项无数据）", "en": "(no data for this section)"},
     "impact_targets": {
         "zh": "## 目标达成情况\n研究配置中的工作目标与最近一年的行政数据（社区年度面板、居民诉求记录）对照。",
         "en": "## Targets\nThe study config's targets against the latest year of administrative data (community "
