@@ -191,8 +191,11 @@ def test_report_blocks_speak_the_report_language(report, study, lang):
     body = summary + " ".join(limits)
     if lang == "zh":
         assert "合成控制法" in summary and "0.059" in summary
-    else:  # Chinese only in place names (the registry's community names)
-        assert "synthetic control" in summary and "用" not in body and "效应" not in body
+    else:  # one language: not even the registry's Chinese place names
+        tables_text = " ".join(" ".join([*map(str, t.frame.columns), *t.frame.astype(str).to_numpy().ravel(),
+                                         t.title, *t.note_lines()]) for t in tables)
+        assert "synthetic control" in summary
+        assert not re.search(r"[\u4e00-\u9fff]", body + tables_text + show.showcase_title(report, study, lang))
     weights = show.showcase_weights_table(report, study, lang).frame
     sums = weights.drop(columns=weights.columns[0]).replace("—", "0").astype(float).sum()
     assert ((sums >= 97) & (sums <= 103)).all()  # whole per cents of weights that sum to 1

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.reporting.pilot_display import MIN_CELL
+from evalkit.reporting.programme_display import community_names
 from evalkit.reporting.synthetic_display import DIAGNOSTIC_TEXT
 from evalkit.reporting.tables import ReportTable, fmt_ci, fmt_int, fmt_num, fmt_p
 from evalkit.reporting.text import lang_code, text
@@ -23,7 +24,7 @@ from evalkit.reporting.vocab import word
 __all__ = ["showcase_title", "showcase_facts_table", "showcase_main_table", "showcase_cross_table",
            "showcase_robustness_table",
            "showcase_weights_table", "showcase_truth_table", "showcase_trajectory_figure",
-           "showcase_gap_figure", "showcase_summary", "showcase_limitations", "community_names"]
+           "showcase_gap_figure", "showcase_summary", "showcase_limitations"]
 
 _DESIGN = {
     "synthetic_control": ("合成控制法", "Synthetic control"),
@@ -40,17 +41,9 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if _zh(lang) else pair[1]
 
 
-def community_names(study: Any) -> pd.Series:
-    """Registry name by community id (the id itself when the registry has no name)."""
-    reg = study.tables["communities"]
-    names = reg.set_index("community_id")["community_name"] if "community_name" in reg else pd.Series(dtype=str)
-    return names.astype("string")
-
-
-def _name(study: Any, cid: str) -> str:
-    names = community_names(study)
-    value = names.get(cid)
-    return str(value) if value is not None and not pd.isna(value) else str(cid)
+def _name(study: Any, cid: str, lang: str) -> str:
+    """The community's name as a report in ``lang`` shows it (English reports carry no Chinese)."""
+    return community_names(study, lang).get(str(cid), str(cid))
 
 
 def _outcome(study: Any, code: str, lang: str) -> str:
@@ -66,7 +59,7 @@ def _method_text(report: Any, lang: str) -> str:
 
 
 def showcase_title(report: Any, study: Any, lang: str = "zh") -> str:
-    return text("showcase_title", lang, name=_name(study, report.pilot["community_id"]),
+    return text("showcase_title", lang, name=_name(study, report.pilot["community_id"], lang),
                 study=study.config.display_name(lang))
 
 
@@ -78,8 +71,9 @@ def showcase_facts_table(report: Any, study: Any, lang: str = "zh") -> ReportTab
     zh = _zh(lang)
     years = lambda ys: "、".join(map(str, ys)) if zh else ", ".join(map(str, ys))  # noqa: E731
     items = [
-        (("社区", "Community"), _name(study, p["community_id"])),
-        (("所在区（县）", "District"), str(row.get("district", "—")) if not pd.isna(row.get("district")) else "—"),
+        (("社区", "Community"), _name(study, p["community_id"], lang)),
+        *([(("所在区（县）", "District"), str(row.get("district")) if not pd.isna(row.get("district")) else "—")]
+          if zh else []),  # place names are Chinese: an English report leaves them out
         (("试点类型", "Programme"), word(f"programme.{p['programme']}", lang)),
         (("启动日期", "Start date"), p["start_date"]),
         (("试点前的调查年份", "Survey years before the start"), years(p["years_before"]) or "—"),
@@ -187,7 +181,7 @@ def showcase_weights_table(report: Any, study: Any, lang: str = "zh") -> ReportT
     used = sorted({u for w in weights.values() for u, v in w.items() if v >= 0.005},
                   key=lambda u: -sum(float(w.get(u, 0.0)) for w in weights.values()))
     frame = pd.DataFrame({word("col.community", lang) if _has("col.community") else
-                          ("对照社区" if _zh(lang) else "Comparison community"): [_name(study, u) for u in used]})
+                          ("对照社区" if _zh(lang) else "Comparison community"): [_name(study, u, lang) for u in used]})
     for o in outcomes:
         frame[_outcome(study, o, lang)] = [_weight(weights[o].get(u, 0.0)) for u in used]
     zh = _zh(lang)
@@ -308,7 +302,7 @@ def showcase_summary(report: Any, study: Any, lang: str = "zh") -> str:
     """The executive summary: what was compared, what moved, how sure we can be."""
     est = report.estimates
     ok = est[est["status"] == "estimated"]
-    name = _name(study, report.pilot["community_id"])
+    name = _name(study, report.pilot["community_id"], lang)
     method = _method_text(report, lang)
     lines = [text("showcase_summary_design", lang, name=name, method=method if _zh(lang) else method.lower(),
                   n=fmt_int(ok["n_donors"].max() if len(ok) else report.pilot["donors_offered"]),

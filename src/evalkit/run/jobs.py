@@ -120,6 +120,7 @@ def _build(job: ReportJob) -> dict[str, str]:
     from evalkit.run.export import export_html
     from evalkit.run.manifest import build_manifest, output_hashes, relative_to, with_outputs
     from evalkit.run.paths import template_path
+    from evalkit.reporting.docx_writer import write_run_docx
     from evalkit.run.pipeline import html_postprocess, merge_results, publishable_notebook, reproduce_text
 
     template = Path(job.template)
@@ -135,6 +136,7 @@ def _build(job: ReportJob) -> dict[str, str]:
         t1 = time.perf_counter()
         export_html(tmp / template.name, tmp / f"{template.stem}.html", lang=job.language,  # type: ignore[arg-type]
                     postprocess=html_postprocess())
+        write_run_docx(tmp, lang=job.language)  # type: ignore[arg-type]  # the Word file, listed in the manifest's outputs
         write_json_atomic(tmp / "results.json", merge_results(tmp))
         publishable_notebook(tmp / template.name)
         manifest = build_manifest(
