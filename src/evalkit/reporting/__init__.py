@@ -114,6 +114,18 @@ from evalkit.reporting.validation_text import (  # noqa: E402
 )
 
 __all__ += ["derivations_table", "show_intake_facts", "unavailable_table"]
+from evalkit.reporting.design_display import (  # noqa: E402
+    add_design_checks,
+    design_balance_table,
+    design_explanations,
+    design_love_figure,
+    designs_summary_table,
+    designs_variance_table,
+    pre_post_only_table,
+)
+
+__all__ += ["add_design_checks", "design_balance_table", "design_explanations", "design_love_figure",
+            "designs_summary_table", "designs_variance_table", "pre_post_only_table"]
 from evalkit.reporting.programme_display import (  # noqa: E402
     comparison_paragraph,
     programme_narrative,
