@@ -35,7 +35,7 @@ doc = ek.reporting.ReportDocument(name="03_impact", lang=lang, title=ek.reportin
 # %%
 doc.heading(ek.reporting.word("summary.title", lang))
 doc.section("summary", ek.reporting.impact_summary(impact, study, lang))
-doc.section("impact_intro")
+doc.section("impact_intro", ek.reporting.impact_intro(impact, lang))
 
 # %%
 doc.section("impact_design")

@@ -209,3 +209,63 @@ def _main_rows(study) -> ImpactReport:
         "outcome": outcomes, "label": outcomes, "estimate": 0.2, "std_error": 0.03, "ci_lower": 0.14,
         "ci_upper": 0.26, "p_value": 0.004, "inference": "wild_bootstrap", "n_clusters": 48,
         "n_treated_clusters": 32, "pretrend_p": 0.5}))
+
+
+# ---- a programme with no comparison data ---------------------------------------------------
+@pytest.fixture(scope="module")
+def pilots_only(tmp_path_factory):
+    """The demo city with every non-pilot community removed from the registry and every table."""
+    from evalkit.datasets.demo import generate_demo_city
+    from evalkit.datasets.demo_files import write_city
+
+    city = generate_demo_city()
+    ids = set(city.pilots["community_id"])
+
+    def keep(frame, col="community_id"):
+        return frame[frame[col].isin(ids)].reset_index(drop=True)
+
+    city = attrs.evolve(city, communities=keep(city.communities), community_panel=keep(city.community_panel),
+                        population=keep(city.population), survey=keep(city.survey),
+                        survey_raw=keep(city.survey_raw, "社区编码"), services=keep(city.services),
+                        requests=keep(city.requests))
+    path = write_city(city, tmp_path_factory.mktemp("pilots_only"))
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index("# a showcase report")], encoding="utf-8")  # its donors would be comparisons
+    return load_study(path)
+
+
+def test_without_comparisons_the_impact_report_runs_on_pre_post(pilots_only):
+    """A programme with no comparison data: estimate_impact says why it estimates nothing, the
+    designs fall back to pre-post (labelled the weakest), the configured designs say why they
+    cannot run, and every call of the impact notebook runs in both languages."""
+    from evalkit import reporting
+    from evalkit.impact import estimate_impact
+    from evalkit.targets import target_attainment
+
+    impact = estimate_impact(pilots_only, draws=99)
+    assert impact.estimates.empty and impact.caveats[0] == {"code": "no_comparison", "n_pilots": 32}
+    designs = evaluate_designs(pilots_only)
+    est = designs.estimates.set_index("design")
+    assert designs.designs[-1] == "pre_post" and (est.loc["pre_post", "status"] == "ok").all()
+    assert set(est.loc["matching", "caveats"]) == {"too_few_comparison"}
+    assert set(est.loc["multilevel", "caveats"]) == {"too_few_comparison"}
+    targets = target_attainment(pilots_only.tables, pilots_only.config.targets)
+    for lang in ("zh", "en"):
+        doc = ReportDocument(name="03_impact", lang=lang, title="t", show=False)
+        doc.section("summary", reporting.impact_summary(impact, pilots_only, lang))
+        doc.section("impact_intro", reporting.impact_intro(impact, lang))
+        for name in ("design", "balance", "main", "subgroups", "many_outcomes", "robustness"):
+            doc.table(reporting.impact_table(impact, pilots_only, name, lang, refer_to=3))
+        doc.figure(reporting.impact_estimates_figure(impact, pilots_only, lang), name="f", title="f")
+        assert reporting.add_truth_check(doc, impact, pilots_only, lang) is None
+        reporting.add_event_studies(doc, impact, pilots_only, lang)
+        doc.table(reporting.sensitivity_report_table(impact, lang))
+        add_design_checks(doc, designs, impact, pilots_only, lang)
+        doc.bullets(reporting.caveat_sentences(impact.caveats, lang, codebook=pilots_only.codebook))
+        doc.section("recommendations", reporting.impact_recommendations(impact, pilots_only, lang, targets=targets))
+        tables = [b for b in doc.blocks if b["kind"] == "table"]
+        assert [t["number"] for t in tables] == [1, 2] and not any(b["kind"] == "figure" for b in doc.blocks)
+        weakest = "证据最弱" if lang == "zh" else "weakest design"
+        assert weakest in tables[1]["title"] and len(tables[1]["rows"]) == 6
+        assert any(("需要对照社区" if lang == "zh" else "need comparison") in n for n in tables[1]["notes"])
+        json.dumps({**impact.published(), **designs.results_entry()})

@@ -71,6 +71,10 @@ the change after the start within each pilot (community fixed effects, resident 
 CR2 SEs by community. Without a comparison group it cannot separate the programme from
 everything else that changed: the weakest design (reason code ``pre_post_no_comparison``).
 
+**Without comparison communities** (the survey covers pilots only) the pre-post design is added
+even when the config does not ask for it: it is the one description left, and the impact report
+shows it in place of the estimates it cannot make.
+
 Each design and outcome gives one row of :attr:`DesignsReport.estimates`. A design that cannot
 be estimated (too few comparison communities, no overlap, no convergence …) gives a row with
 no estimate and a reason code; the report never fails because one design cannot be run.
@@ -108,7 +112,7 @@ from evalkit.intake.load import Study
 from evalkit.results import Provenance, Result, frame_from_records, frame_to_records
 
 __all__ = ["DesignCode", "DesignsReport", "evaluate_designs", "community_changes", "resident_frame",
-           "design_truth", "ROW_COLUMNS"]
+           "design_truth", "surveys_comparison", "truth_file", "ROW_COLUMNS"]
 
 
 class DesignCode(enum.StrEnum):
@@ -265,6 +269,12 @@ def community_changes(scored: pd.DataFrame, study: Study, outcomes: Sequence[str
         rows["share_migrant"] = by["hukou"].apply(
             lambda h: float((h.dropna() == "migrant").mean())).reindex(rows.index)
     return rows.reset_index(), facts
+
+
+def surveys_comparison(scored: pd.DataFrame, study: Study) -> bool:
+    """Whether the survey covers any community that is not a pilot (the condition of
+    :func:`evalkit.impact.has_comparison`)."""
+    return bool(set(scored["community_id"].dropna()) - set(study.pilots["community_id"]))
 
 
 def community_covariates(frame: pd.DataFrame) -> list[str]:
@@ -584,12 +594,14 @@ def evaluate_designs(
 
     chosen = tuple(study.config.designs if designs is None else designs)
     seed = study.config.seed if seed is None else seed
-    if not chosen:
-        return DesignsReport(estimates=pd.DataFrame(columns=list(ROW_COLUMNS)),
-                             provenance=Provenance.current(seed=seed), weights=weights)
     outcomes = list(outcomes or study.config.outcomes)
     if scored is None:
         scored = score(study.tables["survey"], study.codebook, constructs=outcomes)
+    if not surveys_comparison(scored, study) and "pre_post" not in {c.name for c in chosen}:
+        chosen = (*chosen, DesignChoice("pre_post", {}))  # the one design left without comparisons
+    if not chosen:
+        return DesignsReport(estimates=pd.DataFrame(columns=list(ROW_COLUMNS)),
+                             provenance=Provenance.current(seed=seed), weights=weights)
     out: dict[str, Any] = {"rows": [], "balance": [], "variance": [], "icc": [], "spec": [], "results": {}}
     names = [c.name for c in chosen]
     comm = facts = None

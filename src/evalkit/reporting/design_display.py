@@ -114,8 +114,9 @@ def designs_summary_table(report: Any, impact: Any, study: Any, lang: str = "zh"
                          "truth": fmt_num(truth[0].loc[r.Index]) if truth else None})
             codes.append(_codes(r.caveats))
     marks, notes = _caveat_marks(codes, lang)
+    shown = [r["outcome"] if i == 0 or rows[i - 1]["outcome"] != r["outcome"] else "" for i, r in enumerate(rows)]
     frame = pd.DataFrame({
-        word("col.outcome", lang): [r["outcome"] for r in rows],
+        word("col.outcome", lang): shown,  # each outcome named once, on the first row of its group
         word("col.design", lang): [r["design"] for r in rows],
         word("col.estimand", lang): [r["estimand"] for r in rows],
         word("col.effect_ci", lang): [r["effect"] for r in rows],
@@ -276,6 +277,10 @@ def add_design_checks(doc: Any, report: Any, impact: Any, study: Any, lang: str 
     plots of the community-level designs, the multilevel variance components. Nothing without designs."""
     if report.is_empty:
         return
+    if impact is not None and impact.estimates.empty:  # no comparison communities: pre-post only
+        doc.section("impact_pre_post_only")
+        doc.table(pre_post_only_table(report, study, lang))
+        return
     doc.section("impact_designs")
     doc.bullets(design_explanations(report, lang))
     doc.table(designs_summary_table(report, impact, study, lang))
@@ -295,6 +300,12 @@ def pre_post_only_table(report: Any, study: Any, lang: str = "zh") -> ReportTabl
     est = report.estimates[report.estimates["design"] == "pre_post"]
     codes = [_codes(c) for c in est["caveats"]]
     marks, notes = _caveat_marks(codes, lang)
+    others = report.estimates[report.estimates["design"] != "pre_post"]
+    if len(others):  # the configured designs that need comparison communities
+        names = dict.fromkeys(_design_name(r, lang) for r in others.itertuples())
+        notes.append(("研究配置中的其他设计（" + "、".join(names) + "）需要对照社区，未能估计。") if zh else
+                     ("The other designs of the study config (" + "; ".join(names) + ") need comparison "
+                      "communities and were not estimated."))
     frame = pd.DataFrame({
         word("col.outcome", lang): [_outcome(study, o, lang) for o in est["outcome"]],
         word("col.estimand", lang): [word("estimand.post", lang)] * len(est),

@@ -280,6 +280,21 @@ TEXT: dict[str, dict[str, str]] = {
               "matching or weighting; the dashed line is the usual 0.1 threshold.",
     },
     # ---- impact report without comparison communities --------------------------------------
+    "impact_not_applicable": {
+        "zh": "本研究没有对照社区，本节不适用（见下文“试点前后比较”）。",
+        "en": "The study has no comparison communities; this section does not apply (see the before-after "
+              "comparison below).",
+    },
+    "impact_intro_no_comparison": {
+        "zh": "## 评估问题与方法\n本报告原本要回答：与可比的对照社区相比，试点是否改变了居民的获得感、幸福感、安全感、归属感、满意度和参与？"
+              "但本研究的调查只覆盖试点社区，没有对照社区，因此无法估计试点效应（双重差分等设计都需要未参加试点的社区）。"
+              "报告只描述试点社区启动前后的变化，这是证据最弱的设计。",
+        "en": "## Question and method\nThis report would answer: compared with similar comparison communities, did the "
+              "pilots change residents' sense of gain, happiness, security, belonging, satisfaction and participation? "
+              "The survey covers pilot communities only, so no effect can be estimated (difference-in-differences and "
+              "the other designs need communities without the pilot). The report describes only the pilots' change "
+              "after the start: the weakest design.",
+    },
     "impact_pre_post_only": {
         "zh": "## 试点前后比较（无对照社区）\n本研究没有对照社区，无法估计双重差分。下表只给出试点社区自身启动前后的变化："
               "它无法区分试点效应与同期其他变化，是证据最弱的设计，仅作描述。若要估计试点效应，请在研究配置中提供对照社区"
