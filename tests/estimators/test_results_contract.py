@@ -270,6 +270,7 @@ STUDY_CASES = {
     "community_effects": lambda study: __import__("evalkit.community", fromlist=["x"]).community_effects(study),
     "programme_report": lambda study: __import__("evalkit.programme", fromlist=["x"]).analyse_programme(
         study, draws=49, ri_draws=99),
+    "designs_report": lambda study: __import__("evalkit.design_analysis", fromlist=["x"]).evaluate_designs(study),
 }
 #: abstract bases, not results of any function
 ABSTRACT_KINDS = {"result", "impact", "design"}
@@ -317,6 +318,7 @@ def test_study_results_honour_the_contract(kind, tmp_path_factory):
 
 def test_every_result_kind_is_covered():
     import evalkit  # noqa: F401 - registers every result class
+    import evalkit.design_analysis  # noqa: F401
     import evalkit.estimators.sensitivity  # noqa: F401
     import evalkit.impact  # noqa: F401
     import evalkit.measurement  # noqa: F401
