@@ -269,3 +269,15 @@ def test_without_comparisons_the_impact_report_runs_on_pre_post(pilots_only):
         assert weakest in tables[1]["title"] and len(tables[1]["rows"]) == 6
         assert any(("需要对照社区" if lang == "zh" else "need comparison") in n for n in tables[1]["notes"])
         json.dumps({**impact.published(), **designs.results_entry()})
+
+
+def test_ordered_logit_items_from_the_config(study):
+    """A reverse-keyed item is turned round (belong_4 is asked reversed: the pilots' improvement
+    must show as an odds ratio above 1); an unknown name gives a row with a reason code."""
+    rep = evaluate_designs(study, designs=(DesignChoice("ordered_logit", {"items": ("belong_4", "belong_9")}),))
+    rows = rep.estimates.set_index("item")
+    assert rows.loc["belong_4", "outcome"] == "belonging" and rows.loc["belong_4", "ci_lower"] > 1
+    assert rows.loc["belong_9", "caveats"] == "item_not_found" and rows.loc["belong_9", "status"] == "not_estimable"
+    assert set(rep.results) == {"ordered_logit:belong_4"}
+    table = designs_summary_table(rep, None, study, "en")
+    assert "not a scored item" in " ".join(table.note_lines())

@@ -132,6 +132,8 @@ class DesignCode(enum.StrEnum):
     DATA_NOT_USABLE = "data_not_usable"
     #: the item has fewer than three answer categories (yes/no)
     ITEM_NOT_ORDINAL = "item_not_ordinal"
+    #: an item listed in the config's ordered_logit items is not a scored codebook item
+    ITEM_NOT_FOUND = "item_not_found"
     #: the chosen weighting method does not estimate the chosen estimand
     ESTIMAND_NOT_OFFERED = "estimand_not_offered"
     #: the design ran unweighted although the study asks for weights
@@ -159,7 +161,7 @@ class DesignsReport(Result):
     tables: ``balance`` (design, outcome, covariate, SMD and variance ratios before/after),
     ``variance_components`` and ``icc`` (multilevel), ``specification`` (one row per design:
     unit, baseline and last year, covariates, options). ``results`` holds each design's own
-    result object by ``"<design>:<outcome>"``.
+    result object by ``"<design>:<outcome>"`` (``"ordered_logit:<item>"``).
     """
 
     kind: ClassVar[str] = "designs_report"
@@ -465,20 +467,14 @@ def _multilevel(choice: DesignChoice, res_frame: pd.DataFrame, outcomes: Sequenc
         out["icc"].append(res.tables["icc"].assign(outcome=o))
 
 
-def _ordinal_items(study: Study, outcomes: Sequence[str], items: Sequence[str]) -> list[tuple[str, Any]]:
-    """(outcome, codebook variable) pairs: the configured items, else each outcome's first item."""
+def _ordinal_items(study: Study, outcomes: Sequence[str], items: Sequence[str]) -> list[tuple[str, Any, str]]:
+    """(outcome, codebook variable or None when unknown, item name): the configured items, else
+    each outcome's first item."""
     if items:
         by_name = {v.name: v for v in study.codebook.items()}
-        out = []
-        for name in items:
-            var = by_name.get(name)
-            if var is None:
-                msg = (f"designs: ordered_logit: item {name!r} is not a scored item of the codebook; "
-                       f"items: {', '.join(sorted(by_name))}. Fix the items list in study.yaml.")
-                raise DataValidationError(msg)
-            out.append((str(var.construct), var))
-        return out
-    return [(o, study.codebook.items(o)[0]) for o in outcomes if study.codebook.items(o)]
+        return [(str(by_name[n].construct) if n in by_name else "", by_name.get(n), n) for n in items]
+    return [(o, study.codebook.items(o)[0], study.codebook.items(o)[0].name)
+            for o in outcomes if study.codebook.items(o)]
 
 
 def _ordered_logit(choice: DesignChoice, study: Study, res_frame: pd.DataFrame, outcomes: Sequence[str],
@@ -491,10 +487,16 @@ def _ordered_logit(choice: DesignChoice, study: Study, res_frame: pd.DataFrame, 
                         "outcome_definition": "item", "estimand": "odds_ratio_pilot_post",
                         "covariates": ";".join(["pilot", "pilot_post", "year_effects",
                                                 *_resident_covariates(res_frame)]),
-                        "options": ";".join(v.name for _, v in pairs)})
+                        "options": ";".join(n for _, _, n in pairs)})
     n_groups = int(res_frame["community_id"].nunique())
     n_tr = int(res_frame.loc[res_frame["pilot"] == 1, "community_id"].nunique())
-    for outcome, var in pairs:
+    for outcome, var, item in pairs:
+        fail = dict(unit="resident", estimand="odds_ratio", scale="odds_ratio", item=item,
+                    n_treated=n_tr, n_comparison=n_groups - n_tr)
+        if var is None:  # a name in the config's items that the codebook does not score
+            out["rows"].append(_failed("ordered_logit", "ordered_logit", outcome,
+                                       codes=[DesignCode.ITEM_NOT_FOUND.value], **fail))
+            continue
         name = f"item_{var.name}"
         frame = res_frame
         if var.name in frame:
@@ -503,8 +505,6 @@ def _ordered_logit(choice: DesignChoice, study: Study, res_frame: pd.DataFrame, 
                 lo, hi = (var.scale_min, var.scale_max) if var.scale_min is not None else (col.min(), col.max())
                 col = lo + hi - col
             frame = frame.assign(**{name: col})
-        fail = dict(unit="resident", estimand="odds_ratio", scale="odds_ratio", item=var.name,
-                    n_treated=n_tr, n_comparison=n_groups - n_tr)
         if var.name not in res_frame or frame[name].nunique() < 3:
             out["rows"].append(_failed("ordered_logit", "ordered_logit", outcome,
                                        codes=[DesignCode.ITEM_NOT_ORDINAL.value], **fail))
@@ -521,7 +521,7 @@ def _ordered_logit(choice: DesignChoice, study: Study, res_frame: pd.DataFrame, 
         out["rows"].append(_row("ordered_logit", "ordered_logit", outcome, res, term="pilot_post",
                                 estimand="odds_ratio", unit="resident", n_units=n_groups, n_treated=n_tr,
                                 scale="odds_ratio", item=var.name))
-        out["results"][f"ordered_logit:{outcome}"] = res
+        out["results"][f"ordered_logit:{item}"] = res
 
 
 def _pre_post(res_frame: pd.DataFrame, outcomes: Sequence[str], weights: str | None,

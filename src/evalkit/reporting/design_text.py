@@ -60,6 +60,10 @@ CAVEAT_TEXT: dict[str, dict[str, str]] = {
     "item_not_ordinal": {
         "zh": "该题只有“是 / 否”两个答案，不适用有序 logit。",
         "en": "The item has only yes/no answers; an ordered logit does not apply."},
+    "item_not_found": {
+        "zh": "研究配置为有序 logit 列出的该题目不是编码本中的计分题目；请核对研究配置中的题目名称。",
+        "en": "The item listed for the ordered logit in the study config is not a scored item of the "
+              "codebook; check the item names in the study config."},
     "estimand_not_offered": {
         "zh": "所选加权方法不估计所选的估计对象（AIPW 估计 ATE，熵平衡估计 ATT）；请在研究配置中更换方法或估计对象。",
         "en": "The chosen weighting method does not estimate the chosen quantity (AIPW estimates the ATE, "
