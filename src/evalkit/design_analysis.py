@@ -182,7 +182,9 @@ class DesignsReport(Result):
         return not self.designs
 
     def title(self, lang: str = "zh") -> str:
-        return "其他研究设计的交叉检验" if lang.lower().startswith("zh") else "Other designs as cross-checks"
+        from evalkit.reporting.vocab import word
+
+        return word("result.designs_report", lang)
 
     def published(self) -> dict[str, Any]:
         """Every number the designs section shows, for results.json (empty without designs)."""
