@@ -281,3 +281,16 @@ def test_ordered_logit_items_from_the_config(study):
     assert set(rep.results) == {"ordered_logit:belong_4"}
     table = designs_summary_table(rep, None, study, "en")
     assert "not a scored item" in " ".join(table.note_lines())
+
+
+def test_the_run_cache_computes_the_designs_once(study, tmp_path, monkeypatch):
+    from evalkit.run import study as run_study_module
+
+    monkeypatch.setenv(run_study_module.CACHE_ENV, str(tmp_path))
+    loaded = run_study_module.load_study(study.config)
+    choice = (DesignChoice("pre_post", {}),)
+    first = run_study_module.evaluate_designs(loaded, designs=choice, outcomes=["gain"])
+    assert len(list(tmp_path.glob("evaluate_designs-*.pkl"))) == 1
+    again = run_study_module.evaluate_designs(loaded, designs=choice, outcomes=["gain"])
+    assert again is not first  # read back from the cache file
+    assert_result_close(again, first)
