@@ -294,3 +294,36 @@ def test_the_run_cache_computes_the_designs_once(study, tmp_path, monkeypatch):
     again = run_study_module.evaluate_designs(loaded, designs=choice, outcomes=["gain"])
     assert again is not first  # read back from the cache file
     assert_result_close(again, first)
+
+
+def test_specifications_match_r_on_the_demo(report):
+    """lme4::lmer, ordinal::clm and clubSandwich CR2 on the same demo frame
+    (tests/reference/design_analysis/, tolerances in its README)."""
+    from pathlib import Path
+
+    ref = pd.read_csv(Path(__file__).parent / "reference" / "design_analysis" / "design_analysis_reference.csv",
+                      keep_default_na=False)
+    r = {(c, q, t): v for c, q, t, v in ref.itertuples(index=False)}
+    ml = report.results["multilevel:gain"]
+    row = ml.estimates.set_index("term").loc["pilot_post"]
+    assert row["estimate"] == pytest.approx(r["multilevel", "estimate", "pilot_post"], rel=1e-3)
+    assert row["std_error"] == pytest.approx(r["multilevel", "std_error", "pilot_post"], rel=1e-2)
+    vc = ml.tables["variance_components"].set_index(["term_1", "term_2"])
+    assert vc.loc[("(Intercept)", "(Intercept)"), "variance"] == pytest.approx(
+        r["multilevel", "variance", "(Intercept)"], rel=5e-3)
+    assert vc.loc[("pilot_post", "pilot_post"), "variance"] == pytest.approx(
+        r["multilevel", "variance", "pilot_post"], rel=5e-3)
+    assert vc.loc[("residual", "residual"), "variance"] == pytest.approx(r["multilevel", "variance", "residual"],
+                                                                         rel=5e-3)
+    assert vc.loc[("(Intercept)", "pilot_post"), "correlation"] == pytest.approx(
+        r["multilevel", "correlation", "(Intercept):pilot_post"], abs=5e-3)
+    fit = ml.tables["fit"].set_index("measure")["value"]
+    assert fit["loglik"] == pytest.approx(r["multilevel", "loglik", ""], rel=1e-6)
+    ol = report.results["ordered_logit:gain_1"]
+    assert ol.estimates.set_index("term").loc["pilot_post", "estimate"] == pytest.approx(
+        r["ordered_logit", "estimate", "pilot_post"], rel=1e-6)
+    assert ol.tables["fit"].set_index("measure").loc["loglik", "value"] == pytest.approx(
+        r["ordered_logit", "loglik", ""], rel=1e-8)
+    pp = report.results["pre_post:gain"].estimates.set_index("term").loc["pilot_post"]
+    for q, col in (("estimate", "estimate"), ("std_error", "std_error"), ("df", "df")):
+        assert pp[col] == pytest.approx(r["pre_post", q, "pilot_post"], rel=1e-6), q
