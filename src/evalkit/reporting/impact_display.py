@@ -16,8 +16,9 @@ import pandas as pd
 from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, sig_marks
 from evalkit.reporting.vocab import has_word, lang_code, word
 
-__all__ = ["impact_table", "impact_truth_table", "impact_intro", "has_estimates", "targets_table", "impact_estimates_figure", "event_study_figure",
-           "weighted_kind", "sensitivity_table", "sensitivity_report_table"]
+__all__ = ["impact_table", "impact_truth_table", "impact_intro", "has_estimates", "targets_table",
+           "impact_estimates_figure", "event_study_figure", "weighted_kind", "sensitivity_table",
+           "sensitivity_report_table"]
 
 _DIFF = re.compile(r"difference \[(?P<a>[^\]]+)\] − \[(?P<b>[^\]]+)\]")
 _EFFECT = re.compile(r"treat:post\[(?P<level>[^\]]+)\]")
