@@ -297,13 +297,13 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "impact_pre_post_only": {
         "zh": "## 试点前后比较（无对照社区）\n本研究没有对照社区，无法估计双重差分。下表只给出试点社区自身启动前后的变化："
-              "它无法区分试点效应与同期其他变化，是证据最弱的设计，仅作描述。若要估计试点效应，请在研究配置中提供对照社区"
-              "（未参加试点的社区的调查数据，comparison）。",
+              "它无法区分试点效应与同期其他变化，是证据最弱的设计，仅作描述。若要估计试点效应，需要在社区名录和居民调查中"
+              "加入若干未参加试点、条件相近的社区（对照社区）。",
         "en": "## Before and after within pilots (no comparison communities)\nThe study has no comparison communities, so "
               "no difference-in-differences can be estimated. The table gives only the pilots' own change after the start: "
               "it cannot separate the pilot from other changes over the same time and is the weakest design, descriptive "
-              "only. To estimate the pilots' effect, add comparison communities (survey data of communities without the "
-              "pilot, comparison in the study config).",
+              "only. To estimate the pilots' effect, add some similar communities without the pilot (comparison "
+              "communities) to the registry and the resident survey.",
     },
 }
 
