@@ -126,13 +126,21 @@ def designs_summary_table(report: Any, impact: Any, study: Any, lang: str = "zh"
     if truth:
         frame[word("col.true_effect", lang)] = [r["truth"] for r in rows]
     frame[word("col.remarks", lang)] = marks
-    lead = ("社区层面的匹配与加权比较各社区从第一轮到最后一轮的均值变化（对变化的匹配 / 加权双重差分）；"
-            "多层模型与有序 logit 使用居民层面数据；试点前后比较只用试点社区。" if zh else
-            "Community-level matching and weighting compare each community's change in mean score from the first "
-            "to the last wave (a matched / weighted difference-in-differences on changes); the multilevel model and "
-            "the ordered logit use resident-level data; the before-after comparison uses pilots only.")
+    present = set(report.designs)
+    parts = {  # what each configured kind of design compares, in the table's note
+        "community": ("社区层面的匹配与加权比较各社区从第一轮到最后一轮的均值变化（对变化的匹配 / 加权双重差分）",
+                      "community-level matching and weighting compare each community's change in mean score from "
+                      "the first to the last wave (a matched / weighted difference-in-differences on changes)"),
+        "resident": ("多层模型与有序 logit 使用居民层面数据", "the multilevel model and the ordered logit use "
+                     "resident-level data"),
+        "pre_post": ("试点前后比较只用试点社区", "the before-after comparison uses pilots only"),
+    }
+    keys = [k for k, names in (("community", {"matching", "weighting"}), ("resident", {"multilevel", "ordered_logit"}),
+                               ("pre_post", {"pre_post"})) if names & present]
+    said = [parts[k][0 if zh else 1] for k in keys]
+    lead = ("；".join(said) + "。") if zh else ("; ".join(said)[:1].upper() + "; ".join(said)[1:] + ".")
     if truth:
-        lead += (" 真实效应按各行自己的估计对象汇总（仅合成数据）；优势比与 ATE 没有对应的真实值（—）。" if zh else
+        lead += ("真实效应按各行自己的估计对象汇总（仅合成数据）；优势比与 ATE 没有对应的真实值（—）。" if zh else
                  " The known true effect is aggregated for each row's own quantity (synthetic data only); odds "
                  "ratios and ATEs have none (—).")
     return ReportTable(frame=frame, lang=lang, weighted="yes" if report.weights else "no", significance=True,
