@@ -35,7 +35,7 @@ doc = ek.reporting.ReportDocument(name="03_impact", lang=lang, title=ek.reportin
 # %%
 doc.heading(ek.reporting.word("summary.title", lang))
 doc.section("summary", ek.reporting.impact_summary(impact, study, lang))
-doc.section("impact_intro")
+doc.section("impact_intro", ek.reporting.impact_intro(impact, lang))
 
 # %%
 doc.section("impact_design")
@@ -66,6 +66,13 @@ doc.section("impact_robustness")
 doc.table(ek.reporting.impact_table(impact, study, "robustness", lang))
 doc.section("impact_sensitivity")
 doc.table(ek.reporting.sensitivity_report_table(impact, lang))
+
+# %%
+# the further designs the config asks for (designs: in study.yaml); without any, nothing is shown
+designs = ek.evaluate_designs(study, scored=scored, weights=weights, lang=lang)
+ek.reporting.add_design_checks(doc, designs, impact, study, lang)
+
+# %%
 doc.section("impact_targets")
 doc.table(ek.reporting.targets_table(targets, lang))
 doc.section("impact_limitations")
@@ -76,5 +83,6 @@ doc.save()
 
 # %%
 if output_dir:
-    ek.reporting.save_results("impact", {**impact.published(), "truth_check": truth}, output_dir)
+    ek.reporting.save_results("impact", {**impact.published(), "truth_check": truth, **designs.results_entry()},
+                              output_dir)
 ek.mark_complete(run_id)

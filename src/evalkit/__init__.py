@@ -32,6 +32,8 @@ _EXPORTS = {
     "reproduce": "evalkit.run.reproduce",
     "estimate_impact": "evalkit.run.study",
     "ImpactReport": "evalkit.impact",
+    "evaluate_designs": "evalkit.run.study",
+    "DesignsReport": "evalkit.design_analysis",
     "measure": "evalkit.run.study",
     "community_effects": "evalkit.run.study",
     "CommunityEffects": "evalkit.community",
@@ -69,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from evalkit.codebook import Codebook
     from evalkit.community import CommunityEffects, community_effects
     from evalkit.config import StudyConfig, load_config
+    from evalkit.design_analysis import DesignsReport, evaluate_designs
     from evalkit.impact import ImpactReport, estimate_impact
     from evalkit.intake.init import init_study
     from evalkit.intake.load import Study, load_study

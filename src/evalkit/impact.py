@@ -19,6 +19,11 @@ that start in different years:
 * **Many outcomes**: Benjamini–Hochberg and Romano–Wolf adjusted p-values and the
   Kling–Liebman–Katz (2007) equal-weight summary index on the same stacked design.
 
+**No comparison communities** (every surveyed community is a pilot): none of these designs
+can be estimated; the report's estimate tables are empty and its caveat ``no_comparison`` says
+why, and the impact notebook shows the pre-post design within pilots instead
+(:func:`evalkit.design_analysis.evaluate_designs`), labelled the weakest design.
+
 Every estimate carries its number of clusters and treated clusters and the inference the
 few-clusters guardrail chose (:mod:`evalkit.estimators.guardrails`); the limitations text is
 generated from those facts. This module orchestrates estimators; it estimates nothing itself.
@@ -43,7 +48,7 @@ from evalkit.results import Provenance, Result, frame_from_records, frame_to_rec
 from evalkit.scales import score
 
 __all__ = ["ImpactReport", "estimate_impact", "community_year_panel", "balance_table",
-           "stacked_survey"]
+           "stacked_survey", "has_comparison"]
 
 _BASELINE_VARS = {
     "age": ("年龄", "age"),
@@ -246,6 +251,8 @@ def estimate_impact(
     if scored is None:
         scored = score(study.tables["survey"], study.codebook, constructs=outcomes)
     panel = community_year_panel(scored, study, outcomes, weights=weights)
+    if not has_comparison(panel):
+        return _without_comparison(study, panel, seed=seed, weights=weights)
     control = "not_yet_treated" if study.config.comparison == "not_yet_treated" else "never_treated"
 
     rows, events, robust, sens_rows, power_rows = [], [], [], [], []
@@ -331,6 +338,39 @@ def estimate_impact(
         weights=weights,
     )
     return attrs.evolve(report, caveats=_caveats(report, study))
+
+
+def has_comparison(panel: pd.DataFrame) -> bool:
+    """Whether the survey has communities that never started a pilot (cohort 0 in
+    :func:`community_year_panel`); every design of :func:`estimate_impact` needs them."""
+    return bool((panel["cohort"] == 0).any())
+
+
+#: columns of the (empty) frames of a report without comparison communities
+_EMPTY_COLUMNS = {
+    "estimates": ["outcome", "label", "estimate", "std_error", "ci_lower", "ci_upper", "p_value", "inference",
+                  "n_clusters", "n_treated_clusters", "pretrend_p", "baseline_sd"],
+    "balance": ["variable", "label", "mean_pilot", "mean_comparison", "smd"],
+    "event_study": ["event_time", "estimate", "std_error", "ci_lower", "ci_upper", "outcome"],
+    "robustness": ["outcome", "label", "design", "estimate", "ci_lower", "ci_upper", "inference"],
+    "subgroups": ["by", "outcome", "term", "estimate", "ci_lower", "ci_upper", "p_value", "p_equal_effects", "n_obs"],
+    "many_outcomes": ["term", "estimate", "ci_lower", "ci_upper", "p_value", "p_bh", "p_romano_wolf"],
+}
+
+
+def _without_comparison(study: Study, panel: pd.DataFrame, *, seed: int | None,
+                        weights: str | None) -> ImpactReport:
+    """The report of a study whose every surveyed community is a pilot: no difference-in-differences
+    is possible, so every estimate table is empty and the caveat ``no_comparison`` says why; the
+    impact notebook then shows the pre-post design (:mod:`evalkit.design_analysis`), labelled the
+    weakest design."""
+    frames = {name: pd.DataFrame(columns=cols) for name, cols in _EMPTY_COLUMNS.items()}
+    caveats: list[dict[str, Any]] = [{"code": "no_comparison", "n_pilots": int(panel["community_id"].nunique())},
+                                     {"code": "repeated_cross_section"}]
+    if study.config.synthetic:
+        caveats.append({"code": "synthetic"})
+    return ImpactReport(provenance=Provenance.current(seed=seed), design=design_table(study, panel),
+                        weights=weights, caveats=tuple(caveats), **frames)
 
 
 def _trend_sensitivity(panel: pd.DataFrame, outcome: str, *, control: str, seed: int | None,

@@ -271,6 +271,7 @@ STUDY_CASES = {
     "programme_report": lambda study: __import__("evalkit.programme", fromlist=["x"]).analyse_programme(
         study, draws=49, ri_draws=99),
     "showcase": lambda study: __import__("evalkit.showcase", fromlist=["x"]).analyse_showcase(study),
+    "designs_report": lambda study: __import__("evalkit.design_analysis", fromlist=["x"]).evaluate_designs(study),
 }
 #: abstract bases, not results of any function
 ABSTRACT_KINDS = {"result", "impact", "design"}
@@ -318,6 +319,7 @@ def test_study_results_honour_the_contract(kind, tmp_path_factory):
 
 def test_every_result_kind_is_covered():
     import evalkit  # noqa: F401 - registers every result class
+    import evalkit.design_analysis  # noqa: F401
     import evalkit.estimators.sensitivity  # noqa: F401
     import evalkit.impact  # noqa: F401
     import evalkit.measurement  # noqa: F401

@@ -57,6 +57,7 @@ from evalkit.reporting.impact_display import (  # noqa: E402
     add_truth_check,
     event_study_figure,
     impact_estimates_figure,
+    impact_intro,
     impact_table,
     impact_truth_table,
     sensitivity_report_table,
@@ -73,7 +74,7 @@ from evalkit.reporting.measurement_display import (  # noqa: E402
     session_table,
 )
 
-__all__ += ["add_event_studies", "add_truth_check", "data_quality_table", "event_study_figure", "impact_estimates_figure", "impact_table",
+__all__ += ["add_event_studies", "add_truth_check", "impact_intro", "data_quality_table", "event_study_figure", "impact_estimates_figure", "impact_table",
             "impact_truth_table", "targets_table", "means_figure", "measurement_table", "MIN_PLOT_N", "session_table",
             "item_distribution_figure", "likert_figure"]
 
@@ -115,6 +116,18 @@ from evalkit.reporting.validation_text import (  # noqa: E402
 )
 
 __all__ += ["derivations_table", "show_intake_facts", "unavailable_table"]
+from evalkit.reporting.design_display import (  # noqa: E402
+    add_design_checks,
+    design_balance_table,
+    design_explanations,
+    design_love_figure,
+    designs_summary_table,
+    designs_variance_table,
+    pre_post_only_table,
+)
+
+__all__ += ["add_design_checks", "design_balance_table", "design_explanations", "design_love_figure",
+            "designs_summary_table", "designs_variance_table", "pre_post_only_table"]
 from evalkit.reporting.programme_display import (  # noqa: E402
     add_programme_figure,
     add_programme_table,

@@ -43,5 +43,5 @@ def love_plot(balance: pd.DataFrame, ax: Any = None, *, lang: str = "zh",
     ax.set_yticklabels(order["covariate"].astype(str).tolist())
     ax.set_xlabel(_t("x", lang))
     ax.set_title(_t("title", lang))
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     return ax

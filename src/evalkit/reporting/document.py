@@ -166,9 +166,12 @@ class ReportDocument:
         self._add(block)
 
     def figure(self, ax: Any, *, name: str, title: str, notes: list[str] | tuple[str, ...] = ()) -> None:
-        """Show a numbered, captioned figure (saved as ``figures/<name>.png`` at 300 dpi)."""
+        """Show a numbered, captioned figure (saved as ``figures/<name>.png`` at 300 dpi); ``ax=None``
+        (a figure function with nothing to draw) shows nothing and takes no number."""
         import matplotlib.pyplot as plt
 
+        if ax is None:
+            return
         from evalkit.reporting.fonts import strict_glyphs
 
         self._n_figures += 1

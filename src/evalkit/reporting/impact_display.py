@@ -16,8 +16,9 @@ import pandas as pd
 from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_share, sig_marks
 from evalkit.reporting.vocab import has_word, lang_code, word
 
-__all__ = ["impact_table", "impact_truth_table", "targets_table", "impact_estimates_figure", "event_study_figure",
-           "weighted_kind", "sensitivity_table", "sensitivity_report_table"]
+__all__ = ["impact_table", "impact_truth_table", "impact_intro", "has_estimates", "targets_table",
+           "impact_estimates_figure", "event_study_figure", "weighted_kind", "sensitivity_table",
+           "sensitivity_report_table"]
 
 _DIFF = re.compile(r"difference \[(?P<a>[^\]]+)\] − \[(?P<b>[^\]]+)\]")
 _EFFECT = re.compile(r"treat:post\[(?P<level>[^\]]+)\]")
@@ -78,6 +79,8 @@ def impact_table(report: Any, study: Any, name: str, lang: str = "zh", *, refer_
     """
     zh = lang_code(lang) == "zh"
     est = report.estimates
+    if name != "design" and not has_estimates(report):
+        return ReportTable(frame=pd.DataFrame(), title="", lang=lang, empty=_not_applicable(lang))
     n_int = int(report.design["respondents"].sum()) if len(report.design) else 0
     n_comm = int(report.design["communities"].sum()) if len(report.design) else 0
     n_text = (f"{n_comm} 个社区，{n_int:,} 人次受访" if zh else f"{n_comm} communities, {n_int:,} interviews")
@@ -201,6 +204,24 @@ def impact_table(report: Any, study: Any, name: str, lang: str = "zh", *, refer_
     raise KeyError(msg)
 
 
+def has_estimates(report: Any) -> bool:
+    """False for the report of a study without comparison communities (caveat ``no_comparison``)."""
+    return not report.estimates.empty
+
+
+def _not_applicable(lang: str) -> str:
+    from evalkit.reporting.text import text
+
+    return text("impact_not_applicable", lang)
+
+
+def impact_intro(report: Any, lang: str = "zh") -> str:
+    """The question-and-method section: the staggered DiD, or the pre-post design without comparisons."""
+    from evalkit.reporting.text import text
+
+    return text("impact_intro" if has_estimates(report) else "impact_intro_no_comparison", lang)
+
+
 #: estimation notes that change what a number rests on (shown as § next to it)
 _WARNING_CODES = ("rows_dropped", "few_never_treated", "library_message")
 
@@ -223,7 +244,7 @@ def _estimation_warnings(report: Any, study: Any, lang: str) -> dict[str, list[s
 def impact_truth_table(report: Any, study: Any, lang: str = "zh") -> tuple[ReportTable, dict[str, Any]] | None:
     """For a synthetic study with ``truth.csv`` beside its config: estimates against the known truth."""
     truth_file = Path(study.config.folder) / "truth.csv"
-    if not (study.config.synthetic and truth_file.is_file()):
+    if not (study.config.synthetic and truth_file.is_file()) or not has_estimates(report):
         return None
     from evalkit.impact import truth_comparison
 
@@ -246,9 +267,12 @@ def impact_truth_table(report: Any, study: Any, lang: str = "zh") -> tuple[Repor
 
 
 def impact_estimates_figure(report: Any, study: Any, lang: str = "zh") -> Any:
-    """Forest plot of the main estimates, outcome names in the report language."""
+    """Forest plot of the main estimates, outcome names in the report language (None without estimates:
+    the document then shows no figure)."""
     from evalkit.reporting.figures import forest_plot
 
+    if not has_estimates(report):
+        return None
     frame = report.estimates.assign(label=[_outcome(study, o, lang) for o in report.estimates["outcome"]])
     return forest_plot(frame, lang=lang)
 
@@ -265,6 +289,8 @@ def add_event_studies(doc: Any, report: Any, study: Any, lang: str = "zh") -> No
     from evalkit.reporting.text import text
 
     zh = lang_code(lang) == "zh"
+    if not has_estimates(report):
+        doc.markdown(_not_applicable(lang))
     for outcome in report.estimates["outcome"]:
         unit = (("比例（0–1）" if zh else "share (0–1)") if is_share(study.codebook, outcome)
                 else ("分（量表 1–5 分）" if zh else "points on the 1–5 scale"))
@@ -394,6 +420,7 @@ def sensitivity_report_table(report: Any, lang: str = "zh") -> ReportTable:
     """:func:`sensitivity_table` as a numbered report table (empty when the report has none)."""
     zh = lang_code(lang) == "zh"
     return ReportTable(frame=sensitivity_table(report, lang), lang=lang, weighted=weighted_kind(report),
+                       empty="" if has_estimates(report) else _not_applicable(lang),
                        title="对平行趋势假设的敏感性（HonestDiD）" if zh else
                        "Sensitivity to violations of parallel trends (HonestDiD)",
                        method="Rambachan & Roth (2023) 稳健置信区间；Roth (2022) 预检验功效" if zh else

@@ -108,6 +108,12 @@ def caveat_sentences(caveats: Iterable[Mapping[str, Any]], lang: str = "zh", *, 
         elif code == "synthetic":
             out.append("本报告数据为合成演示数据，估计结果不代表任何真实试点的成效。" if zh else
                        "The data are synthetic: these estimates describe no real programme.")
+        elif code == "no_comparison":
+            out.append(f"调查只覆盖 {c['n_pilots']} 个试点社区，没有对照社区：无法估计试点效应，"
+                       "试点前后的变化也包含同期的其他变化（整体趋势、其他政策），只能作描述。" if zh else
+                       f"The survey covers the {c['n_pilots']} pilot communities only, with no comparison community: "
+                       "no effect can be estimated, and the change after the start also contains everything else "
+                       "that changed over the same time (general trends, other policies); it is descriptive only.")
         else:
             msg = f"no wording for caveat code {code!r}; add it to evalkit/reporting/story.py"
             raise KeyError(msg)
@@ -115,7 +121,7 @@ def caveat_sentences(caveats: Iterable[Mapping[str, Any]], lang: str = "zh", *, 
 
 
 def _main_caveat(caveats: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    order = ["pretrend_failed", "few_comparisons", "baseline_imbalance", "repeated_cross_section"]
+    order = ["no_comparison", "pretrend_failed", "few_comparisons", "baseline_imbalance", "repeated_cross_section"]
     for code in order:
         for c in caveats:
             if c["code"] == code:
@@ -174,6 +180,8 @@ def impact_summary(report: Any, study: Any, lang: str = "zh") -> str:
     zh = _in_chinese(lang)
     cb = study.codebook
     est = report.estimates
+    if est.empty:  # no comparison communities: nothing was estimated
+        return _summary_without_comparison(report, study, lang)
     labels = {o: _label(cb, o, lang) for o in est["outcome"]}
     inline = {o: _inline(v, lang) for o, v in labels.items()}
     design = report.design
@@ -237,6 +245,22 @@ def impact_summary(report: Any, study: Any, lang: str = "zh") -> str:
         sentence = caveat_sentences([main], lang, codebook=cb)[0]
         lines.append(("**主要注意事项**：" if zh else "**Main caveat**: ") + sentence)
     return "\n\n".join(lines)
+
+
+def _summary_without_comparison(report: Any, study: Any, lang: str) -> str:
+    zh = _in_chinese(lang)
+    design = report.design
+    years = sorted(int(y) for y in design["cohort"].unique())
+    n_pilot = int(design["communities"].sum())
+    caveat = next(c for c in report.caveats if c["code"] == "no_comparison")
+    sentence = caveat_sentences([caveat], lang, codebook=study.codebook)[0]
+    if zh:
+        return (f"**研究设计**：{n_pilot} 个试点社区于 {years[0]}–{years[-1]} 年启动；调查没有覆盖对照社区。\n\n"
+                f"**主要注意事项**：{sentence}\n\n"
+                "**建议**：下一轮调查同时访问若干未参加试点、条件相近的社区，才能评估试点成效。")
+    return (f"**Design**: {n_pilot} pilot communities started in {years[0]}–{years[-1]}; the survey covers no "
+            f"comparison community.\n\n**Main caveat**: {sentence}\n\n**Recommendation**: survey some similar "
+            "communities without the pilot in the next wave; only then can the pilots' effect be evaluated.")
 
 
 def target_lines(attainment: pd.DataFrame | None, lang: str = "zh") -> list[str]:
@@ -303,6 +327,12 @@ def impact_recommendations(report: Any, study: Any, lang: str = "zh", *,
                        "**Pilots were not chosen at random**: pilot communities already scored higher at baseline; "
                        "choose future pilots by a published rule (lottery or ranked scores) so impact can be "
                        "judged more credibly.")
+        elif c["code"] == "no_comparison":
+            out.append("**没有对照社区**：建议下一轮调查同时访问若干未参加试点、条件相近的社区（或按事先公布的顺序分批启动试点，"
+                       "让后启动的社区在启动前充当对照），以便评估试点成效。" if zh else
+                       "**No comparison communities**: survey some similar communities without the pilot in the next "
+                       "wave (or start pilots in a published order, so that later pilots serve as comparisons before "
+                       "their start), so that the pilots' effect can be evaluated.")
         elif c["code"] == "repeated_cross_section":
             out.append("**每轮访问不同居民**：建议保留一部分固定样本（追踪调查），以区分试点效应与样本构成变化。" if zh else
                        "**Different residents each wave**: keep a panel of re-interviewed residents to separate "

@@ -529,6 +529,84 @@ TEXT: dict[str, dict[str, str]] = {
     "showcase_summary_scope": {
         "zh": "结论只针对这一个社区，是案例证据，不代表全部试点。",
         "en": "The finding concerns this one community: case evidence, not the programme as a whole."},
+    # ---- further designs as cross-checks (evalkit.reporting.design_display) ---------------
+    "impact_designs": {
+        "zh": "## 其他研究设计的交叉检验\n主估计依赖“若无试点，试点社区与对照社区的变化趋势相同”这一假设。下面用研究配置中选定的其他设计"
+              "重新估计试点效应：它们依赖的假设各不相同，若结论一致，主估计更可信；若不一致，差异本身提示应进一步核查哪一假设不成立。"
+              "各设计的估计对象不尽相同（例如最后一轮的效应、或优势比），数值不必与主估计完全相等，应比较方向与大小。",
+        "en": "## Other designs as cross-checks\nThe main estimate rests on the assumption that, without the pilots, pilot and "
+              "comparison communities would have changed alike. Below, the designs chosen in the study config estimate "
+              "the effect again under different assumptions: if they agree, the main estimate is more credible; if "
+              "not, the difference points to the assumption to check. The designs target somewhat different "
+              "quantities (e.g. the effect at the last wave, or an odds ratio), so compare direction and size, not "
+              "exact numbers.",
+    },
+    "design_explain_matching": {
+        "zh": "**倾向得分匹配（社区层面）**：为每个试点社区找一个基线特征（人口、流动人口比例、城乡、老年居民比例）最相近的对照社区，"
+              "比较两者从第一轮到最后一轮调查的得分变化。它不要求全部对照社区可比，只要求匹配上的社区趋势相同。",
+        "en": "**Propensity-score matching (communities)**: each pilot is paired with the comparison community most alike "
+              "at baseline (population, migrant share, urban/rural, share of older residents), and their changes from the "
+              "first to the last survey wave are compared. It needs parallel trends only among the matched communities.",
+    },
+    "design_explain_weighting": {
+        "zh": "**加权估计（社区层面）**：按基线特征给对照社区加权（逆概率加权、双重稳健 AIPW 或熵平衡），使其在这些特征上与试点社区相似，"
+              "再比较得分变化。双重稳健估计只要倾向得分模型或结果模型之一正确即可。",
+        "en": "**Weighting (communities)**: comparison communities are weighted on baseline characteristics (inverse "
+              "probability weighting, doubly robust AIPW or entropy balancing) to resemble the pilots, and the changes in "
+              "scores are compared. The doubly robust estimator needs only the propensity or the outcome model to be right.",
+    },
+    "design_explain_multilevel": {
+        "zh": "**多层模型（居民嵌套于社区）**：直接使用每位居民的得分，考虑同一社区居民彼此相似（社区随机截距；可选各试点效应不同的随机斜率），"
+              "控制调查年份和居民特征，估计“试点 × 启动后”的效应；还给出社区间差异所占比例（ICC）。",
+        "en": "**Multilevel model (residents in communities)**: uses each resident's score, allows residents of one community "
+              "to be alike (random community intercepts; optionally a random slope so each pilot's effect may differ), "
+              "adjusts for survey year and resident characteristics, and estimates the pilot × after-start effect; it "
+              "also gives the share of variation between communities (ICC).",
+    },
+    "design_explain_ordered_logit": {
+        "zh": "**有序 logit（单个题目）**：不把五级答案当作等距分数，而看试点是否使居民更可能给出更高一级的回答；结果为优势比（大于 1 表示改善）。",
+        "en": "**Ordered logit (single item)**: does not treat the five answers as equally spaced scores but asks whether "
+              "the pilot makes a higher answer more likely; the result is an odds ratio (above 1 means improvement).",
+    },
+    "design_explain_pre_post": {
+        "zh": "**试点前后比较（无对照组）**：只看试点社区自身启动前后的变化。它无法区分试点效应与同期的其他变化（整体趋势、其他政策），"
+              "是证据最弱的设计，仅作描述。",
+        "en": "**Before and after within pilots (no comparison)**: only the pilots' own change after the start. It cannot "
+              "separate the pilot from anything else that changed at the same time (general trends, other policies): the "
+              "weakest design, descriptive only.",
+    },
+    "fig_love": {"zh": "协变量平衡（Love 图）：{design}", "en": "Covariate balance (Love plot): {design}"},
+    "fig_love_note": {
+        "zh": "每个点为一个基线协变量的标准化均值差绝对值；灰色为匹配或加权前，蓝色为之后；虚线为常用阈值 0.1。",
+        "en": "Each dot is the absolute standardised mean difference of one baseline covariate; grey before, blue after "
+              "matching or weighting; the dashed line is the usual 0.1 threshold.",
+    },
+    # ---- impact report without comparison communities --------------------------------------
+    "impact_not_applicable": {
+        "zh": "本研究没有对照社区，本节不适用（见下文“试点前后比较”）。",
+        "en": "The study has no comparison communities; this section does not apply (see the before-after "
+              "comparison below).",
+    },
+    "impact_intro_no_comparison": {
+        "zh": "## 评估问题与方法\n本报告原本要回答：与可比的对照社区相比，试点是否改变了居民的获得感、幸福感、安全感、归属感、满意度和参与？"
+              "但本研究的调查只覆盖试点社区，没有对照社区，因此无法估计试点效应（双重差分等设计都需要未参加试点的社区）。"
+              "报告只描述试点社区启动前后的变化，这是证据最弱的设计。",
+        "en": "## Question and method\nThis report would answer: compared with similar comparison communities, did the "
+              "pilots change residents' sense of gain, happiness, security, belonging, satisfaction and participation? "
+              "The survey covers pilot communities only, so no effect can be estimated (difference-in-differences and "
+              "the other designs need communities without the pilot). The report describes only the pilots' change "
+              "after the start: the weakest design.",
+    },
+    "impact_pre_post_only": {
+        "zh": "## 试点前后比较（无对照社区）\n本研究没有对照社区，无法估计双重差分。下表只给出试点社区自身启动前后的变化："
+              "它无法区分试点效应与同期其他变化，是证据最弱的设计，仅作描述。若要估计试点效应，需要在社区名录和居民调查中"
+              "加入若干未参加试点、条件相近的社区（对照社区）。",
+        "en": "## Before and after within pilots (no comparison communities)\nThe study has no comparison communities, so "
+              "no difference-in-differences can be estimated. The table gives only the pilots' own change after the start: "
+              "it cannot separate the pilot from other changes over the same time and is the weakest design, descriptive "
+              "only. To estimate the pilots' effect, add some similar communities without the pilot (comparison "
+              "communities) to the registry and the resident survey.",
+    },
 }
 
 

@@ -42,7 +42,8 @@ from evalkit._version import __version__
 from evalkit.intake.load import load_study as _load
 from evalkit.run.atomic import write_bytes_atomic
 
-__all__ = ["CACHE_ENV", "analyse_programme", "cache_dir", "cached", "community_effects", "estimate_impact", "load_study", "measure", "prepare_study",
+__all__ = ["CACHE_ENV", "analyse_programme", "cache_dir", "cached", "community_effects", "estimate_impact",
+           "evaluate_designs", "load_study", "measure", "prepare_study",
            "profile_study", "source_digest", "study_key"]
 
 CACHE_ENV = "EVALKIT_CACHE_DIR"
@@ -185,6 +186,7 @@ estimate_impact = _through_cache("evalkit.impact", "estimate_impact")
 profile_study = _through_cache("evalkit.profiling", "profile_study")
 community_effects = _through_cache("evalkit.community", "community_effects")
 analyse_programme = _through_cache("evalkit.programme.report", "analyse_programme")
+evaluate_designs = _through_cache("evalkit.design_analysis", "evaluate_designs")
 
 
 def prepare_study(config: Any, folder: Path) -> Any:
