@@ -137,3 +137,10 @@ def test_designs_and_showcase_keys(tmp_path):
 def test_design_and_showcase_mistakes_name_line_and_fix(tmp_path, extra, pattern):
     with pytest.raises(ConfigError, match=pattern):
         load_config(write_study(tmp_path, GOOD + extra))
+
+
+@pytest.mark.parametrize(("options", "fix"), [("{method: aipw, estimand: ATT}", "estimand: ATE"),
+                                              ("{method: entropy, estimand: ATE}", "estimand: ATT")])
+def test_weighting_estimand_the_method_does_not_offer(tmp_path, options, fix):
+    with pytest.raises(ConfigError, match=rf"line \d+.*not the.*{fix}"):
+        load_config(write_study(tmp_path, GOOD + f"designs: {{weighting: {options}}}\n"))

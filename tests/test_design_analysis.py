@@ -240,7 +240,7 @@ def test_without_comparisons_the_impact_report_runs_on_pre_post(pilots_only):
     cannot run, and every call of the impact notebook runs in both languages."""
     from evalkit import reporting
     from evalkit.impact import estimate_impact
-    from evalkit.targets import target_attainment
+    from evalkit.programme.report import target_attainment
 
     impact = estimate_impact(pilots_only, draws=99)
     assert impact.estimates.empty and impact.caveats[0] == {"code": "no_comparison", "n_pilots": 32}
@@ -249,7 +249,7 @@ def test_without_comparisons_the_impact_report_runs_on_pre_post(pilots_only):
     assert designs.designs[-1] == "pre_post" and (est.loc["pre_post", "status"] == "ok").all()
     assert set(est.loc["matching", "caveats"]) == {"too_few_comparison"}
     assert set(est.loc["multilevel", "caveats"]) == {"too_few_comparison"}
-    targets = target_attainment(pilots_only.tables, pilots_only.config.targets)
+    targets = target_attainment(pilots_only)
     for lang in ("zh", "en"):
         doc = ReportDocument(name="03_impact", lang=lang, title="t", show=False)
         doc.section("summary", reporting.impact_summary(impact, pilots_only, lang))
@@ -327,3 +327,16 @@ def test_specifications_match_r_on_the_demo(report):
     pp = report.results["pre_post:gain"].estimates.set_index("term").loc["pilot_post"]
     for q, col in (("estimate", "estimate"), ("std_error", "std_error"), ("df", "df")):
         assert pp[col] == pytest.approx(r["pre_post", q, "pilot_post"], rel=1e-6), q
+
+
+def test_without_comparisons_the_programme_report_says_why_it_compares_no_effects(pilots_only):
+    """Delivery, inputs and targets need no comparison communities; effects and the 三社 vs 五社
+    comparison do: the analysis returns none (every pilot: no_comparison) and the report says why."""
+    from evalkit.programme import analyse_programme
+    from evalkit.reporting.programme_display import comparison_paragraph
+
+    report = analyse_programme(pilots_only, draws=19, ri_draws=39)
+    assert report.estimates.empty and report.difference.empty and len(report.reach)
+    assert (report.unit_effects["reason"] == "no_comparison").all()
+    assert "没有未开展试点的对照社区" in comparison_paragraph(report, "zh")
+    assert "no communities without the programme" in comparison_paragraph(report, "en")

@@ -215,3 +215,23 @@ def test_showcase_template_is_made_only_when_the_config_asks(study):
     plain = attrs.evolve(study.config, showcase=None)
     assert "05_showcase.ipynb" not in [t.name for t in report_templates(config=plain)]
     assert "05_showcase.ipynb" in [t.name for t in report_templates()]  # no config: every template
+
+
+def test_unknown_ordered_logit_item_is_named_at_intake(demo, tmp_path):
+    folder = tmp_path / "study"
+    shutil.copytree(demo.parent, folder)
+    config = folder / "study.yaml"
+    text = config.read_text(encoding="utf-8").replace("ordered_logit: {}", "ordered_logit: {items: [gain_01]}")
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"designs.ordered_logit.items.*'gain_01'.*Did you mean gain_1"):
+        load_study(config)
+
+
+def test_one_donor_is_too_few_and_the_summary_says_what_to_do(study, scored):
+    cid = study.config.showcase.community_id
+    donor = sorted(set(study.communities["community_id"]) - set(study.pilots["community_id"]))[0]
+    r = analyse_showcase(study, scored=scored, outcomes=["gain"], showcase=Showcase(cid, donors=(donor,)))
+    assert r.estimates["reason"].tolist() == ["too_few_donors"] and r.results == {}
+    summary = show.showcase_summary(r, study, "zh")
+    assert "无法为" in summary and "至少需要 2 个" in summary and "区间" not in summary
+    assert show.showcase_trajectory_figure(r, study, "zh") is None and show.showcase_gap_figure(r, study, "en") is None

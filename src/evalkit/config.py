@@ -391,8 +391,17 @@ def _designs(node: Node | None) -> tuple[DesignChoice, ...]:
             child.check_keys(set(DESIGNS[name]) or {"(none)"})
             for key, opt in child.items():
                 options[key] = _design_option(opt, DESIGNS[name][key])
+        if name == "weighting" and (options.get("method"), options.get("estimand")) in _NOT_OFFERED:
+            method, estimand = options.get("method"), options.get("estimand")
+            raise child.error(f"weighting by {method} estimates the {_OFFERED[method]}, not the {estimand}",  # type: ignore[union-attr]
+                              f"Use estimand: {_OFFERED[method]}, or method: ipw (ATT or ATE)")
         out.append(DesignChoice(name, options, (child or node).line))
     return tuple(out)
+
+
+#: weighting methods that estimate one estimand only
+_OFFERED = {"aipw": "ATE", "entropy": "ATT"}
+_NOT_OFFERED = {("aipw", "ATT"), ("entropy", "ATE")}
 
 
 def _design_option(node: Node, kind: object) -> object:

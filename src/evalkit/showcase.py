@@ -56,7 +56,8 @@ from evalkit.results import Provenance, Result, frame_from_records, frame_to_rec
 __all__ = ["ShowcaseReport", "analyse_showcase", "SHOWCASE_FLAGS"]
 
 #: reason codes of a showcase row besides the synthetic designs' diagnostics
-SHOWCASE_FLAGS = ("not_estimable", "pilot_cells_missing", "donors_dropped", "exact_pre_fit")
+SHOWCASE_FLAGS = ("not_estimable", "pilot_cells_missing", "too_few_donors", "too_few_years", "donors_dropped",
+                  "exact_pre_fit")
 
 #: a community-year mean resting on fewer respondents is not used
 MIN_RESPONDENTS = 10
@@ -202,6 +203,10 @@ def analyse_showcase(
         if pilot_cells.isna().any():
             rows.append({**base, "status": "not_estimable", "reason": "pilot_cells_missing",
                          "flags": "pilot_cells_missing"})
+            continue
+        if len(usable) < 2 or len(facts["years_before"]) < 2 or not facts["years_after"]:
+            reason = "too_few_donors" if len(usable) < 2 else "too_few_years"
+            rows.append({**base, "status": "not_estimable", "reason": reason, "flags": reason})
             continue
         kwargs = {"outcome": outcome, "unit": "community_id", "time": "year", "start": start, "donors": usable}
         try:

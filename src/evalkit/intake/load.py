@@ -200,6 +200,7 @@ def collect_study(config: str | Path | StudyConfig) -> tuple[Study | None, Probl
         check_outcomes(cfg, {c: codebook.constructs[c] for c in codebook.constructs_used()})
     except ConfigError as exc:  # reported with the data problems, so one pass shows everything
         log.add(Problem(file=str(cfg.path), check="ConfigError", message=str(exc)))
+    _check_design_items(cfg, codebook, log)
     tables["pilots"] = _pilots_table(cfg, tables)
     _check_references(cfg, tables, origins, log)
     # field-team checks (speeding, straight-lining, duplicates, ID numbers, dates …): flags, never drops
@@ -396,6 +397,20 @@ def _check_references(cfg: StudyConfig, tables, origins, log: ProblemLog) -> Non
         for cid in pilots.loc[late, "community_id"]:
             log.add(Problem(file=str(cfg.path), check="impossible_date", column="start_date",
                             message=f"pilot '{cid}' starts more than a year in the future; check the date"))
+
+
+def _check_design_items(cfg: StudyConfig, codebook: Codebook, log: ProblemLog) -> None:
+    """``designs: {ordered_logit: {items: […]}}`` must name answer items of the codebook's constructs."""
+    items = {v.name for v in codebook.items()}
+    for design in cfg.designs:
+        for item in design.options.get("items", ()):  # type: ignore[union-attr]
+            if item not in items:
+                close = difflib.get_close_matches(str(item), sorted(items), n=3)
+                hint = f" Did you mean {', '.join(close)}?" if close else ""
+                log.add(Problem(file=str(cfg.path), check="unknown_item", column=f"designs.{design.name}.items",
+                                message=(f"{cfg.path}, line {design.line}, key 'designs.{design.name}.items': "
+                                         f"'{item}' is not an answer item of the codebook (items are the "
+                                         f"canonical names of questions with a construct).{hint}")))
 
 
 def _check_showcase(cfg: StudyConfig, tables: Mapping[str, pd.DataFrame], registry: set[str],

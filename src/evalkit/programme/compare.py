@@ -171,6 +171,18 @@ def compare_programmes(panel: pd.DataFrame, *, outcomes: Sequence[str], programm
     from evalkit.estimators import did_staggered
 
     require_columns(panel, ["community_id", "year", "cohort", *outcomes], what="compare_programmes()")
+    if not (panel["cohort"] == 0).any():  # no community without the programme: no effect to compare
+        units = []
+        for outcome in outcomes:
+            eff = unit_did_effects(panel, outcome=outcome)  # every pilot: reason no_comparison
+            eff["programme"] = eff["community_id"].map(programme)
+            eff.insert(0, "outcome", outcome)
+            units.append(eff)
+        by_type_cols = ["outcome", "programme", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
+                        "inference", "n_clusters", "n_treated_clusters", "unit_mean", "unit_mean_gap"]
+        diff_cols = ["outcome", "a", "b", "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
+        return (pd.DataFrame(columns=by_type_cols), pd.DataFrame(columns=diff_cols),
+                pd.concat(units, ignore_index=True))
     prog = panel["community_id"].map(programme)
     by_type, diffs, units = [], [], []
     for outcome in outcomes:

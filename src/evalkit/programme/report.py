@@ -185,7 +185,8 @@ def _estimates(by_type: pd.DataFrame, difference: pd.DataFrame) -> pd.DataFrame:
     rows += [{"outcome": r.outcome, "term": f"{r.a}_minus_{r.b}", "estimate": r.estimate, "std_error": r.welch_se,
               "ci_lower": r.ri_ci_lower, "ci_upper": r.ri_ci_upper, "p_value": r.ri_p_value,
               "inference": "randomization_within_cohort"} for r in difference.itertuples(index=False)]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["outcome", "term", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
+                                       "inference"])
 
 
 def _cost_per_effect(panel_inputs: pd.DataFrame, context: pd.DataFrame, by_type: pd.DataFrame) -> pd.DataFrame:

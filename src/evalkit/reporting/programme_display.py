@@ -584,6 +584,8 @@ def add_programme_figure(doc: Any, report: Any, name: str, lang: str = "zh") -> 
 def add_programme_table(doc: Any, report: Any, name: str, lang: str = "zh", *, study: Any = None) -> None:
     """:func:`programme_report_table` as a numbered table of ``doc``."""
     doc.table(programme_report_table(report, name, lang, study=study))
+
+
 def _funding(ce: pd.DataFrame) -> tuple[float, float]:
     if ce.empty:
         return np.nan, np.nan
@@ -596,6 +598,14 @@ def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) 
     zh = lang_code(lang) == "zh"
     d = report.difference
     if d.empty:
+        ue = report.unit_effects
+        if len(ue) and "reason" in ue and (ue["reason"] == "no_comparison").all():
+            return ("研究中没有未开展试点的对照社区，无法估计试点的成效，也就无法比较两类试点的成效；"
+                    "上文的服务、投入与达标情况不受影响。下一轮调查应纳入未开展试点的社区作为对照。" if zh else
+                    "The study has no communities without the programme, so no effect of the pilots can be "
+                    "estimated and the two programme types cannot be compared on effects; the delivery, inputs "
+                    "and targets above are unaffected. The next survey round should include communities without "
+                    "the programme as comparisons.")
         return "没有可比较的两类试点。" if zh else "There are no two programme types to compare."
     n_a, n_b = int(d["n_a"].max()), int(d["n_b"].max())
     clear = d[d["ri_p_value"] < alpha]

@@ -18,6 +18,7 @@ from evalkit.reporting.pilot_display import MIN_CELL
 from evalkit.reporting.programme_display import community_names
 from evalkit.reporting.synthetic_display import DIAGNOSTIC_TEXT
 from evalkit.reporting.tables import ReportTable, fmt_ci, fmt_int, fmt_num, fmt_p
+from evalkit.reporting.text import TEXT as _TEXT_KEYS
 from evalkit.reporting.text import lang_code, text
 from evalkit.reporting.vocab import word
 
@@ -277,6 +278,8 @@ def showcase_trajectory_figure(report: Any, study: Any, lang: str = "zh") -> Any
     from evalkit.reporting.synthetic_figures import trajectory_plot
 
     outcomes = list(report.results)
+    if not outcomes:
+        return None  # nothing estimable: the document shows no figure
     fig, axes = _grid(len(outcomes))
     for ax, o in zip(axes, outcomes, strict=True):
         trajectory_plot(report.results[o], ax=ax, lang=lang)
@@ -287,6 +290,8 @@ def showcase_trajectory_figure(report: Any, study: Any, lang: str = "zh") -> Any
 def showcase_gap_figure(report: Any, study: Any, lang: str = "zh") -> Any:
     """Per outcome: pilot minus synthetic comparison, with every comparison community's placebo gap in grey."""
     outcomes = list(report.results)
+    if not outcomes:
+        return None
     fig, axes = _grid(len(outcomes))
     for ax, o in zip(axes, outcomes, strict=True):
         report.results[o].plot(ax=ax, lang=lang)
@@ -304,6 +309,12 @@ def showcase_summary(report: Any, study: Any, lang: str = "zh") -> str:
     ok = est[est["status"] == "estimated"]
     name = _name(study, report.pilot["community_id"], lang)
     method = _method_text(report, lang)
+    if ok.empty:  # nothing estimable: say why and what would make it possible
+        reasons = sorted(set(est["reason"]))
+        return "\n".join(f"- {line}" for line in [
+            text("showcase_summary_none", lang, name=name, n=report.pilot["donors_offered"],
+                 before=len(report.pilot["years_before"])),
+            *[text(f"showcase_reason_{r}", lang) for r in reasons if f"showcase_reason_{r}" in _TEXT_KEYS]])
     lines = [text("showcase_summary_design", lang, name=name, method=method if _zh(lang) else method.lower(),
                   n=fmt_int(ok["n_donors"].max() if len(ok) else report.pilot["donors_offered"]),
                   start=report.pilot["start_date"])]

@@ -502,6 +502,20 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "本报告只说明这一个社区的变化，不能推及其他试点；全市试点的平均效应见影响评估报告。",
         "en": "This report speaks for this one community only; the average effect across pilots is in the impact "
               "report."},
+    "showcase_summary_none": {
+        "zh": "无法为{name}构造合成对照（可用的对照社区 {n} 个，试点前调查 {before} 年）。",
+        "en": "No synthetic comparison could be built for {name} ({n} comparison communities available, "
+              "{before} survey years before the start)."},
+    "showcase_reason_too_few_donors": {
+        "zh": "至少需要 2 个未开展试点、且每年都有足够受访居民的对照社区；下一轮调查应纳入这样的社区。",
+        "en": "At least 2 communities without the programme, each with enough respondents in every year, are "
+              "needed; the next survey round should include such communities."},
+    "showcase_reason_too_few_years": {
+        "zh": "试点启动前至少需要 2 年、启动后至少 1 年的调查数据。",
+        "en": "At least 2 survey years before the start and 1 from it are needed."},
+    "showcase_reason_pilot_cells_missing": {
+        "zh": "示范社区有的年份受访居民不足 10 人，无法计算该年的社区均值。",
+        "en": "Some year of the pilot has fewer than 10 respondents, too few for a community mean."},
     "showcase_summary_design": {
         "zh": "以 {n} 个未开展试点的对照社区为候选，用{method}为{name}（{start} 启动）构造了“合成对照”。",
         "en": "A synthetic comparison for {name} (started {start}) was built by {method} from {n} communities "
