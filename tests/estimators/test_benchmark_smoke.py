@@ -48,6 +48,16 @@ def small_panel(staggered):
     return staggered.make_panel(n_units=300, periods=10, seed=3)
 
 
+@pytest.fixture(autouse=True)
+def _matplotlib_style_restored():
+    """Some benchmark peers restyle matplotlib when imported (psmpy sets a seaborn theme); the
+    rest of the suite must not inherit it."""
+    import matplotlib as mpl
+
+    with mpl.rc_context():
+        yield
+
+
 def test_runner_discovers_every_script():
     runner = _load("__main__")
     scripts = {p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("bench_*.py")}
