@@ -372,8 +372,8 @@ def targets_table(attainment: pd.DataFrame, lang: str = "zh") -> ReportTable:
                        "each community is held to the target and the verdict counts communities; the value is for "
                        "all communities: the median of a count, the pooled share of all records for a share "
                        "(e.g. all requests resolved)",
-                       notes=["目标值来自研究配置（targets）；与项目实施与绩效报告中“评估配置中的目标”为同一计算。" if zh else
-                              "Thresholds come from the study config (targets); the programme report shows the same "
+                       notes=["目标值来自本次评估设定的工作目标；与项目实施与绩效报告中“评估配置中的目标”为同一计算。" if zh else
+                              "Thresholds are the targets set for this evaluation; the programme report shows the same "
                               "evaluation (“Targets in the study config”)."])
 
 
