@@ -599,49 +599,24 @@ def comparison_paragraph(report: Any, lang: str = "zh", *, alpha: float = 0.05) 
     d = report.difference
     if d.empty:
         ue = report.unit_effects
-        if len(ue) and "reason" in ue and (ue["reason"] == "no_comparison").all():
-            return ("研究中没有未开展试点的对照社区，无法估计试点的成效，也就无法比较两类试点的成效；"
-                    "上文的服务、投入与达标情况不受影响。下一轮调查应纳入未开展试点的社区作为对照。" if zh else
-                    "The study has no communities without the programme, so no effect of the pilots can be "
-                    "estimated and the two programme types cannot be compared on effects; the delivery, inputs "
-                    "and targets above are unaffected. The next survey round should include communities without "
-                    "the programme as comparisons.")
-        return "没有可比较的两类试点。" if zh else "There are no two programme types to compare."
+        no_comparison = len(ue) and "reason" in ue and (ue["reason"] == "no_comparison").all()
+        return text("programme_compare_no_comparison" if no_comparison else "programme_compare_none", lang)
     n_a, n_b = int(d["n_a"].max()), int(d["n_b"].max())
     clear = d[d["ri_p_value"] < alpha]
     unclear = d[d["ri_p_value"] >= alpha]
-    ce = report.cost_per_effect
-    lines = []
-    if zh:
-        lines.append(f"比较基于 {n_a} 个五社联动与 {n_b} 个三社联动试点社区，推断采用同一启动批次内交换试点类型的随机化检验，"
-                     "对试点数量少的情形依然有效，但前提是同一批次中哪些社区采用五社联动近似随机。")
-        if not clear.empty:
-            lines.append("五社联动与三社联动成效差异在统计上可以确认的结果：" + "、".join(
-                f"{_label(r.outcome, 0)}（差 {fmt_num(r.estimate)}，95% 区间 {fmt_num(r.ri_ci_lower)} 至 {fmt_num(r.ri_ci_upper)}）"
-                for r in clear.itertuples()) + "。")
-        if not unclear.empty:
-            lines.append("以下结果两类差异不能确认（区间含 0），数据既不支持“五社更好”，也不能排除："
-                         + "、".join(_label(o, 0) for o in unclear["outcome"]) + "。")
-        w, s = _funding(ce)
-        if np.isfinite(w) and np.isfinite(s):
-            lines.append(f"五社联动试点每年新增资金约 {w:.1f} 万元，三社联动约 {s:.1f} 万元；是否“值得”取决于上述差异的大小与区间。")
-        lines.append("试点并非随机选取，比较只针对试点社区本身，不能外推到所有社区。")
-    else:
-        lines.append(f"The comparison rests on {n_a} five-party and {n_b} three-party linkage pilots; inference "
-                     "permutes the programme type within start cohorts, which holds for few pilots but assumes that within a cohort the type "
-                     "was as good as randomly assigned.")
-        if not clear.empty:
-            lines.append("Differences the data confirm: " + "; ".join(
-                f"{_label(r.outcome, 1)} ({fmt_num(r.estimate)}, 95% CI {fmt_num(r.ri_ci_lower)} to {fmt_num(r.ri_ci_upper)})"
-                for r in clear.itertuples()) + ".")
-        if not unclear.empty:
-            lines.append("Not confirmed (interval includes 0) — neither shown nor ruled out: "
-                         + ", ".join(_label(o, 1) for o in unclear["outcome"]) + ".")
-        w, s = _funding(ce)
-        if np.isfinite(w) and np.isfinite(s):
-            lines.append(f"Five-party linkage pilots add about {w:.1f} (10,000 yuan) a year in funding, three-party "
-                         f"linkage pilots about {s:.1f}; "
-                         "whether that is worth it depends on the size and interval of the differences above.")
-        lines.append("Pilots were not chosen at random: the comparison describes these pilots, not all communities.")
+    i = 0 if zh else 1
+    sep = "、" if zh else "; "
+    lines = [text("programme_compare_basis", lang, n_a=n_a, n_b=n_b)]
+    if not clear.empty:
+        lines.append(text("programme_compare_clear", lang, items=sep.join(
+            text("programme_compare_item", lang, outcome=_label(r.outcome, i), estimate=fmt_num(r.estimate),
+                 lo=fmt_num(r.ri_ci_lower), hi=fmt_num(r.ri_ci_upper)) for r in clear.itertuples())))
+    if not unclear.empty:
+        lines.append(text("programme_compare_unclear", lang,
+                          items=("、" if zh else ", ").join(_label(o, i) for o in unclear["outcome"])))
+    w, s = _funding(report.cost_per_effect)
+    if np.isfinite(w) and np.isfinite(s):
+        lines.append(text("programme_compare_funding", lang, wushe=f"{w:.1f}", sanshe=f"{s:.1f}"))
+    lines.append(text("programme_compare_scope", lang))
     return "\n\n".join(lines)
 

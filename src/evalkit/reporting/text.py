@@ -389,6 +389,36 @@ TEXT: dict[str, dict[str, str]] = {
                             "en": "One panel per answer scale; shares exclude missing answers; answers coded 1 "
                                   "(strongly disagree / very dissatisfied) to 5 (strongly agree / very satisfied), "
                                   "yes/no items 0 = no, 1 = yes; unweighted."},
+    # ---- 三社联动 vs 五社联动 findings (programme_display.comparison_paragraph) ---------------------
+    "programme_compare_none": {"zh": "没有可比较的两类试点。", "en": "There are no two programme types to compare."},
+    "programme_compare_no_comparison": {
+        "zh": "研究中没有未开展试点的对照社区，无法估计试点的成效，也就无法比较两类试点的成效；"
+              "上文的服务、投入与达标情况不受影响。下一轮调查应纳入未开展试点的社区作为对照。",
+        "en": "The study has no communities without the programme, so no effect of the pilots can be estimated "
+              "and the two programme types cannot be compared on effects; the delivery, inputs and targets above "
+              "are unaffected. The next survey round should include communities without the programme as "
+              "comparisons."},
+    "programme_compare_basis": {
+        "zh": "比较基于 {n_a} 个五社联动与 {n_b} 个三社联动试点社区，推断采用同一启动批次内交换试点类型的随机化检验，"
+              "对试点数量少的情形依然有效，但前提是同一批次中哪些社区采用五社联动近似随机。",
+        "en": "The comparison rests on {n_a} five-party and {n_b} three-party linkage pilots; inference permutes the "
+              "programme type within start cohorts, which holds for few pilots but assumes that within a cohort the "
+              "type was as good as randomly assigned."},
+    "programme_compare_item": {"zh": "{outcome}（差 {estimate}，95% 区间 {lo} 至 {hi}）",
+                               "en": "{outcome} ({estimate}, 95% CI {lo} to {hi})"},
+    "programme_compare_clear": {"zh": "五社联动与三社联动成效差异在统计上可以确认的结果：{items}。",
+                                "en": "Differences the data confirm: {items}."},
+    "programme_compare_unclear": {
+        "zh": "以下结果两类差异不能确认（区间含 0），数据既不支持“五社更好”，也不能排除：{items}。",
+        "en": "Not confirmed (interval includes 0) — neither shown nor ruled out: {items}."},
+    "programme_compare_funding": {
+        "zh": "五社联动试点每年新增资金约 {wushe} 万元，三社联动约 {sanshe} 万元；是否“值得”取决于上述差异的大小与区间。",
+        "en": "Five-party linkage pilots add about {wushe} (10,000 yuan) a year in funding, three-party linkage "
+              "pilots about {sanshe}; whether that is worth it depends on the size and interval of the differences "
+              "above."},
+    "programme_compare_scope": {
+        "zh": "试点并非随机选取，比较只针对试点社区本身，不能外推到所有社区。",
+        "en": "Pilots were not chosen at random: the comparison describes these pilots, not all communities."},
     # ---- the planning report (notebooks/planning/power_planning, `evalkit plan`) -----------------
     "plan_title": {"zh": "# 下一轮调查需要多少个社区？——检验效能与最小可检测效应",
                    "en": "# How many communities does the next round need? Power and minimum detectable effects"},
