@@ -40,6 +40,7 @@ from attrs import field, frozen
 
 from evalkit.errors import ParameterError
 from evalkit.run.atomic import write_json_atomic, write_text_atomic
+from evalkit.run.execute import BLAS_ONE_THREAD
 from evalkit.run.jobs import ReportJob, execute_job, job_hash
 from evalkit.run.lock import folder_lock
 from evalkit.run.manifest import environment_hash, relative_to, sha256_file
@@ -49,7 +50,6 @@ from evalkit.run.study import CACHE_ENV, prepare_study, study_key
 
 __all__ = ["BatchSummary", "run_batch", "batch_templates"]
 
-_BLAS_ONE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @frozen
@@ -245,9 +245,7 @@ def _plan(cfg: Any, study_dir: Path, folder: Path, cache: Path, pilots: list[str
 
     key = study_key(cfg)
     env_hash = environment_hash()
-    env = {CACHE_ENV: str(cache)}
-    if (workers or os.cpu_count() or 1) > 1:
-        env.update(_BLAS_ONE)  # parallel kernels must not each spawn a BLAS thread per core
+    env = {CACHE_ENV: str(cache), **BLAS_ONE_THREAD}
     common = {"config_path": relative_to(cfg.path, study_dir), "lang": lang}
     plans = [("community", f"community-{c}", {**common, "community_id": c}, folder / "communities" / c)
              for c in pilots]

@@ -50,7 +50,12 @@ from evalkit.run.completion import check_completed, read_executed_cells
 from evalkit.run.ids import RUN_ID_RE
 from evalkit.run.params import ParameterSchema, read_parameter_schema, validate_parameters
 
-__all__ = ["CellTiming", "NotebookRun", "kernel_environment", "run_notebook"]
+__all__ = ["BLAS_ONE_THREAD", "CellTiming", "NotebookRun", "kernel_environment", "run_notebook"]
+
+#: environment for report kernels: one BLAS thread. Report models are small; with OpenBLAS's thread
+#: per core they stall unpredictably on a loaded machine (a CR2 fit 0.2 s → up to 7.9 s,
+#: benchmarks/README.md), and parallel batch kernels would each spawn a thread per core.
+BLAS_ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 _KILL_GRACE_SECONDS = 10
 _CHILD_CODE = "import sys; from evalkit.run.execute import _child_main; sys.exit(_child_main(sys.argv[1]))"

@@ -28,7 +28,7 @@ from attrs import frozen
 from evalkit.config import StudyConfig, load_config
 from evalkit.errors import ConfigError, ParameterError
 from evalkit.run.atomic import write_json_atomic, write_report_atomically, write_text_atomic
-from evalkit.run.execute import run_notebook
+from evalkit.run.execute import BLAS_ONE_THREAD, run_notebook
 from evalkit.run.export import export_html
 from evalkit.run.ids import check_run_id, new_run_id
 from evalkit.run.manifest import build_manifest, relative_to, sha256_file, with_outputs
@@ -162,7 +162,7 @@ def run_study(
             params = {k: v for k, v in offered.items() if k in schema}
             run = run_notebook(template, parameters=params, output_path=tmp / template.name,
                                run_id=run_id, cell_timeout=cell_timeout, wall_timeout=wall_timeout,
-                               cwd=study_dir, env={CACHE_ENV: str(cache_folder.resolve())})
+                               cwd=study_dir, env={CACHE_ENV: str(cache_folder.resolve()), **BLAS_ONE_THREAD})
             t1 = time.perf_counter()
             export_html(tmp / template.name, tmp / f"{template.stem}.html", lang=lang,  # type: ignore[arg-type]
                         postprocess=html_postprocess())
