@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_share, sig_marks
+from evalkit.reporting.tables import ReportTable, fmt_bool, fmt_ci, fmt_int, fmt_num, fmt_p, sig_marks
+from evalkit.reporting.target_text import target_label, target_status_text, target_threshold_text, target_value_text
 from evalkit.reporting.vocab import has_word, lang_code, word
 
 __all__ = ["impact_table", "impact_truth_table", "impact_intro", "has_estimates", "targets_table",
@@ -309,38 +310,6 @@ def add_truth_check(doc: Any, report: Any, study: Any, lang: str = "zh") -> dict
     return truth[1]
 
 
-_DIRECTION = {"at_least": "≥", "at_most": "≤", "above": ">", "below": "<"}
-
-
-def target_value_text(x: Any, summary: str) -> str:
-    """A target's value, one decimal: a percentage for a share of records (``summary``
-    ``pooled_share``), else a number."""
-    return fmt_share(x) if summary == "pooled_share" else fmt_num(x, 1)
-
-
-def target_threshold_text(direction: str, threshold: float, summary: str) -> str:
-    """The threshold as set, with its direction: ``≥ 8``, ``≥ 90%``."""
-    value = f"{100 * float(threshold):g}%" if summary == "pooled_share" else f"{float(threshold):g}"
-    return f"{_DIRECTION[direction]} {value}"
-
-
-def target_label(indicator: str, lang: str) -> str:
-    """A config target's name in words (the key itself when the vocabulary has none)."""
-    return word(f"target.{indicator}", lang) if has_word(f"target.{indicator}") else indicator
-
-
-def target_reason_text(reason: str, lang: str) -> str:
-    """Why a target cannot be assessed (``unknown_target_key``, ``metric_not_in_data``, ...)."""
-    return word(f"target_reason.{reason}", lang) if has_word(f"target_reason.{reason}") else reason
-
-
-def target_status_text(status: str, reason: str, lang: str) -> str:
-    """The verdict in words; a target without data says why (e.g. an unknown key)."""
-    text = word(f"status.{status}", lang)
-    if status == "no_data" and reason:
-        why = target_reason_text(reason, lang)
-        text += f"（{why}）" if lang_code(lang) == "zh" else f" ({why})"
-    return text
 
 
 def targets_table(attainment: pd.DataFrame, lang: str = "zh") -> ReportTable:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.reporting.impact_display import target_label, target_reason_text, target_threshold_text, target_value_text
+from evalkit.reporting.target_text import target_label, target_reason_text, target_threshold_text, target_value_text
 from evalkit.reporting.tables import fmt_num, fmt_p
 from evalkit.reporting.vocab import has_word, lang_code, word
 
