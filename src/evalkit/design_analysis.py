@@ -107,7 +107,7 @@ from evalkit.config import DesignChoice
 from evalkit.designs.results import DesignResult
 from evalkit.errors import (ConvergenceError, DataQualityWarning, DataValidationError, EvalkitError,
                             NotIdentifiedError)
-from evalkit.impact import _with_year, community_year_panel
+from evalkit.impact import with_survey_year, community_year_panel
 from evalkit.intake.load import Study
 from evalkit.results import Provenance, Result, frame_from_records, frame_to_records
 
@@ -264,7 +264,7 @@ def community_changes(scored: pd.DataFrame, study: Study, outcomes: Sequence[str
     if "urban_rural" in reg and reg["urban_rural"].notna().any():
         rows["urban"] = (reg["urban_rural"].astype("string") == "urban").astype(float) \
             .where(reg["urban_rural"].notna()).reindex(rows.index)
-    first = _with_year(scored)
+    first = with_survey_year(scored)
     first = first[first["year"] == base]
     by = first.groupby("community_id", observed=True)
     if "age" in first and first["age"].notna().any():
@@ -290,7 +290,7 @@ def community_covariates(frame: pd.DataFrame) -> list[str]:
 def resident_frame(scored: pd.DataFrame, study: Study) -> pd.DataFrame:
     """Residents of pilots and comparison communities with ``pilot``, ``pilot_post``, year dummies
     (``year_<y>``, the first year left out) and the resident covariates the survey has."""
-    data = _with_year(scored)
+    data = with_survey_year(scored)
     start = study.pilots.set_index("community_id")["start_year"].astype("float64")
     keep = set(start.index) | set(study.comparison_ids())
     data = data[data["community_id"].isin(keep)].copy()

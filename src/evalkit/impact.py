@@ -59,7 +59,9 @@ _BASELINE_VARS = {
 }
 
 
-def _with_year(survey: pd.DataFrame) -> pd.DataFrame:
+def with_survey_year(survey: pd.DataFrame) -> pd.DataFrame:
+    """A copy with ``year``: intake's survey year, else the interview date's year (the time axis of
+    every community-year analysis)."""
     out = survey.copy()
     if "survey_year" in out.columns and out["survey_year"].notna().all():
         out["year"] = out["survey_year"].astype(int)  # intake's year (interview date or wave window)
@@ -75,7 +77,7 @@ def community_year_panel(scored: pd.DataFrame, study: Study, outcomes: Sequence[
     A pilot counts as treated from the survey year in which it started (surveys run in
     autumn; pilots start in spring), as the config's start dates say.
     """
-    data = _with_year(scored)
+    data = with_survey_year(scored)
     if weights is None:
         means = data.groupby(["community_id", "year"], observed=True)[list(outcomes)].mean()
     else:
@@ -101,7 +103,7 @@ def stacked_survey(scored: pd.DataFrame, study: Study) -> pd.DataFrame:
     Columns ``treat`` (community in the cohort), ``post`` (year ≥ cohort) and ``stack``
     (the cohort) are added; never-treated residents appear once per stack.
     """
-    data = _with_year(scored)
+    data = with_survey_year(scored)
     pilots = study.pilots.set_index("community_id")
     cohort = data["community_id"].map(pilots["start_year"].astype("float64")).astype("float64")
     never = cohort.isna()

@@ -10,7 +10,7 @@ the survey years before its start; the config may ask for **synthetic DiD** inst
 with the plain DiD of the pilot against the equally weighted comparisons.
 
 Input: the community × survey-year means of the construct scores
-(:func:`evalkit.impact.community_year_panel`), with a cell counted only when at least
+(:func:`evalkit.designs.community_panel` by survey year), with a cell counted only when at least
 ``min_respondents`` residents answered (a smaller cell is too noisy to fit). The pilot is
 treated from the survey year in which it started, as in the impact report. Donors are the
 config's ``showcase.donors`` or else the study's comparison communities that never had the
@@ -90,7 +90,9 @@ class ShowcaseReport(Result):
     method: str = "synthetic_control"
 
     def title(self, lang: str = "zh") -> str:
-        return "示范试点社区的效应（合成控制）" if lang.startswith("zh") else "Effect on the showcase pilot (synthetic control)"
+        if lang.startswith("zh"):
+            return "示范试点社区的效应（合成控制）"
+        return "Effect on the showcase pilot (synthetic control)"
 
     def result(self, outcome: str) -> Any:
         """The synthetic-design result of one outcome (None if it was not estimable)."""
@@ -166,8 +168,8 @@ def analyse_showcase(
     ConfigError
         No showcase in the config and none given, or the community is not a pilot.
     """
-    from evalkit.designs import synthetic_control, synthetic_did
-    from evalkit.impact import community_year_panel
+    from evalkit.designs import community_panel, synthetic_control, synthetic_did
+    from evalkit.impact import with_survey_year
 
     show = _resolve(study, showcase)
     outcomes = list(outcomes or show.outcomes or study.config.outcomes)
@@ -175,10 +177,9 @@ def analyse_showcase(
         from evalkit.scales import score
 
         scored = score(study.tables["survey"], study.codebook, constructs=outcomes)
-    panel = community_year_panel(scored, study, outcomes, weights=weights)
-    counts = _answer_counts(scored, panel, outcomes)
-    for o in outcomes:  # too few answers: the cell is not used
-        panel[o] = panel[o].where(counts[o] >= min_respondents)
+    # community × year means; a cell with too few answers is left empty (not used)
+    panel = community_panel(with_survey_year(scored), outcomes=outcomes, time="year", weights=weights,
+                            min_respondents=min_respondents)
     pilots = study.pilots.set_index("community_id")
     cid = show.community_id
     start = int(pilots.loc[cid, "start_year"])
@@ -253,16 +254,6 @@ def _resolve(study: Study, showcase: Showcase | str | None) -> Showcase:
                "name one of the pilots")
         raise ConfigError(msg)
     return show
-
-
-def _answer_counts(scored: pd.DataFrame, panel: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame:
-    """Residents with a score per community-year cell, aligned with ``panel``'s rows."""
-    from evalkit.impact import _with_year
-
-    data = _with_year(scored)
-    n = data.groupby(["community_id", "year"], observed=True)[list(outcomes)].count()
-    keys = pd.MultiIndex.from_frame(panel[["community_id", "year"]])
-    return n.reindex(keys).fillna(0).reset_index(drop=True).set_index(panel.index)
 
 
 def _balanced_donors(panel: pd.DataFrame, outcome: str, donors: Sequence[str],
