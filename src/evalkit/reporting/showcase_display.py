@@ -181,20 +181,13 @@ def showcase_weights_table(report: Any, study: Any, lang: str = "zh") -> ReportT
     weights = {o: report.weights(o).set_index("unit")["weight"] for o in outcomes}
     used = sorted({u for w in weights.values() for u, v in w.items() if v >= 0.005},
                   key=lambda u: -sum(float(w.get(u, 0.0)) for w in weights.values()))
-    frame = pd.DataFrame({word("col.community", lang) if _has("col.community") else
-                          ("对照社区" if _zh(lang) else "Comparison community"): [_name(study, u, lang) for u in used]})
+    frame = pd.DataFrame({("对照社区" if _zh(lang) else "Comparison community"): [_name(study, u, lang) for u in used]})
     for o in outcomes:
         frame[_outcome(study, o, lang)] = [_weight(weights[o].get(u, 0.0)) for u in used]
     zh = _zh(lang)
     return ReportTable(frame=frame, lang=lang, weighted="none",
                        title="合成对照的构成（对照社区权重）" if zh else "What the synthetic comparison is made of (weights)",
                        unit="%", notes=[text("showcase_weights_note", lang)])
-
-
-def _has(key: str) -> bool:
-    from evalkit.reporting.vocab import has_word
-
-    return has_word(key)
 
 
 def _weight(w: float) -> str:
