@@ -235,3 +235,12 @@ def test_one_donor_is_too_few_and_the_summary_says_what_to_do(study, scored):
     summary = show.showcase_summary(r, study, "zh")
     assert "无法为" in summary and "至少需要 2 个" in summary and "区间" not in summary
     assert show.showcase_trajectory_figure(r, study, "zh") is None and show.showcase_gap_figure(r, study, "en") is None
+
+
+def test_weighted_community_means_are_stated_in_the_table_notes(study, scored):
+    cid = study.config.showcase.community_id
+    weighted = analyse_showcase(study, scored=scored.assign(w=1.0), weights="w", outcomes=["gain"], showcase=cid)
+    plain = analyse_showcase(study, scored=scored, outcomes=["gain"], showcase=cid)
+    assert weighted.estimates["estimate"].iloc[0] == pytest.approx(plain.estimates["estimate"].iloc[0], abs=1e-12)
+    assert show.showcase_main_table(weighted, study, "en").weighted == "yes"
+    assert show.showcase_main_table(plain, study, "en").weighted == "no"

@@ -193,7 +193,8 @@ def analyse_showcase(
              "years_after": [y for y in years if y >= start],
              "respondents_before": int(mine.loc[mine["year"] < start, "n_respondents"].sum()),
              "respondents_after": int(mine.loc[mine["year"] >= start, "n_respondents"].sum()),
-             "donors_offered": len(donors), "min_respondents": int(min_respondents)}
+             "donors_offered": len(donors), "min_respondents": int(min_respondents),
+             "weighted": weights is not None}
 
     rows, cross, robust, results = [], [], [], {}
     for outcome in outcomes:

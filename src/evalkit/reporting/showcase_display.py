@@ -129,7 +129,8 @@ def showcase_main_table(report: Any, study: Any, lang: str = "zh") -> ReportTabl
 
 
 def _weighted(report: Any) -> bool:
-    return any(bool(getattr(r.spec, "options", {}).get("weights")) for r in report.results.values())
+    """Whether the community means were survey-weighted (the synthetic designs themselves take no weights)."""
+    return bool(report.pilot.get("weighted", False))
 
 
 def showcase_cross_table(report: Any, study: Any, lang: str = "zh") -> ReportTable:
@@ -143,7 +144,7 @@ def showcase_cross_table(report: Any, study: Any, lang: str = "zh") -> ReportTab
             fmt_ci(part.loc[o, "estimate"], part.loc[o, "ci_lower"], part.loc[o, "ci_upper"], lang=lang)
             for o in cc["outcome"].unique()]
     zh = _zh(lang)
-    return ReportTable(frame=frame, lang=lang, weighted="no",
+    return ReportTable(frame=frame, lang=lang, weighted="yes" if _weighted(report) else "no",
                        title="不同方法的交叉检验" if zh else "Cross-check with other methods",
                        unit=word("unit.score", lang), inference=word("method.placebo_variance", lang),
                        notes=[text("showcase_cross_note", lang)])
